@@ -1,0 +1,25 @@
+# credit_sandbox -- PGXS build.  The version lives in credit_sandbox.control only.
+EXTENSION  = credit_sandbox
+EXTVERSION = $(shell sed -n "s/^default_version[[:space:]]*=[[:space:]]*'\([^']*\)'/\1/p" $(EXTENSION).control)
+
+MODULE_big = $(EXTENSION)
+OBJS = src/credit_sandbox.o src/catalog.o src/matcher.o src/evaluate.o \
+       src/outcome.o src/trigger.o
+
+DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
+DATA = $(wildcard sql/$(EXTENSION)--*--*.sql)
+
+# setup creates the extension and the fixtures every other test uses
+REGRESS = setup rules reference_lists red_lines tolerance drivers bad_input
+REGRESS_OPTS = --inputdir=. --load-extension=pgtap
+
+PG_CPPFLAGS = -Wall -Wextra -Werror \
+              -Wno-unused-parameter -Wno-missing-field-initializers
+EXTRA_CLEAN = sql/$(EXTENSION)--$(EXTVERSION).sql
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+sql/$(EXTENSION)--$(EXTVERSION).sql: sql/$(EXTENSION).sql
+	cp $< $@

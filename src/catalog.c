@@ -1,0 +1,596 @@
+/*-------------------------------------------------------------------------
+ *
+ * catalog.c
+ *	  The rule catalogue: rules and reference lists loaded once per backend,
+ *	  compiled (parsed parameters, term matchers, category sets) and thrown
+ *	  away when a change commits; validation of rule parameters on write.
+ *
+ * A statement trigger on each catalogue table sends a relcache
+ * invalidation for it.  PostgreSQL delivers that message locally at the
+ * next command and to every other backend at commit (and undoes it
+ * locally on rollback), so a change reaches the very next inserted row,
+ * transactionally, with no per-row catalogue query.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "credit_sandbox.h"
+#include "matcher.h"
+
+#include "catalog/namespace.h"
+#include "catalog/pg_collation_d.h"
+#include "catalog/pg_type_d.h"
+#include "commands/trigger.h"
+#include "common/hashfn.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/formatting.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/numeric.h"
+#include "utils/rel.h"
+#include "utils/timestamp.h"
+
+PG_FUNCTION_INFO_V1(credit_sandbox_rules_validate);
+PG_FUNCTION_INFO_V1(credit_sandbox_invalidate_cache);
+
+const char *const cs_rule_codes[NUM_RULES] = {
+	"RL01", "RL02", "RL03", "RL04", "RL05", "RL06", "RL07", "RL08", "RL09", "TP01"
+};
+
+/* ---------------------------------------------------------------- parameters */
+
+typedef enum RuleParamKind
+{
+	PARAM_INTERVAL,				/* positive interval text, at most a century */
+	PARAM_COUNT,				/* integer >= 1 */
+	PARAM_NUMBER				/* number >= 0 */
+} RuleParamKind;
+
+typedef struct ParamSpec
+{
+	const char *key;
+	RuleParamKind	kind;
+	size_t		offset;			/* where the parsed value goes in Rule */
+} ParamSpec;
+
+#define P_INTERVAL(key, field) {key, PARAM_INTERVAL, offsetof(Rule, field)}
+#define P_COUNT(key, field) {key, PARAM_COUNT, offsetof(Rule, field)}
+#define P_NUMBER(key, field) {key, PARAM_NUMBER, offsetof(Rule, field)}
+
+/* The parameter keys of each rule (contract). */
+static const ParamSpec rl04_params[] = {P_INTERVAL("window", window), P_COUNT("threshold", threshold), {NULL}};
+static const ParamSpec rl05_params[] = {P_INTERVAL("lookback", lookback), {NULL}};
+static const ParamSpec rl07_params[] = {P_INTERVAL("return_period", return_period),
+P_INTERVAL("window", window), P_COUNT("threshold", threshold), {NULL}};
+static const ParamSpec rl08_params[] = {P_INTERVAL("window", window), P_COUNT("threshold", threshold),
+P_NUMBER("factor", factor), P_INTERVAL("baseline", baseline), {NULL}};
+static const ParamSpec rl09_params[] = {P_NUMBER("max_markup_pct", max_markup_pct), {NULL}};
+static const ParamSpec tp01_params[] = {P_INTERVAL("expires_within", expires_within), {NULL}};
+static const ParamSpec no_params[] = {{NULL}};
+
+static const ParamSpec *const rule_params[NUM_RULES] = {
+	no_params, no_params, no_params, rl04_params, rl05_params,
+	no_params, rl07_params, rl08_params, rl09_params, tp01_params
+};
+
+static int
+rule_index(const char *code)
+{
+	for (int i = 0; i < NUM_RULES; i++)
+		if (strcmp(code, cs_rule_codes[i]) == 0)
+			return i;
+	return -1;
+}
+
+static const char *
+param_expectation(RuleParamKind kind)
+{
+	switch (kind)
+	{
+		case PARAM_INTERVAL:
+			return "a positive interval string of at most 100 years, such as \"24 hours\"";
+		case PARAM_COUNT:
+			return "an integer from 1 to 2147483647";
+		case PARAM_NUMBER:
+			return "a number >= 0";
+	}
+	return NULL;
+}
+
+static void
+param_allowed_list(StringInfo buf, const ParamSpec *spec)
+{
+	if (spec->key == NULL)
+		appendStringInfoString(buf, "none");
+	for (; spec->key; spec++)
+		appendStringInfo(buf, "%s\"%s\" (%s)", buf->len ? ", " : "",
+						 spec->key, param_expectation(spec->kind));
+}
+
+static bool
+numeric_is_integral(Numeric num)
+{
+	Datum		d = NumericGetDatum(num);
+
+	return DatumGetBool(DirectFunctionCall2(numeric_eq, d,
+											DirectFunctionCall2(numeric_trunc, d, Int32GetDatum(0))));
+}
+
+static int
+numeric_cmp_int(Numeric num, int64 value)
+{
+	return DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(num),
+											 DirectFunctionCall1(int8_numeric, Int64GetDatum(value))));
+}
+
+/*
+ * Checks one parameter value and stores it parsed in rule (when rule is not
+ * NULL).  Returns NULL when it is good, else what is wrong with it.
+ */
+static const char *
+parse_param(const ParamSpec *spec, JsonbValue *v, Rule *rule)
+{
+	static const Interval century = {.month = 1200};
+
+	switch (spec->kind)
+	{
+		case PARAM_INTERVAL:
+			{
+				Interval	span;
+				char	   *text;
+
+				if (v->type != jbvString)
+					return "it is not a string";
+				text = pnstrdup(v->val.string.val, v->val.string.len);
+				if (!cs_parse_interval(text, &span))
+					return "it is not interval text";
+				if (!cs_interval_positive(&span))
+					return "it is not positive";
+				if (DatumGetBool(DirectFunctionCall2(interval_gt, IntervalPGetDatum(&span),
+													 IntervalPGetDatum(&century))))
+					return "it is longer than 100 years";
+				if (rule)
+					*(Interval *) ((char *) rule + spec->offset) = span;
+				return NULL;
+			}
+		case PARAM_COUNT:
+			if (v->type != jbvNumeric)
+				return "it is not a number";
+			if (!numeric_is_integral(v->val.numeric))
+				return "it is not an integer";
+			if (numeric_cmp_int(v->val.numeric, 1) < 0 ||
+				numeric_cmp_int(v->val.numeric, PG_INT32_MAX) > 0)
+				return "it is out of range";
+			if (rule)
+				*(int64 *) ((char *) rule + spec->offset) =
+					DatumGetInt64(DirectFunctionCall1(numeric_int8, NumericGetDatum(v->val.numeric)));
+			return NULL;
+		case PARAM_NUMBER:
+			if (v->type != jbvNumeric)
+				return "it is not a number";
+			if (numeric_cmp_int(v->val.numeric, 0) < 0)
+				return "it is negative";
+			if (rule)
+				*(Numeric *) ((char *) rule + spec->offset) =
+					DatumGetNumericCopy(NumericGetDatum(v->val.numeric));
+			return NULL;
+	}
+	return "unknown parameter kind";
+}
+
+/*
+ * Validates a rule's parameters, raising 22023 naming the rule and the
+ * parameter; fills the parsed values into rule when it is not NULL.
+ */
+static void
+parse_rule_params(int index, Jsonb *params, Rule *rule)
+{
+	const char *code = cs_rule_codes[index];
+	const ParamSpec *specs = rule_params[index];
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	StringInfoData allowed;
+
+	initStringInfo(&allowed);
+	param_allowed_list(&allowed, specs);
+
+	if (!JB_ROOT_IS_OBJECT(params) || JB_ROOT_IS_SCALAR(params))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("rule %s: parameters must be a JSON object", code),
+				 errhint("Parameters of %s: %s.", code, allowed.data)));
+
+	it = JsonbIteratorInit(&params->root);
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		const ParamSpec *spec;
+		char	   *key;
+
+		if (tok != WJB_KEY)
+			continue;
+		key = pnstrdup(v.val.string.val, v.val.string.len);
+		for (spec = specs; spec->key && strcmp(spec->key, key) != 0; spec++)
+			;
+		if (spec->key == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("rule %s: unknown parameter \"%s\"", code, key),
+					 errhint("Parameters of %s: %s.", code, allowed.data)));
+	}
+
+	for (const ParamSpec *spec = specs; spec->key; spec++)
+	{
+		JsonbValue *value = getKeyJsonValueFromContainer(&params->root, spec->key,
+														 strlen(spec->key), NULL);
+		const char *problem;
+
+		if (value == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("rule %s: parameter \"%s\" is missing", code, spec->key),
+					 errhint("Parameters of %s: %s.", code, allowed.data)));
+		problem = parse_param(spec, value, rule);
+		if (problem)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("rule %s: invalid value for parameter \"%s\"", code, spec->key),
+					 errdetail("The value %s was given, but %s.",
+							   DatumGetCString(DirectFunctionCall1(jsonb_out,
+																   JsonbPGetDatum(JsonbValueToJsonb(value)))),
+							   problem),
+					 errhint("Expected %s.", param_expectation(spec->kind))));
+	}
+}
+
+/*
+ * BEFORE INSERT OR UPDATE on rules: a known code, parameters that parse,
+ * and a version bumped whenever what a hit depends on changes.
+ */
+Datum
+credit_sandbox_rules_validate(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TupleDesc	desc;
+	HeapTuple	newtuple;
+	bool		isnull;
+	char	   *code;
+	int			index;
+	int			ncols = 0;
+	int			cols[3];
+	Datum		values[3];
+	bool		nulls[3] = {false, false, false};
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("rules_validate: not called by trigger manager")));
+	if (!TRIGGER_FIRED_BEFORE(trigdata->tg_event) || !TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
+		TRIGGER_FIRED_BY_DELETE(trigdata->tg_event) || TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("rules_validate: must be fired BEFORE INSERT OR UPDATE FOR EACH ROW")));
+
+	desc = RelationGetDescr(trigdata->tg_relation);
+	newtuple = TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ? trigdata->tg_newtuple : trigdata->tg_trigtuple;
+
+	code = SPI_getvalue(newtuple, desc, SPI_fnumber(desc, "code"));
+	index = code ? rule_index(code) : -1;
+	if (index < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown rule code \"%s\"", code ? code : "(null)"),
+				 errhint("The rules are RL01 to RL09 and TP01.")));
+
+	parse_rule_params(index,
+					  DatumGetJsonbP(heap_getattr(newtuple, SPI_fnumber(desc, "params"), desc, &isnull)),
+					  NULL);
+
+	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+	{
+		HeapTuple	oldtuple = trigdata->tg_trigtuple;
+		const char *watched[] = {"params", "tolerable", "enabled", "list"};
+		bool		changed = false;
+		int32		old_version;
+
+		if (strcmp(code, SPI_getvalue(oldtuple, desc, SPI_fnumber(desc, "code"))) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("the code of rule %s cannot be changed",
+							SPI_getvalue(oldtuple, desc, SPI_fnumber(desc, "code"))),
+					 errhint("Disable the rule instead (enabled = false).")));
+
+		for (int i = 0; i < (int) lengthof(watched); i++)
+		{
+			char	   *a = SPI_getvalue(oldtuple, desc, SPI_fnumber(desc, watched[i]));
+			char	   *b = SPI_getvalue(newtuple, desc, SPI_fnumber(desc, watched[i]));
+
+			if ((a == NULL) != (b == NULL) || (a && strcmp(a, b) != 0))
+				changed = true;
+		}
+		old_version = DatumGetInt32(heap_getattr(oldtuple, SPI_fnumber(desc, "version"), desc, &isnull));
+		cols[ncols] = SPI_fnumber(desc, "version");
+		values[ncols++] = Int32GetDatum(changed ? old_version + 1 : old_version);
+		if (changed)
+		{
+			cols[ncols] = SPI_fnumber(desc, "changed_at");
+			values[ncols++] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+			cols[ncols] = SPI_fnumber(desc, "changed_by");
+			values[ncols++] = DirectFunctionCall1(namein, CStringGetDatum(GetUserNameFromId(GetUserId(), false)));
+		}
+		newtuple = heap_modify_tuple_by_cols(newtuple, desc, ncols, cols, values, nulls);
+	}
+	return PointerGetDatum(newtuple);
+}
+
+/* AFTER ... FOR EACH STATEMENT on every catalogue table. */
+Datum
+credit_sandbox_invalidate_cache(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("invalidate_cache: not called by trigger manager")));
+	if (!TRIGGER_FIRED_AFTER(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("invalidate_cache: must be fired AFTER")));
+	CacheInvalidateRelcacheByRelid(RelationGetRelid(trigdata->tg_relation));
+	return PointerGetDatum(NULL);
+}
+
+/* ---------------------------------------------------------------- the cache */
+
+static const char *const watched_tables[] = {
+	"rules", "regulated_categories", "prohibited_categories",
+	"prohibited_terms", "absolute_terms", "return_exempt_categories"
+};
+
+static MemoryContext catalog_context = NULL;
+static RuleCatalog *catalog = NULL;
+static bool catalog_valid = false;
+static Oid	watched_oids[lengthof(watched_tables)];
+
+static void
+catalog_invalidate(Datum arg, Oid relid)
+{
+	if (!catalog_valid)
+		return;
+	if (relid == InvalidOid)
+		catalog_valid = false;
+	for (int i = 0; i < (int) lengthof(watched_oids); i++)
+		if (watched_oids[i] == relid)
+			catalog_valid = false;
+}
+
+void
+cs_register_cache_callbacks(void)
+{
+	CacheRegisterRelcacheCallback(catalog_invalidate, (Datum) 0);
+}
+
+/* String-keyed sets and maps: the key is a pointer to a C string. */
+typedef struct StringEntry
+{
+	const char *key;
+	const char *value;
+} StringEntry;
+
+static uint32
+cstring_key_hash(const void *key, Size keysize)
+{
+	const char *s = *(const char *const *) key;
+
+	return hash_bytes((const unsigned char *) s, strlen(s));
+}
+
+static int
+cstring_key_match(const void *key1, const void *key2, Size keysize)
+{
+	return strcmp(*(const char *const *) key1, *(const char *const *) key2);
+}
+
+static HTAB *
+string_map_create(const char *name, long size)
+{
+	HASHCTL		ctl;
+
+	ctl.keysize = sizeof(char *);
+	ctl.entrysize = sizeof(StringEntry);
+	ctl.hash = cstring_key_hash;
+	ctl.match = cstring_key_match;
+	ctl.hcxt = catalog_context;
+	return hash_create(name, Max(size, 8), &ctl,
+					   HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
+}
+
+/* Runs query and puts its (key[, value]) rows into a new map. */
+static HTAB *
+load_string_map(const char *name, const char *query)
+{
+	HTAB	   *map;
+	SPIPlanPtr plan = SPI_prepare(query, 0, NULL);
+
+	if (plan == NULL)
+		elog(ERROR, "credit_sandbox: SPI_prepare failed for \"%s\"", query);
+	cs_execute(plan, NULL, NULL);
+	map = string_map_create(name, (long) SPI_processed);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tuple = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		char	   *key = SPI_getvalue(tuple, desc, 1);
+		StringEntry *entry;
+		bool		found;
+
+		if (key == NULL)
+			continue;
+		key = MemoryContextStrdup(catalog_context, key);
+		entry = hash_search(map, &key, HASH_ENTER, &found);
+		if (!found)
+		{
+			char	   *value = desc->natts > 1 ? SPI_getvalue(tuple, desc, 2) : NULL;
+
+			entry->value = value ? MemoryContextStrdup(catalog_context, value) : NULL;
+		}
+	}
+	SPI_freetuptable(SPI_tuptable);
+	SPI_freeplan(plan);
+	return map;
+}
+
+/* Case-folds under the database's default collation, as lower() does. */
+char *
+cs_fold_case(const char *text, int len)
+{
+	return str_tolower(text, len, DEFAULT_COLLATION_OID);
+}
+
+static struct TermMatcher *
+load_terms(const char *query, char ***terms_out)
+{
+	SPIPlanPtr	plan = SPI_prepare(query, 0, NULL);
+	MemoryContext old;
+	char	  **terms;
+	char	  **folded;
+	int			n;
+	struct TermMatcher *m;
+
+	if (plan == NULL)
+		elog(ERROR, "credit_sandbox: SPI_prepare failed for \"%s\"", query);
+	cs_execute(plan, NULL, NULL);
+	n = (int) SPI_processed;
+	old = MemoryContextSwitchTo(catalog_context);
+	terms = palloc(sizeof(char *) * (n + 1));
+	folded = palloc(sizeof(char *) * (n + 1));
+	for (int i = 0; i < n; i++)
+	{
+		char	   *term = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+
+		terms[i] = pstrdup(term ? term : "");
+		folded[i] = cs_fold_case(terms[i], strlen(terms[i]));
+	}
+	m = matcher_build((const char *const *) folded, n);
+	MemoryContextSwitchTo(old);
+	SPI_freetuptable(SPI_tuptable);
+	SPI_freeplan(plan);
+	*terms_out = terms;
+	return m;
+}
+
+static void
+load_rules(RuleCatalog *cat)
+{
+	char	   *query = psprintf("SELECT code, title, list, params, tolerable, enabled, version FROM %s",
+								 cs_table("rules"));
+	SPIPlanPtr	plan = SPI_prepare(query, 0, NULL);
+
+	if (plan == NULL)
+		elog(ERROR, "credit_sandbox: SPI_prepare failed for \"%s\"", query);
+	cs_execute(plan, NULL, NULL);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tuple = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		int			index = rule_index(SPI_getvalue(tuple, desc, 1));
+		Rule	   *rule;
+		MemoryContext old;
+
+		if (index < 0)
+			continue;
+		rule = &cat->rules[index];
+		strlcpy(rule->code, cs_rule_codes[index], sizeof(rule->code));
+		rule->enabled = DatumGetBool(SPI_getbinval(tuple, desc, 6, &isnull));
+		rule->tolerable = DatumGetBool(SPI_getbinval(tuple, desc, 5, &isnull));
+		rule->is_tip = strcmp(SPI_getvalue(tuple, desc, 3), "admin_tip") == 0;
+		rule->version = DatumGetInt32(SPI_getbinval(tuple, desc, 7, &isnull));
+		old = MemoryContextSwitchTo(catalog_context);
+		rule->title = pstrdup(SPI_getvalue(tuple, desc, 2));
+		parse_rule_params(index, DatumGetJsonbP(SPI_getbinval(tuple, desc, 4, &isnull)), rule);
+		MemoryContextSwitchTo(old);
+	}
+	SPI_freetuptable(SPI_tuptable);
+	SPI_freeplan(plan);
+}
+
+/*
+ * The compiled catalogue, loaded again if a change was seen.  The caller is
+ * connected to SPI.  The result stays valid until the next call.
+ */
+const RuleCatalog *
+cs_catalog(void)
+{
+	Oid			nsp;
+
+	AcceptInvalidationMessages();
+	if (catalog_valid)
+		return catalog;
+
+	if (catalog_context == NULL)
+		catalog_context = AllocSetContextCreate(CacheMemoryContext, "credit_sandbox catalog",
+												ALLOCSET_DEFAULT_SIZES);
+	MemoryContextReset(catalog_context);
+	catalog = NULL;
+
+	/* set first: a change seen while loading makes the next call load again */
+	catalog_valid = true;
+	nsp = get_namespace_oid(CS_SCHEMA, false);
+	for (int i = 0; i < (int) lengthof(watched_tables); i++)
+		watched_oids[i] = get_relname_relid(watched_tables[i], nsp);
+
+	PG_TRY();
+	{
+		RuleCatalog *cat = MemoryContextAllocZero(catalog_context, sizeof(RuleCatalog));
+
+		load_rules(cat);
+		cat->regulated_categories =
+			load_string_map("regulated categories",
+							psprintf("SELECT category, permit FROM %s", cs_table("regulated_categories")));
+		cat->prohibited_categories =
+			load_string_map("prohibited categories",
+							psprintf("SELECT category FROM %s", cs_table("prohibited_categories")));
+		cat->return_exempt_categories =
+			load_string_map("return-exempt categories",
+							psprintf("SELECT category FROM %s", cs_table("return_exempt_categories")));
+		cat->prohibited_terms =
+			load_terms(psprintf("SELECT term FROM %s ORDER BY term", cs_table("prohibited_terms")),
+					   &cat->prohibited_term_text);
+		cat->absolute_terms =
+			load_terms(psprintf("SELECT term FROM %s ORDER BY term", cs_table("absolute_terms")),
+					   &cat->absolute_term_text);
+		catalog = cat;
+	}
+	PG_CATCH();
+	{
+		catalog_valid = false;
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	return catalog;
+}
+
+const char *
+cs_category_permit(const RuleCatalog *cat, const char *category)
+{
+	StringEntry *entry;
+
+	if (category == NULL)
+		return NULL;
+	entry = hash_search(cat->regulated_categories, &category, HASH_FIND, NULL);
+	return entry ? entry->value : NULL;
+}
+
+bool
+cs_category_in(HTAB *set, const char *category)
+{
+	return category != NULL && hash_search(set, &category, HASH_FIND, NULL) != NULL;
+}

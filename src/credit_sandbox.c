@@ -1,0 +1,223 @@
+/*-------------------------------------------------------------------------
+ *
+ * credit_sandbox.c
+ *	  Module initialisation, settings (GUCs) and the small helpers every
+ *	  other module uses: the legal day of a timestamp, interval arithmetic,
+ *	  kept SPI plans run on the latest snapshot.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "credit_sandbox.h"
+
+#include "fmgr.h"
+#include "pgtime.h"
+#include "utils/builtins.h"
+#include "utils/datetime.h"
+#include "utils/guc.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+char	   *cs_time_zone = NULL;
+static char *tolerance_window_text = NULL;
+static char *correction_period_text = NULL;
+
+static Interval tolerance_window_value;
+static Interval correction_period_value;
+Interval   *cs_tolerance_window = &tolerance_window_value;
+Interval   *cs_correction_period = &correction_period_value;
+
+static pg_tz *legal_tz = NULL;
+
+/*
+ * Parses interval text without throwing, so that GUC check hooks and rule
+ * validation can report a bad value in their own words.
+ */
+bool
+cs_parse_interval(const char *text, Interval *result)
+{
+	char		workbuf[256];
+	char	   *field[MAXDATEFIELDS];
+	int			ftype[MAXDATEFIELDS];
+	int			nf;
+	int			dtype;
+	struct pg_itm_in itm;
+	int			rc;
+
+	rc = ParseDateTime(text, workbuf, sizeof(workbuf), field, ftype,
+					   MAXDATEFIELDS, &nf);
+	if (rc == 0)
+		rc = DecodeInterval(field, ftype, nf, INTERVAL_FULL_RANGE, &dtype, &itm);
+	if (rc == DTERR_BAD_FORMAT)
+	{
+		char	   *copy = pstrdup(text);
+
+		rc = DecodeISO8601Interval(copy, &dtype, &itm);
+		pfree(copy);
+	}
+	if (rc != 0 || dtype != DTK_DELTA)
+		return false;
+	return itmin2interval(&itm, result) == 0;
+}
+
+/* Zero or negative spans make no sense for a window. */
+bool
+cs_interval_positive(const Interval *span)
+{
+	Interval	zero = {0};
+
+	return DatumGetBool(DirectFunctionCall2(interval_gt,
+											IntervalPGetDatum(span),
+											IntervalPGetDatum(&zero)));
+}
+
+static bool
+check_time_zone(char **newval, void **extra, GucSource source)
+{
+	pg_tz	   *tz = pg_tzset(*newval);
+
+	if (tz == NULL || !pg_tz_acceptable(tz))
+	{
+		GUC_check_errdetail("\"%s\" is not a time zone PostgreSQL knows.", *newval);
+		GUC_check_errhint("Use a name from pg_timezone_names, such as Asia/Shanghai.");
+		return false;
+	}
+	return true;
+}
+
+static void
+assign_time_zone(const char *newval, void *extra)
+{
+	legal_tz = pg_tzset(newval);
+}
+
+static bool
+check_positive_interval(char **newval, void **extra, GucSource source)
+{
+	Interval	span;
+
+	if (!cs_parse_interval(*newval, &span) || !cs_interval_positive(&span))
+	{
+		GUC_check_errdetail("\"%s\" is not a positive interval.", *newval);
+		GUC_check_errhint("Write it as interval text, such as '365 days'.");
+		return false;
+	}
+	return true;
+}
+
+static void
+assign_tolerance_window(const char *newval, void *extra)
+{
+	(void) cs_parse_interval(newval, &tolerance_window_value);
+}
+
+static void
+assign_correction_period(const char *newval, void *extra)
+{
+	(void) cs_parse_interval(newval, &correction_period_value);
+}
+
+void
+_PG_init(void)
+{
+	/* Superuser-only: a session must not move its own rows to another day. */
+	DefineCustomStringVariable("credit_sandbox.time_zone",
+							   "Time zone of the regulator's legal day.",
+							   "Licence validity, list entries and reference prices are judged on the row's date in this zone, whatever the session's TimeZone.",
+							   &cs_time_zone,
+							   "Asia/Shanghai",
+							   PGC_SUSET, 0,
+							   check_time_zone, assign_time_zone, NULL);
+	DefineCustomStringVariable("credit_sandbox.tolerance_window",
+							   "How far back an earlier warning or tip of the same red line cancels sandbox tolerance.",
+							   NULL,
+							   &tolerance_window_text,
+							   "365 days",
+							   PGC_SUSET, 0,
+							   check_positive_interval, assign_tolerance_window, NULL);
+	DefineCustomStringVariable("credit_sandbox.correction_period",
+							   "Correction period granted by a sandbox administrative tip (due_at = hit time + this).",
+							   NULL,
+							   &correction_period_text,
+							   "7 days",
+							   PGC_SUSET, 0,
+							   check_positive_interval, assign_correction_period, NULL);
+	MarkGUCPrefixReserved("credit_sandbox");
+
+	cs_register_cache_callbacks();
+}
+
+/* The row's legal day: its date in the regulator's time zone. */
+DateADT
+cs_legal_date(TimestampTz ts)
+{
+	struct pg_tm tm;
+	fsec_t		fsec;
+	int			tz;
+
+	if (timestamp2tm(ts, &tz, &tm, &fsec, NULL, legal_tz) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("timestamp out of range")));
+	return date2j(tm.tm_year, tm.tm_mon, tm.tm_mday) - POSTGRES_EPOCH_JDATE;
+}
+
+TimestampTz
+cs_add_interval(TimestampTz ts, const Interval *span)
+{
+	return DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
+												   TimestampTzGetDatum(ts),
+												   IntervalPGetDatum(span)));
+}
+
+TimestampTz
+cs_sub_interval(TimestampTz ts, const Interval *span)
+{
+	return DatumGetTimestampTz(DirectFunctionCall2(timestamptz_mi_interval,
+												   TimestampTzGetDatum(ts),
+												   IntervalPGetDatum(span)));
+}
+
+/* Fully qualified, quoted name of one of the extension's tables. */
+char *
+cs_table(const char *relname)
+{
+	return quote_qualified_identifier(CS_SCHEMA, relname);
+}
+
+/* Prepares a plan once; the caller keeps it in a static pointer. */
+SPIPlanPtr
+cs_prepare(const char *query, int nargs, Oid *argtypes)
+{
+	SPIPlanPtr	plan = SPI_prepare(query, nargs, argtypes);
+
+	if (plan == NULL)
+		elog(ERROR, "credit_sandbox: SPI_prepare failed for \"%s\": %s",
+			 query, SPI_result_code_string(SPI_result));
+	if (SPI_keepplan(plan) != 0)
+		elog(ERROR, "credit_sandbox: SPI_keepplan failed");
+	return plan;
+}
+
+/*
+ * Runs a kept plan on the latest snapshot.  The caller holds the operator's
+ * lock, so what commits before it is seen whatever the isolation level:
+ * under REPEATABLE READ the transaction snapshot would miss rows committed
+ * after it was taken and the check would not be exact.
+ */
+void
+cs_execute(SPIPlanPtr plan, Datum *values, const char *nulls)
+{
+	int			rc;
+
+	rc = SPI_execute_snapshot(plan, values, nulls, GetLatestSnapshot(),
+							  InvalidSnapshot, false, true, 0);
+	if (rc < 0)
+		elog(ERROR, "credit_sandbox: SPI_execute_snapshot failed: %s",
+			 SPI_result_code_string(rc));
+}

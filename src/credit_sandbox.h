@@ -1,0 +1,118 @@
+/*-------------------------------------------------------------------------
+ *
+ * credit_sandbox.h
+ *	  Definitions shared by the credit_sandbox modules: settings, the rule
+ *	  catalogue, the evaluator and the outcome writer.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef CREDIT_SANDBOX_H
+#define CREDIT_SANDBOX_H
+
+#include "postgres.h"
+
+#include "datatype/timestamp.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "utils/date.h"
+#include "utils/numeric.h"
+
+#define CS_SCHEMA "credit_sandbox"
+
+/* ---- settings (credit_sandbox.c) ---- */
+extern char *cs_time_zone;
+extern Interval *cs_tolerance_window;
+extern Interval *cs_correction_period;
+
+extern bool cs_parse_interval(const char *text, Interval *result);
+extern bool cs_interval_positive(const Interval *span);
+extern DateADT cs_legal_date(TimestampTz ts);
+extern TimestampTz cs_add_interval(TimestampTz ts, const Interval *span);
+extern TimestampTz cs_sub_interval(TimestampTz ts, const Interval *span);
+extern SPIPlanPtr cs_prepare(const char *query, int nargs, Oid *argtypes);
+extern char *cs_table(const char *relname);
+extern void cs_execute(SPIPlanPtr plan, Datum *values, const char *nulls);
+
+/* ---- rule catalogue (catalog.c) ---- */
+typedef enum RuleCode
+{
+	RL01, RL02, RL03, RL04, RL05, RL06, RL07, RL08, RL09, TP01,
+	NUM_RULES
+} RuleCode;
+
+typedef struct Rule
+{
+	bool		enabled;		/* a row exists and is enabled */
+	bool		tolerable;
+	bool		is_tip;			/* list = 'admin_tip' */
+	int32		version;
+	char		code[5];
+	char	   *title;
+	/* parameters, parsed once; only the ones a rule uses are set */
+	Interval	window;
+	Interval	lookback;
+	Interval	return_period;
+	Interval	baseline;
+	Interval	expires_within;
+	int64		threshold;
+	Numeric		factor;
+	Numeric		max_markup_pct;
+} Rule;
+
+struct TermMatcher;
+
+typedef struct RuleCatalog
+{
+	Rule		rules[NUM_RULES];
+	struct TermMatcher *prohibited_terms;
+	char	  **prohibited_term_text;	/* as written, in term order */
+	struct TermMatcher *absolute_terms;
+	char	  **absolute_term_text;
+	struct HTAB *regulated_categories;	/* category -> permit */
+	struct HTAB *prohibited_categories;
+	struct HTAB *return_exempt_categories;
+} RuleCatalog;
+
+extern const char *const cs_rule_codes[NUM_RULES];
+extern const RuleCatalog *cs_catalog(void);
+extern const char *cs_category_permit(const RuleCatalog *cat, const char *category);
+extern bool cs_category_in(struct HTAB *set, const char *category);
+extern char *cs_fold_case(const char *text, int len);
+extern void cs_register_cache_callbacks(void);
+
+/* ---- evaluator (evaluate.c) ---- */
+typedef enum EventKind
+{
+	EVENT_TRANSACTION,
+	EVENT_RETURN,
+	EVENT_COMPLAINT
+} EventKind;
+
+typedef struct EvalContext EvalContext;
+
+extern EventKind cs_event_kind(const char *name);
+extern const char *cs_event_table(EventKind kind);
+extern EvalContext *cs_evaluate_begin(EventKind kind, TupleDesc desc);
+extern void cs_evaluate_row(EvalContext *ctx, HeapTuple tuple);
+extern char *cs_row_operator(EvalContext *ctx, HeapTuple tuple);
+
+/* ---- outcome (outcome.c) ---- */
+typedef struct Hit
+{
+	const Rule *rule;
+	const char *operator_id;
+	const char *subject_key;
+	bool		in_sandbox;
+	EventKind	source;
+	int64		source_id;
+	TimestampTz at;
+	Datum		evidence;		/* jsonb */
+} Hit;
+
+extern uint32 cs_operator_lock_key(const char *operator_id);
+extern void cs_lock_operator(const char *operator_id);
+extern void cs_lock_operator_key(uint32 key);
+extern void cs_record_hit(const Hit *hit);
+extern bool cs_operator_in_sandbox(const char *operator_id);
+
+#endif							/* CREDIT_SANDBOX_H */
