@@ -267,8 +267,11 @@ END $$;
 
 -- ===================================================================== checks
 
+-- SECURITY DEFINER: an application that may only insert rows still gets its
+-- warnings written, and cannot reach the checks' queries through its path.
 CREATE FUNCTION credit_sandbox.check_rows() RETURNS trigger
-    LANGUAGE c AS 'MODULE_PATHNAME', 'credit_sandbox_check_rows';
+    LANGUAGE c SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'credit_sandbox_check_rows';
 COMMENT ON FUNCTION credit_sandbox.check_rows() IS
     'Red-line driver: FOR EACH ROW, or FOR EACH STATEMENT with REFERENCING NEW TABLE; argument: the event kind.';
 

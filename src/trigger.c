@@ -16,7 +16,6 @@
 #include "commands/trigger.h"
 #include "executor/tuptable.h"
 #include "fmgr.h"
-#include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/tuplestore.h"
@@ -106,7 +105,6 @@ credit_sandbox_check_rows(PG_FUNCTION_ARGS)
 	Trigger    *trigger;
 	TupleDesc	desc;
 	EvalContext *ctx;
-	int			save_nestlevel;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR,
@@ -127,11 +125,6 @@ credit_sandbox_check_rows(PG_FUNCTION_ARGS)
 				 errmsg("check_rows: a statement trigger needs REFERENCING NEW TABLE")));
 
 	desc = RelationGetDescr(trigdata->tg_relation);
-
-	/* the checks' queries must not resolve through the inserting session's path */
-	save_nestlevel = NewGUCNestLevel();
-	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "credit_sandbox: SPI_connect failed");
 	ctx = cs_evaluate_begin(cs_event_kind(trigger->tgargs[0]), desc);
@@ -140,6 +133,5 @@ credit_sandbox_check_rows(PG_FUNCTION_ARGS)
 	else
 		check_transition_table(ctx, trigdata->tg_newtable, desc);
 	SPI_finish();
-	AtEOXact_GUC(true, save_nestlevel);
 	return PointerGetDatum(NULL);
 }

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# check.sh -- the test command (CI and `sudo bash test/check.sh`): installs the
+# dependencies, builds and installs the extension, starts a throwaway cluster
+# (test/cluster.sh), then runs
+#   1. pg_regress (`make installcheck`): one suite per test in REGRESS;
+#   2. pg_prove on each pgTAP file test/*.sql, in database cs_tap;
+#   3. each test/concurrency/*.sh (exit status; PGHOST/PGPORT/PGUSER set).
+# Ends with the line "N passed, M failed" and exits non-zero if M > 0.
+set -euo pipefail
+# shellcheck source=test/cluster.sh
+source "$(dirname "${BASH_SOURCE[0]}")/cluster.sh"
+cs_require_root "$@"
+cd "$CS_REPO"
+shopt -s nullglob
+
+passed=0 failed=0
+summary() { echo "$passed passed, $failed failed"; [ "$failed" -eq 0 ]; }
+
+cs_install_deps
+cs_build_install || { echo "build failed"; failed=1; summary; exit 1; }
+cs_start_cluster
+
+echo "== pg_regress"
+rm -f regression.diffs regression.out
+regress_log=$CS_DIR/regress.log
+regress_rc=0
+make -s installcheck PG_CONFIG="$CS_PG_CONFIG" >"$regress_log" 2>&1 || regress_rc=$?
+cat "$regress_log"
+# PG 15 prints one "test NAME ... ok|FAILED" (or indented, in parallel groups) per test
+ok=$(grep -cE ' \.\.\. ok( |$)' "$regress_log" || true)
+bad=$(grep -cE ' \.\.\. FAILED( |$)' "$regress_log" || true)
+# pg_regress failing before it ran a test still counts as one failed suite
+[ "$regress_rc" -ne 0 ] && [ "$bad" -eq 0 ] && bad=1
+[ -f regression.diffs ] && [ "$bad" -gt 0 ] && cat regression.diffs
+passed=$((passed + ok)) failed=$((failed + bad))
+
+tap_files=(test/*.sql)
+if [ ${#tap_files[@]} -gt 0 ]; then
+    echo "== pgTAP"
+    if cs_psql -q -c 'CREATE DATABASE cs_tap' \
+       && cs_psql -q -d cs_tap -c 'CREATE EXTENSION pgtap' -c 'CREATE EXTENSION credit_sandbox'; then
+        for f in "${tap_files[@]}"; do
+            if pg_prove -d cs_tap "$f"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+        done
+    else
+        echo "cs_tap setup failed: ${#tap_files[@]} pgTAP files not run"
+        failed=$((failed + ${#tap_files[@]}))
+    fi
+fi
+
+for s in test/concurrency/*.sh; do
+    echo "== $s"
+    if bash "$s"; then passed=$((passed + 1)); else echo "FAILED: $s"; failed=$((failed + 1)); fi
+done
+
+summary
