@@ -182,12 +182,14 @@ CREATE FUNCTION credit_sandbox.rules_record_version() RETURNS trigger
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     INSERT INTO credit_sandbox.rule_history
-    VALUES (NEW.code, NEW.version, NEW.list, NEW.params, NEW.tolerable, NEW.enabled, NEW.changed_at, NEW.changed_by)
-    ON CONFLICT (code, version) DO NOTHING;
+    VALUES (NEW.code, NEW.version, NEW.list, NEW.params, NEW.tolerable, NEW.enabled, NEW.changed_at, NEW.changed_by);
     RETURN NULL;
 END $$;
-CREATE TRIGGER rules_record_version AFTER INSERT OR UPDATE ON credit_sandbox.rules
+CREATE TRIGGER rules_record_version AFTER INSERT ON credit_sandbox.rules
     FOR EACH ROW EXECUTE FUNCTION credit_sandbox.rules_record_version();
+CREATE TRIGGER rules_record_new_version AFTER UPDATE ON credit_sandbox.rules
+    FOR EACH ROW WHEN (OLD.version IS DISTINCT FROM NEW.version)
+    EXECUTE FUNCTION credit_sandbox.rules_record_version();
 
 -- ===================================================================== warnings (contract)
 
@@ -327,6 +329,41 @@ $$;
 SELECT credit_sandbox.set_driver('statement');
 
 -- ===================================================================== dumps and privileges
+
+-- pg_dump keeps every row of these tables.  On restore, CREATE EXTENSION
+-- installs the default rows first and the dump's copies of them arrive
+-- next: an identical row is skipped instead of failing the whole COPY
+-- (for rules, see rules_validate: a rule replaces its untouched default).
+CREATE FUNCTION credit_sandbox.skip_identical_row() RETURNS trigger
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    present boolean;
+BEGIN
+    EXECUTE format('SELECT EXISTS (SELECT FROM %s t WHERE t IS NOT DISTINCT FROM $1)', TG_RELID::regclass)
+       INTO present USING NEW;
+    RETURN CASE WHEN present THEN NULL ELSE NEW END;
+END $$;
+CREATE TRIGGER skip_identical_row BEFORE INSERT ON credit_sandbox.regulated_categories
+    FOR EACH ROW EXECUTE FUNCTION credit_sandbox.skip_identical_row();
+CREATE TRIGGER skip_identical_row BEFORE INSERT ON credit_sandbox.prohibited_categories
+    FOR EACH ROW EXECUTE FUNCTION credit_sandbox.skip_identical_row();
+CREATE TRIGGER skip_identical_row BEFORE INSERT ON credit_sandbox.prohibited_terms
+    FOR EACH ROW EXECUTE FUNCTION credit_sandbox.skip_identical_row();
+CREATE TRIGGER skip_identical_row BEFORE INSERT ON credit_sandbox.absolute_terms
+    FOR EACH ROW EXECUTE FUNCTION credit_sandbox.skip_identical_row();
+CREATE TRIGGER skip_identical_row BEFORE INSERT ON credit_sandbox.return_exempt_categories
+    FOR EACH ROW EXECUTE FUNCTION credit_sandbox.skip_identical_row();
+
+-- The dump's history of a version is the true one: it replaces the row that
+-- CREATE EXTENSION or a restored rule wrote for that version a moment before.
+CREATE FUNCTION credit_sandbox.rule_history_replace() RETURNS trigger
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    DELETE FROM credit_sandbox.rule_history h WHERE h.code = NEW.code AND h.version = NEW.version;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER rule_history_replace BEFORE INSERT ON credit_sandbox.rule_history
+    FOR EACH ROW EXECUTE FUNCTION credit_sandbox.rule_history_replace();
 
 SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.operators', '');
 SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.operator_lists', '');

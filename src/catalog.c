@@ -250,6 +250,26 @@ parse_rule_params(int index, Jsonb *params, Rule *rule)
 }
 
 /*
+ * Inserting a rule whose default was never changed (version 1) replaces
+ * it.  That is what a DBA inserting a rule means, and it is what lets
+ * pg_restore bring back a dump's rules after CREATE EXTENSION has
+ * installed the defaults.
+ */
+static void
+replace_untouched_default(const char *code)
+{
+	Datum		values[1] = {CStringGetTextDatum(code)};
+	Oid			types[1] = {TEXTOID};
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "credit_sandbox: SPI_connect failed");
+	if (SPI_execute_with_args(psprintf("DELETE FROM %s WHERE code = $1 AND version = 1", cs_table("rules")),
+							  1, types, values, NULL, false, 0) != SPI_OK_DELETE)
+		elog(ERROR, "credit_sandbox: could not replace the default of rule %s", code);
+	SPI_finish();
+}
+
+/*
  * BEFORE INSERT OR UPDATE on rules: a known code, parameters that parse,
  * and a version bumped whenever what a hit depends on changes.
  */
@@ -291,6 +311,9 @@ credit_sandbox_rules_validate(PG_FUNCTION_ARGS)
 	parse_rule_params(index,
 					  DatumGetJsonbP(heap_getattr(newtuple, SPI_fnumber(desc, "params"), desc, &isnull)),
 					  NULL);
+
+	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+		replace_untouched_default(code);
 
 	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
 	{
