@@ -365,6 +365,25 @@ END $$;
 CREATE TRIGGER rule_history_replace BEFORE INSERT ON credit_sandbox.rule_history
     FOR EACH ROW EXECUTE FUNCTION credit_sandbox.rule_history_replace();
 
+-- A restore runs with session_replication_role = replica (see README), as a
+-- logical-replication subscriber does: the stored rows are not checked again,
+-- but the catalogue triggers above keep working.
+ALTER TABLE credit_sandbox.rules ENABLE ALWAYS TRIGGER rules_validate;
+ALTER TABLE credit_sandbox.rules ENABLE ALWAYS TRIGGER rules_record_version;
+ALTER TABLE credit_sandbox.rules ENABLE ALWAYS TRIGGER rules_record_new_version;
+ALTER TABLE credit_sandbox.rule_history ENABLE ALWAYS TRIGGER rule_history_replace;
+ALTER TABLE credit_sandbox.rules ENABLE ALWAYS TRIGGER invalidate_cache;
+ALTER TABLE credit_sandbox.regulated_categories ENABLE ALWAYS TRIGGER invalidate_cache;
+ALTER TABLE credit_sandbox.regulated_categories ENABLE ALWAYS TRIGGER skip_identical_row;
+ALTER TABLE credit_sandbox.prohibited_categories ENABLE ALWAYS TRIGGER invalidate_cache;
+ALTER TABLE credit_sandbox.prohibited_categories ENABLE ALWAYS TRIGGER skip_identical_row;
+ALTER TABLE credit_sandbox.prohibited_terms ENABLE ALWAYS TRIGGER invalidate_cache;
+ALTER TABLE credit_sandbox.prohibited_terms ENABLE ALWAYS TRIGGER skip_identical_row;
+ALTER TABLE credit_sandbox.absolute_terms ENABLE ALWAYS TRIGGER invalidate_cache;
+ALTER TABLE credit_sandbox.absolute_terms ENABLE ALWAYS TRIGGER skip_identical_row;
+ALTER TABLE credit_sandbox.return_exempt_categories ENABLE ALWAYS TRIGGER invalidate_cache;
+ALTER TABLE credit_sandbox.return_exempt_categories ENABLE ALWAYS TRIGGER skip_identical_row;
+
 SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.operators', '');
 SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.operator_lists', '');
 SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.operator_lists_list_entry_id_seq', '');
