@@ -219,6 +219,16 @@ CREATE UNIQUE INDEX warnings_open_key ON credit_sandbox.warnings (operator_id, c
     WHERE status = 'open';
 CREATE INDEX warnings_operator_code_last_hit ON credit_sandbox.warnings (operator_id, code, last_hit_at);
 
+-- Every hit, new warning or added to an open one: which row hit, and when.
+CREATE TABLE credit_sandbox.warning_hits (
+    warning_id    bigint NOT NULL,
+    source_table  text NOT NULL,
+    source_id     bigint NOT NULL,
+    hit_at        timestamptz NOT NULL
+);
+CREATE INDEX warning_hits_warning ON credit_sandbox.warning_hits (warning_id);
+CREATE INDEX warning_hits_source ON credit_sandbox.warning_hits (source_table, source_id);
+
 -- ===================================================================== sandbox
 
 -- One row per stay in the sandbox: open while exited_at IS NULL.
@@ -404,6 +414,7 @@ SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.rules', '');
 SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.rule_history', '');
 SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.warnings', '');
 SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.warnings_warning_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.warning_hits', '');
 SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.sandbox_memberships', '');
 SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.sandbox_memberships_membership_id_seq', '');
 

@@ -91,7 +91,6 @@ typedef enum EventKind
 typedef struct EvalContext EvalContext;
 
 extern EventKind cs_event_kind(const char *name);
-extern const char *cs_event_table(EventKind kind);
 extern EvalContext *cs_evaluate_begin(EventKind kind, TupleDesc desc);
 extern void cs_evaluate_row(EvalContext *ctx, HeapTuple tuple);
 extern char *cs_row_operator(EvalContext *ctx, HeapTuple tuple);
@@ -103,7 +102,7 @@ typedef struct Hit
 	const char *operator_id;
 	const char *subject_key;
 	bool		in_sandbox;
-	EventKind	source;
+	const char *source_table;	/* the row that hit: table and id */
 	int64		source_id;
 	TimestampTz at;
 	Datum		evidence;		/* jsonb */

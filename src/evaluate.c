@@ -65,12 +65,6 @@ cs_event_kind(const char *name)
 	pg_unreachable();
 }
 
-const char *
-cs_event_table(EventKind kind)
-{
-	return event_tables[kind];
-}
-
 static int
 column(TupleDesc desc, const char *name)
 {
@@ -581,7 +575,7 @@ evaluate_transaction(EvalContext *ctx, HeapTuple tuple)
 
 	base.operator_id = operator_id;
 	base.in_sandbox = op.in_sandbox;
-	base.source = EVENT_TRANSACTION;
+	base.source_table = "transactions";
 	base.source_id = txn_id;
 	base.at = at;
 
@@ -777,7 +771,7 @@ evaluate_return(EvalContext *ctx, HeapTuple tuple)
 
 	base.operator_id = operator_id;
 	base.in_sandbox = cs_operator_in_sandbox(operator_id);
-	base.source = EVENT_RETURN;
+	base.source_table = "returns";
 	base.source_id = return_id;
 	base.at = at;
 	hit(&base, rule, operator_id, &ev);
@@ -833,7 +827,7 @@ evaluate_complaint(EvalContext *ctx, HeapTuple tuple)
 
 	base.operator_id = operator_id;
 	base.in_sandbox = cs_operator_in_sandbox(operator_id);
-	base.source = EVENT_COMPLAINT;
+	base.source_table = "complaints";
 	base.source_id = complaint_id;
 	base.at = at;
 	hit(&base, rule, operator_id, &ev);

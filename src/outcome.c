@@ -94,25 +94,31 @@ static bool
 add_to_open_warning(const Hit *hit, int64 *warning_id, bool *is_tip)
 {
 	static SPIPlanPtr plan = NULL;
-	Datum		values[4];
+	Datum		values[6];
 	bool		found;
 
 	if (plan == NULL)
 	{
-		Oid			types[4] = {TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID};
+		Oid			types[6] = {TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID, TEXTOID, INT8OID};
 
-		plan = cs_prepare(psprintf("UPDATE %s w SET hits = w.hits + 1,"
-								   "       last_hit_at = GREATEST(w.last_hit_at, $4)"
-								   " WHERE w.operator_id = $1 AND w.code = $2 AND w.subject_key = $3"
-								   "   AND w.status = 'open'"
-								   " RETURNING w.warning_id, w.list = 'admin_tip'",
-								   cs_table("warnings")),
-						  4, types);
+		plan = cs_prepare(psprintf("WITH w AS ("
+								   "  UPDATE %s w SET hits = w.hits + 1,"
+								   "         last_hit_at = GREATEST(w.last_hit_at, $4)"
+								   "   WHERE w.operator_id = $1 AND w.code = $2 AND w.subject_key = $3"
+								   "     AND w.status = 'open'"
+								   "  RETURNING w.warning_id, w.list = 'admin_tip' AS is_tip)"
+								   " INSERT INTO %s (warning_id, source_table, source_id, hit_at)"
+								   " SELECT w.warning_id, $5, $6, $4 FROM w"
+								   " RETURNING warning_id, (SELECT w.is_tip FROM w)",
+								   cs_table("warnings"), cs_table("warning_hits")),
+						  6, types);
 	}
 	values[0] = CStringGetTextDatum(hit->operator_id);
 	values[1] = CStringGetTextDatum(hit->rule->code);
 	values[2] = CStringGetTextDatum(hit->subject_key);
 	values[3] = TimestampTzGetDatum(hit->at);
+	values[4] = CStringGetTextDatum(hit->source_table);
+	values[5] = Int64GetDatum(hit->source_id);
 	cs_execute(plan, values, NULL);
 	found = SPI_processed > 0;
 	if (found)
@@ -171,17 +177,20 @@ insert_warning(const Hit *hit, const char *list, bool has_due, TimestampTz due_a
 		Oid			types[10] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT8OID,
 		TIMESTAMPTZOID, INT4OID, JSONBOID, TIMESTAMPTZOID};
 
-		plan = cs_prepare(psprintf("INSERT INTO %s (operator_id, code, list, subject_key, source_table,"
-								   "    source_id, occurred_at, last_hit_at, rule_version, evidence, due_at)"
-								   " VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10) RETURNING warning_id",
-								   cs_table("warnings")),
+		plan = cs_prepare(psprintf("WITH w AS ("
+								   "  INSERT INTO %s (operator_id, code, list, subject_key, source_table,"
+								   "      source_id, occurred_at, last_hit_at, rule_version, evidence, due_at)"
+								   "  VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10) RETURNING warning_id)"
+								   " INSERT INTO %s (warning_id, source_table, source_id, hit_at)"
+								   " SELECT w.warning_id, $5, $6, $7 FROM w RETURNING warning_id",
+								   cs_table("warnings"), cs_table("warning_hits")),
 						  10, types);
 	}
 	values[0] = CStringGetTextDatum(hit->operator_id);
 	values[1] = CStringGetTextDatum(hit->rule->code);
 	values[2] = CStringGetTextDatum(list);
 	values[3] = CStringGetTextDatum(hit->subject_key);
-	values[4] = CStringGetTextDatum(cs_event_table(hit->source));
+	values[4] = CStringGetTextDatum(hit->source_table);
 	values[5] = Int64GetDatum(hit->source_id);
 	values[6] = TimestampTzGetDatum(hit->at);
 	values[7] = Int32GetDatum(hit->rule->version);
@@ -241,7 +250,7 @@ notify_new_warning(const Hit *hit, int64 warning_id, const char *list, bool has_
 			escape_json(&buf, hit->subject_key);
 		}
 		appendStringInfo(&buf, ",\"source_table\":\"%s\",\"source_id\":" INT64_FORMAT,
-						 cs_event_table(hit->source), hit->source_id);
+						 hit->source_table, hit->source_id);
 		appendStringInfoString(&buf, ",\"occurred_at\":");
 		escape_json(&buf, JsonEncodeDateTime(NULL, TimestampTzGetDatum(hit->at), TIMESTAMPTZOID, NULL));
 		appendStringInfoString(&buf, ",\"due_at\":");
