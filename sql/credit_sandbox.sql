@@ -210,7 +210,12 @@ CREATE TABLE credit_sandbox.warnings (
     status        text NOT NULL DEFAULT 'open'
                   CONSTRAINT warnings_status_known
                   CHECK (status IN ('open', 'acknowledged', 'corrected', 'escalated', 'closed')),
-    due_at        timestamptz
+    due_at        timestamptz,
+    -- lifecycle, written only by acknowledge / record_correction / escalate_overdue / close_warning
+    status_changed_at  timestamptz,
+    status_changed_by  name,
+    status_note        text,
+    escalated_to       bigint
 );
 COMMENT ON TABLE credit_sandbox.warnings IS
     'Warning clues (risk_trigger) and administrative tips (admin_tip), one open row per (operator_id, code, subject_key).';
@@ -228,6 +233,76 @@ CREATE TABLE credit_sandbox.warning_hits (
 );
 CREATE INDEX warning_hits_warning ON credit_sandbox.warning_hits (warning_id);
 CREATE INDEX warning_hits_source ON credit_sandbox.warning_hits (source_table, source_id);
+
+
+-- ===================================================================== grading
+
+-- Points taken off a score of 100 per unit of each indicator (editable).
+CREATE TABLE credit_sandbox.grading_weights (
+    indicator    text PRIMARY KEY,
+    weight       numeric NOT NULL,
+    description  text NOT NULL
+);
+INSERT INTO credit_sandbox.grading_weights (indicator, weight, description) VALUES
+    ('no_valid_licence',           30, 'no licence valid on the day (1) or a valid one (0)'),
+    ('registered_under_a_year',    15, 'registered less than a year before the day, or not registered (1)'),
+    ('abnormal_list',              30, 'on the abnormal-operations list on the day (1)'),
+    ('dishonest_list',             60, 'on the serious illegal-and-dishonest list on the day (1)'),
+    ('warning_clues',              15, 'warning clues whose last hit lies in the 365 days before'),
+    ('admin_tips',                  4, 'administrative tips other than TP01 whose last hit lies in the 365 days before'),
+    ('open_warning_clues',         10, 'warning clues still open or acknowledged'),
+    ('complaints_per_1000_orders',  2, 'complaints in the 365 days before, per 1,000 orders (at least 1,000 orders assumed)'),
+    ('refusals_per_1000_orders',    5, 'refused returns in the 365 days before, per 1,000 orders (at least 1,000 orders assumed)');
+
+-- Lowest score of each class; below C's is D (editable, A > B > C).
+CREATE TABLE credit_sandbox.grade_boundaries (
+    class      text PRIMARY KEY,
+    min_score  numeric NOT NULL
+);
+INSERT INTO credit_sandbox.grade_boundaries (class, min_score) VALUES ('A', 90), ('B', 70), ('C', 50);
+
+CREATE FUNCTION credit_sandbox.grading_validate() RETURNS trigger
+    LANGUAGE c AS 'MODULE_PATHNAME', 'credit_sandbox_grading_validate';
+CREATE TRIGGER grading_validate BEFORE INSERT OR UPDATE ON credit_sandbox.grading_weights
+    FOR EACH ROW EXECUTE FUNCTION credit_sandbox.grading_validate();
+CREATE TRIGGER grading_validate BEFORE INSERT OR UPDATE ON credit_sandbox.grade_boundaries
+    FOR EACH ROW EXECUTE FUNCTION credit_sandbox.grading_validate();
+CREATE FUNCTION credit_sandbox.grade_boundaries_ordered() RETURNS trigger
+    LANGUAGE c AS 'MODULE_PATHNAME', 'credit_sandbox_grade_boundaries_ordered';
+CREATE TRIGGER grade_boundaries_ordered AFTER INSERT OR UPDATE OR DELETE ON credit_sandbox.grade_boundaries
+    FOR EACH STATEMENT EXECUTE FUNCTION credit_sandbox.grade_boundaries_ordered();
+
+-- Every grading, kept: the class of an operator is its latest row.
+CREATE TABLE credit_sandbox.operator_grades (
+    grade_id      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    operator_id   text NOT NULL,
+    graded_as_of  timestamptz NOT NULL,
+    graded_at     timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    score         numeric NOT NULL,
+    score_class   text NOT NULL,
+    class         text NOT NULL CONSTRAINT operator_grades_class_known CHECK (class IN ('A', 'B', 'C', 'D')),
+    indicators    jsonb NOT NULL,
+    hard_rules    jsonb NOT NULL,
+    cause         text NOT NULL
+);
+COMMENT ON TABLE credit_sandbox.operator_grades IS
+    'History of credit classes. indicators: {indicator: {value, weight, points}}; hard_rules: the rules that capped the class; score_class: the class by score alone.';
+CREATE INDEX operator_grades_latest ON credit_sandbox.operator_grades (operator_id, grade_id);
+
+CREATE FUNCTION credit_sandbox.grade(operator_id text, at timestamptz DEFAULT pg_catalog.now()) RETURNS text
+    LANGUAGE c STRICT AS 'MODULE_PATHNAME', 'credit_sandbox_grade';
+COMMENT ON FUNCTION credit_sandbox.grade(text, timestamptz) IS
+    'Grades one operator as of at, records it in operator_grades, returns A..D; a member graded below A leaves the sandbox.';
+CREATE FUNCTION credit_sandbox.regrade(at timestamptz DEFAULT pg_catalog.now()) RETURNS bigint
+    LANGUAGE c STRICT AS 'MODULE_PATHNAME', 'credit_sandbox_regrade';
+COMMENT ON FUNCTION credit_sandbox.regrade(timestamptz) IS
+    'Grades every operator as of at in one pass; returns how many.';
+
+-- The latest class of each graded operator.
+CREATE VIEW credit_sandbox.operator_classes AS
+SELECT DISTINCT ON (g.operator_id) g.operator_id, g.class, g.score, g.graded_as_of, g.grade_id
+  FROM credit_sandbox.operator_grades g
+ ORDER BY g.operator_id, g.grade_id DESC;
 
 -- ===================================================================== sandbox
 
@@ -260,10 +335,12 @@ CREATE FUNCTION credit_sandbox.in_sandbox(operator_id text) RETURNS boolean
                     WHERE m.operator_id = in_sandbox.operator_id AND m.exited_at IS NULL)
 $$;
 
--- Admits an operator; returns false when it is already a member.
+-- Admits a class-A operator (graded now); returns false when it is already a member.
 CREATE FUNCTION credit_sandbox.admit(operator_id text) RETURNS boolean
     LANGUAGE plpgsql STRICT SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_column
+DECLARE
+    g credit_sandbox.operator_grades;
 BEGIN
     IF NOT EXISTS (SELECT FROM credit_sandbox.operators o WHERE o.operator_id = admit.operator_id) THEN
         RAISE EXCEPTION 'operator "%" does not exist', admit.operator_id
@@ -271,11 +348,316 @@ BEGIN
                   HINT = 'Insert the operator into credit_sandbox.operators first.';
     END IF;
     PERFORM credit_sandbox.lock_operator(admit.operator_id);
+    PERFORM credit_sandbox.grade(admit.operator_id);
+    SELECT * INTO g FROM credit_sandbox.operator_grades x
+     WHERE x.operator_id = admit.operator_id ORDER BY x.grade_id DESC LIMIT 1;
+    IF g.class <> 'A' THEN
+        RAISE EXCEPTION 'operator "%" is class %, and only class A enters the sandbox', admit.operator_id, g.class
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = format('Score %s; hard rules: %s.', g.score, g.hard_rules),
+                  HINT = 'See credit_sandbox.operator_grades for the indicators behind the class.';
+    END IF;
     INSERT INTO credit_sandbox.sandbox_memberships (operator_id, admit_reason)
-    VALUES (admit.operator_id, 'admitted by ' || CURRENT_USER)
+    VALUES (admit.operator_id, format('admitted by %s: class A, score %s', CURRENT_USER, g.score))
     ON CONFLICT (operator_id) WHERE exited_at IS NULL DO NOTHING;
     RETURN FOUND;
 END $$;
+
+-- Grades everyone as of at (members below A leave), then admits every
+-- class-A operator that is not a member.  Returns what changed.
+CREATE FUNCTION credit_sandbox.renew_sandbox(at timestamptz DEFAULT pg_catalog.now())
+    RETURNS TABLE (operator_id text, action text, reason text)
+    LANGUAGE plpgsql STRICT SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_column
+BEGIN
+    PERFORM credit_sandbox.regrade(renew_sandbox.at);
+    RETURN QUERY
+    SELECT m.operator_id, 'removed', m.exit_reason
+      FROM credit_sandbox.sandbox_memberships m
+     WHERE m.exit_code = 'CLASS' AND m.exited_at = pg_catalog.now();
+    RETURN QUERY
+    INSERT INTO credit_sandbox.sandbox_memberships AS m (operator_id, admit_reason)
+    SELECT c.operator_id, format('renewal as of %s: class A, score %s', renew_sandbox.at, c.score)
+      FROM credit_sandbox.operator_classes c
+     WHERE c.class = 'A'
+       AND NOT EXISTS (SELECT FROM credit_sandbox.sandbox_memberships x
+                        WHERE x.operator_id = c.operator_id AND x.exited_at IS NULL)
+     ORDER BY c.operator_id
+    ON CONFLICT DO NOTHING
+    RETURNING m.operator_id, 'admitted', m.admit_reason;
+END $$;
+
+-- Who was in the sandbox at a moment, and since when.
+CREATE FUNCTION credit_sandbox.sandbox_members_at(at timestamptz)
+    RETURNS TABLE (operator_id text, admitted_at timestamptz, admit_reason text)
+    LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
+    SELECT m.operator_id, m.admitted_at, m.admit_reason
+      FROM credit_sandbox.sandbox_memberships m
+     WHERE m.admitted_at <= sandbox_members_at.at
+       AND (m.exited_at IS NULL OR m.exited_at > sandbox_members_at.at)
+     ORDER BY m.operator_id
+$$;
+
+-- ===================================================================== correction and escalation
+
+CREATE FUNCTION credit_sandbox.change_warning_status(warning_id bigint, from_status text[], to_status text, note text)
+    RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_column
+DECLARE
+    w credit_sandbox.warnings;
+BEGIN
+    SELECT * INTO w FROM credit_sandbox.warnings x WHERE x.warning_id = change_warning_status.warning_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'warning % does not exist', change_warning_status.warning_id USING ERRCODE = 'no_data_found';
+    END IF;
+    PERFORM credit_sandbox.lock_operator(w.operator_id);
+    UPDATE credit_sandbox.warnings x
+       SET status = to_status, status_changed_at = pg_catalog.now(), status_changed_by = CURRENT_USER,
+           status_note = coalesce(note, x.status_note)
+     WHERE x.warning_id = w.warning_id AND x.status = ANY (from_status);
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'warning % is %, not %', w.warning_id,
+              (SELECT x.status FROM credit_sandbox.warnings x WHERE x.warning_id = w.warning_id),
+              array_to_string(from_status, ' or ')
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'A warning goes open -> acknowledged -> corrected or escalated -> closed.';
+    END IF;
+END $$;
+
+CREATE FUNCTION credit_sandbox.acknowledge(warning_id bigint, note text DEFAULT NULL) RETURNS void
+    LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    SELECT credit_sandbox.change_warning_status(warning_id, '{open}', 'acknowledged', note)
+$$;
+CREATE FUNCTION credit_sandbox.record_correction(warning_id bigint, note text DEFAULT NULL) RETURNS void
+    LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    SELECT credit_sandbox.change_warning_status(warning_id, '{open,acknowledged}', 'corrected', note)
+$$;
+CREATE FUNCTION credit_sandbox.close_warning(warning_id bigint, note text DEFAULT NULL) RETURNS void
+    LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    SELECT credit_sandbox.change_warning_status(warning_id, '{open,acknowledged,corrected,escalated}', 'closed', note)
+$$;
+
+CREATE FUNCTION credit_sandbox.escalate_overdue(at timestamptz DEFAULT pg_catalog.now()) RETURNS bigint
+    LANGUAGE c STRICT AS 'MODULE_PATHNAME', 'credit_sandbox_escalate_overdue';
+COMMENT ON FUNCTION credit_sandbox.escalate_overdue(timestamptz) IS
+    'Escalates every tip past due_at and not corrected: status escalated and a new warning clue on its key. Meant for a schedule (pg_cron).';
+
+-- ===================================================================== dual-random inspections
+
+CREATE TABLE credit_sandbox.inspectors (
+    inspector_id  text PRIMARY KEY CONSTRAINT inspectors_inspector_id_not_empty CHECK (inspector_id <> ''),
+    name          text,
+    region        text,
+    active        boolean NOT NULL DEFAULT true
+);
+CREATE TABLE credit_sandbox.inspector_conflicts (
+    inspector_id  text NOT NULL REFERENCES credit_sandbox.inspectors ON DELETE CASCADE,
+    operator_id   text NOT NULL,
+    reason        text,
+    PRIMARY KEY (inspector_id, operator_id)
+);
+
+-- A draw and everything needed to recompute it: seed, parameters, the pool
+-- of operators with their classes, the inspectors and their conflicts.
+CREATE TABLE credit_sandbox.inspection_draws (
+    draw_id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    seed                 text NOT NULL,
+    ratios               jsonb NOT NULL,
+    inspectors_per_task  int NOT NULL,
+    drawn_at             timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    drawn_by             name NOT NULL DEFAULT CURRENT_USER,
+    inspector_pool       text[] NOT NULL,
+    conflicts            jsonb NOT NULL
+);
+CREATE TABLE credit_sandbox.inspection_pool (
+    draw_id      bigint NOT NULL REFERENCES credit_sandbox.inspection_draws ON DELETE CASCADE,
+    operator_id  text NOT NULL,
+    class        text,
+    triggered    boolean NOT NULL,
+    PRIMARY KEY (draw_id, operator_id)
+);
+CREATE TABLE credit_sandbox.inspection_tasks (
+    draw_id      bigint NOT NULL REFERENCES credit_sandbox.inspection_draws ON DELETE CASCADE,
+    operator_id  text NOT NULL,
+    reason       text NOT NULL CONSTRAINT inspection_tasks_reason_known CHECK (reason IN ('random', 'triggered')),
+    inspectors   text[] NOT NULL,
+    PRIMARY KEY (draw_id, operator_id)
+);
+
+-- The tasks a draw's recorded inputs give.  sha256 over the UTF-8 text,
+-- compared as bytes, so anyone can redo a draw with any sha256 tool.
+CREATE FUNCTION credit_sandbox.draw_tasks(draw_id bigint)
+    RETURNS TABLE (operator_id text, reason text, inspectors text[])
+    LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
+    WITH d AS (SELECT * FROM credit_sandbox.inspection_draws x WHERE x.draw_id = draw_tasks.draw_id),
+    ranked AS (
+        SELECT p.operator_id, p.class, p.triggered,
+               row_number() OVER (PARTITION BY p.class
+                                  ORDER BY sha256(convert_to(d.seed || ':' || p.operator_id, 'UTF8'))) AS rank,
+               count(*) OVER (PARTITION BY p.class) AS n,
+               (d.ratios ->> p.class)::numeric AS ratio
+          FROM credit_sandbox.inspection_pool p, d
+         WHERE p.draw_id = d.draw_id AND p.class IS NOT NULL),
+    chosen AS (
+        SELECT r.operator_id, 'random' AS reason FROM ranked r
+         WHERE r.ratio IS NOT NULL AND r.rank <= ceil(r.ratio * r.n)
+        UNION ALL
+        SELECT p.operator_id, 'triggered' FROM credit_sandbox.inspection_pool p, d
+         WHERE p.draw_id = d.draw_id AND p.triggered
+           AND NOT EXISTS (SELECT FROM ranked r WHERE r.operator_id = p.operator_id
+                              AND r.ratio IS NOT NULL AND r.rank <= ceil(r.ratio * r.n)))
+    SELECT c.operator_id, c.reason,
+           ARRAY(SELECT i FROM unnest(d.inspector_pool) AS i
+                  WHERE NOT d.conflicts @> jsonb_build_array(jsonb_build_array(i, c.operator_id))
+                  ORDER BY sha256(convert_to(d.seed || ':' || c.operator_id || ':' || i, 'UTF8'))
+                  LIMIT d.inspectors_per_task)
+      FROM chosen c, d
+$$;
+
+CREATE FUNCTION credit_sandbox.draw_inspections(seed text,
+        ratios jsonb DEFAULT '{"A": 0.03, "B": 0.10, "C": 0.30, "D": 0.80}',
+        inspectors_per_task int DEFAULT 2) RETURNS bigint
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_column
+DECLARE
+    k text;
+    v jsonb;
+    new_draw bigint;
+BEGIN
+    IF seed IS NULL OR seed = '' THEN
+        RAISE EXCEPTION 'draw seed must not be empty' USING ERRCODE = 'invalid_parameter_value',
+              HINT = 'Publish the seed before the draw, for instance the closing figures of a public lottery.';
+    END IF;
+    IF ratios IS NULL OR jsonb_typeof(ratios) <> 'object' THEN
+        RAISE EXCEPTION 'draw ratios must be a JSON object such as {"A": 0.03, "B": 0.10, "C": 0.30, "D": 0.80}'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    FOR k, v IN SELECT * FROM jsonb_each(ratios) LOOP
+        IF k NOT IN ('A', 'B', 'C', 'D') THEN
+            RAISE EXCEPTION 'draw ratios: unknown class "%"', k USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Classes are A, B, C and D.';
+        END IF;
+        IF jsonb_typeof(v) <> 'number' OR v::text::numeric < 0 OR v::text::numeric > 1 THEN
+            RAISE EXCEPTION 'draw ratios: the ratio of class % must be a number from 0 to 1, not %', k, v
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    END LOOP;
+    IF inspectors_per_task IS NULL OR inspectors_per_task < 1 THEN
+        RAISE EXCEPTION 'inspectors_per_task must be at least 1, not %', inspectors_per_task
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+
+    -- ungraded operators are graded by the draw
+    PERFORM credit_sandbox.grade(o.operator_id)
+       FROM credit_sandbox.operators o
+      WHERE NOT EXISTS (SELECT FROM credit_sandbox.operator_grades g WHERE g.operator_id = o.operator_id)
+      ORDER BY o.operator_id;
+
+    INSERT INTO credit_sandbox.inspection_draws (seed, ratios, inspectors_per_task, inspector_pool, conflicts)
+    SELECT draw_inspections.seed, draw_inspections.ratios, draw_inspections.inspectors_per_task,
+           ARRAY(SELECT i.inspector_id FROM credit_sandbox.inspectors i WHERE i.active ORDER BY i.inspector_id),
+           coalesce((SELECT jsonb_agg(jsonb_build_array(c.inspector_id, c.operator_id)
+                                      ORDER BY c.inspector_id, c.operator_id)
+                       FROM credit_sandbox.inspector_conflicts c), '[]')
+    RETURNING draw_id INTO new_draw;
+
+    -- the pool: graded operators off the no-disturbance list, and every
+    -- operator with an open warning clue (registered or not)
+    INSERT INTO credit_sandbox.inspection_pool (draw_id, operator_id, class, triggered)
+    SELECT new_draw, x.operator_id, c.class,
+           EXISTS (SELECT FROM credit_sandbox.warnings w
+                    WHERE w.operator_id = x.operator_id AND w.list = 'risk_trigger'
+                      AND w.status IN ('open', 'acknowledged'))
+      FROM (SELECT o.operator_id FROM credit_sandbox.operators o
+            UNION
+            SELECT w.operator_id FROM credit_sandbox.warnings w
+             WHERE w.list = 'risk_trigger' AND w.status IN ('open', 'acknowledged')) x
+      LEFT JOIN credit_sandbox.operator_classes c ON c.operator_id = x.operator_id
+     WHERE NOT EXISTS (SELECT FROM credit_sandbox.no_disturbance n WHERE n.operator_id = x.operator_id);
+
+    INSERT INTO credit_sandbox.inspection_tasks (draw_id, operator_id, reason, inspectors)
+    SELECT new_draw, t.operator_id, t.reason, t.inspectors FROM credit_sandbox.draw_tasks(new_draw) t;
+    RETURN new_draw;
+END $$;
+
+-- Recomputes a recorded draw from its recorded inputs: true when the
+-- recorded tasks are exactly what they give.
+CREATE FUNCTION credit_sandbox.verify_draw(draw_id bigint) RETURNS boolean
+    LANGUAGE plpgsql STABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_column
+BEGIN
+    IF NOT EXISTS (SELECT FROM credit_sandbox.inspection_draws d WHERE d.draw_id = verify_draw.draw_id) THEN
+        RAISE EXCEPTION 'draw % does not exist', verify_draw.draw_id USING ERRCODE = 'no_data_found';
+    END IF;
+    RETURN NOT EXISTS (
+        (SELECT t.operator_id, t.reason, t.inspectors FROM credit_sandbox.inspection_tasks t
+          WHERE t.draw_id = verify_draw.draw_id
+         EXCEPT ALL
+         SELECT * FROM credit_sandbox.draw_tasks(verify_draw.draw_id))
+        UNION ALL
+        (SELECT * FROM credit_sandbox.draw_tasks(verify_draw.draw_id)
+         EXCEPT ALL
+         SELECT t.operator_id, t.reason, t.inspectors FROM credit_sandbox.inspection_tasks t
+          WHERE t.draw_id = verify_draw.draw_id));
+END $$;
+
+-- ===================================================================== analyst views
+
+-- Sandbox members with no open warning or tip: left alone by random inspections.
+CREATE VIEW credit_sandbox.no_disturbance AS
+SELECT m.operator_id, o.name, o.region, m.admitted_at, c.class, c.score
+  FROM credit_sandbox.sandbox_memberships m
+  JOIN credit_sandbox.operators o ON o.operator_id = m.operator_id
+  LEFT JOIN credit_sandbox.operator_classes c ON c.operator_id = m.operator_id
+ WHERE m.exited_at IS NULL
+   AND NOT EXISTS (SELECT FROM credit_sandbox.warnings w
+                    WHERE w.operator_id = m.operator_id AND w.status IN ('open', 'acknowledged'));
+
+CREATE VIEW credit_sandbox.open_warnings AS
+SELECT w.warning_id, w.operator_id, o.name AS operator_name, o.region, w.code, r.title AS rule_title,
+       w.list, w.subject_key, w.status, w.hits, w.occurred_at, w.last_hit_at, w.raised_at, w.due_at,
+       w.rule_version, r.tolerable, w.evidence, w.source_table, w.source_id,
+       (o.operator_id IS NOT NULL) AS registered,
+       EXISTS (SELECT FROM credit_sandbox.sandbox_memberships m
+                WHERE m.operator_id = w.operator_id AND m.exited_at IS NULL) AS in_sandbox
+  FROM credit_sandbox.warnings w
+  LEFT JOIN credit_sandbox.operators o ON o.operator_id = w.operator_id
+  LEFT JOIN credit_sandbox.rules r ON r.code = w.code
+ WHERE w.status IN ('open', 'acknowledged');
+
+CREATE VIEW credit_sandbox.operator_risk AS
+SELECT o.operator_id, o.name, o.region, c.class, c.score, c.graded_as_of,
+       EXISTS (SELECT FROM credit_sandbox.sandbox_memberships m
+                WHERE m.operator_id = o.operator_id AND m.exited_at IS NULL) AS in_sandbox,
+       (SELECT count(*) FROM credit_sandbox.warnings w WHERE w.operator_id = o.operator_id
+           AND w.list = 'risk_trigger' AND w.status IN ('open', 'acknowledged')) AS open_warning_clues,
+       (SELECT count(*) FROM credit_sandbox.warnings w WHERE w.operator_id = o.operator_id
+           AND w.list = 'admin_tip' AND w.status IN ('open', 'acknowledged')) AS open_tips,
+       (SELECT max(w.last_hit_at) FROM credit_sandbox.warnings w WHERE w.operator_id = o.operator_id) AS last_hit_at,
+       g.indicators, g.hard_rules
+  FROM credit_sandbox.operators o
+  LEFT JOIN credit_sandbox.operator_classes c ON c.operator_id = o.operator_id
+  LEFT JOIN credit_sandbox.operator_grades g ON g.grade_id = c.grade_id;
+
+-- Hits per red line per legal day (in credit_sandbox.time_zone).
+CREATE VIEW credit_sandbox.rule_hits_daily AS
+SELECT (h.hit_at AT TIME ZONE pg_catalog.current_setting('credit_sandbox.time_zone'))::date AS day,
+       w.code, w.list, count(*) AS hits, count(DISTINCT w.warning_id) AS warnings,
+       count(DISTINCT w.operator_id) AS operators
+  FROM credit_sandbox.warning_hits h
+  JOIN credit_sandbox.warnings w ON w.warning_id = h.warning_id
+ GROUP BY 1, 2, 3;
+
+-- The pilot's headline figures.
+CREATE VIEW credit_sandbox.summary AS
+SELECT (SELECT count(*) FROM credit_sandbox.sandbox_memberships WHERE exited_at IS NULL) AS sandbox_operators,
+       (SELECT count(*) FROM credit_sandbox.no_disturbance) AS no_disturbance_operators,
+       (SELECT count(*) FROM credit_sandbox.warnings WHERE list = 'risk_trigger') AS warning_clues,
+       (SELECT count(*) FROM credit_sandbox.warnings WHERE list = 'admin_tip') AS admin_tips,
+       (SELECT count(DISTINCT operator_id) FROM credit_sandbox.operator_grades) AS classified_operators,
+       (SELECT count(*) FROM credit_sandbox.inspection_tasks WHERE reason = 'random') AS random_spot_checks,
+       (SELECT count(*) FROM credit_sandbox.inspection_tasks WHERE reason = 'triggered') AS triggered_inspections;
 
 -- ===================================================================== checks
 
@@ -341,39 +723,37 @@ SELECT credit_sandbox.set_driver('statement');
 -- ===================================================================== dumps and privileges
 
 -- pg_dump keeps every row of these tables.  On restore, CREATE EXTENSION
--- installs the default rows first and the dump's copies of them arrive
--- next: an identical row is skipped instead of failing the whole COPY
--- (for rules, see rules_validate: a rule replaces its untouched default).
-CREATE FUNCTION credit_sandbox.skip_identical_row() RETURNS trigger
+-- installs the default rows first and the dump's rows arrive next: a row
+-- replaces the one with the same key instead of failing the whole COPY.
+-- (A dumped rule replaces its untouched default: see rules_validate.)
+CREATE FUNCTION credit_sandbox.replace_same_key() RETURNS trigger
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    present boolean;
+    condition text := 'true';
 BEGIN
-    EXECUTE format('SELECT EXISTS (SELECT FROM %s t WHERE t IS NOT DISTINCT FROM $1)', TG_RELID::regclass)
-       INTO present USING NEW;
-    RETURN CASE WHEN present THEN NULL ELSE NEW END;
-END $$;
-CREATE TRIGGER skip_identical_row BEFORE INSERT ON credit_sandbox.regulated_categories
-    FOR EACH ROW EXECUTE FUNCTION credit_sandbox.skip_identical_row();
-CREATE TRIGGER skip_identical_row BEFORE INSERT ON credit_sandbox.prohibited_categories
-    FOR EACH ROW EXECUTE FUNCTION credit_sandbox.skip_identical_row();
-CREATE TRIGGER skip_identical_row BEFORE INSERT ON credit_sandbox.prohibited_terms
-    FOR EACH ROW EXECUTE FUNCTION credit_sandbox.skip_identical_row();
-CREATE TRIGGER skip_identical_row BEFORE INSERT ON credit_sandbox.absolute_terms
-    FOR EACH ROW EXECUTE FUNCTION credit_sandbox.skip_identical_row();
-CREATE TRIGGER skip_identical_row BEFORE INSERT ON credit_sandbox.return_exempt_categories
-    FOR EACH ROW EXECUTE FUNCTION credit_sandbox.skip_identical_row();
-
--- The dump's history of a version is the true one: it replaces the row that
--- CREATE EXTENSION or a restored rule wrote for that version a moment before.
-CREATE FUNCTION credit_sandbox.rule_history_replace() RETURNS trigger
-    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    DELETE FROM credit_sandbox.rule_history h WHERE h.code = NEW.code AND h.version = NEW.version;
+    FOR i IN 0 .. TG_NARGS - 1 LOOP
+        condition := condition || format(' AND t.%1$I = ($1).%1$I', TG_ARGV[i]);
+    END LOOP;
+    EXECUTE format('DELETE FROM %s t WHERE %s', TG_RELID::regclass, condition) USING NEW;
     RETURN NEW;
 END $$;
-CREATE TRIGGER rule_history_replace BEFORE INSERT ON credit_sandbox.rule_history
-    FOR EACH ROW EXECUTE FUNCTION credit_sandbox.rule_history_replace();
+CREATE TRIGGER replace_same_key BEFORE INSERT ON credit_sandbox.regulated_categories
+    FOR EACH ROW EXECUTE FUNCTION credit_sandbox.replace_same_key('category');
+CREATE TRIGGER replace_same_key BEFORE INSERT ON credit_sandbox.prohibited_categories
+    FOR EACH ROW EXECUTE FUNCTION credit_sandbox.replace_same_key('category');
+CREATE TRIGGER replace_same_key BEFORE INSERT ON credit_sandbox.prohibited_terms
+    FOR EACH ROW EXECUTE FUNCTION credit_sandbox.replace_same_key('term');
+CREATE TRIGGER replace_same_key BEFORE INSERT ON credit_sandbox.absolute_terms
+    FOR EACH ROW EXECUTE FUNCTION credit_sandbox.replace_same_key('term');
+CREATE TRIGGER replace_same_key BEFORE INSERT ON credit_sandbox.return_exempt_categories
+    FOR EACH ROW EXECUTE FUNCTION credit_sandbox.replace_same_key('category');
+CREATE TRIGGER replace_same_key BEFORE INSERT ON credit_sandbox.grading_weights
+    FOR EACH ROW EXECUTE FUNCTION credit_sandbox.replace_same_key('indicator');
+CREATE TRIGGER replace_same_key BEFORE INSERT ON credit_sandbox.grade_boundaries
+    FOR EACH ROW EXECUTE FUNCTION credit_sandbox.replace_same_key('class');
+-- the dump's history of a version is the true one
+CREATE TRIGGER replace_same_key BEFORE INSERT ON credit_sandbox.rule_history
+    FOR EACH ROW EXECUTE FUNCTION credit_sandbox.replace_same_key('code', 'version');
 
 -- A restore runs with session_replication_role = replica (see README), as a
 -- logical-replication subscriber does: the stored rows are not checked again,
@@ -381,18 +761,22 @@ CREATE TRIGGER rule_history_replace BEFORE INSERT ON credit_sandbox.rule_history
 ALTER TABLE credit_sandbox.rules ENABLE ALWAYS TRIGGER rules_validate;
 ALTER TABLE credit_sandbox.rules ENABLE ALWAYS TRIGGER rules_record_version;
 ALTER TABLE credit_sandbox.rules ENABLE ALWAYS TRIGGER rules_record_new_version;
-ALTER TABLE credit_sandbox.rule_history ENABLE ALWAYS TRIGGER rule_history_replace;
+ALTER TABLE credit_sandbox.rule_history ENABLE ALWAYS TRIGGER replace_same_key;
+ALTER TABLE credit_sandbox.grading_weights ENABLE ALWAYS TRIGGER replace_same_key;
+ALTER TABLE credit_sandbox.grading_weights ENABLE ALWAYS TRIGGER grading_validate;
+ALTER TABLE credit_sandbox.grade_boundaries ENABLE ALWAYS TRIGGER replace_same_key;
+ALTER TABLE credit_sandbox.grade_boundaries ENABLE ALWAYS TRIGGER grading_validate;
 ALTER TABLE credit_sandbox.rules ENABLE ALWAYS TRIGGER invalidate_cache;
 ALTER TABLE credit_sandbox.regulated_categories ENABLE ALWAYS TRIGGER invalidate_cache;
-ALTER TABLE credit_sandbox.regulated_categories ENABLE ALWAYS TRIGGER skip_identical_row;
+ALTER TABLE credit_sandbox.regulated_categories ENABLE ALWAYS TRIGGER replace_same_key;
 ALTER TABLE credit_sandbox.prohibited_categories ENABLE ALWAYS TRIGGER invalidate_cache;
-ALTER TABLE credit_sandbox.prohibited_categories ENABLE ALWAYS TRIGGER skip_identical_row;
+ALTER TABLE credit_sandbox.prohibited_categories ENABLE ALWAYS TRIGGER replace_same_key;
 ALTER TABLE credit_sandbox.prohibited_terms ENABLE ALWAYS TRIGGER invalidate_cache;
-ALTER TABLE credit_sandbox.prohibited_terms ENABLE ALWAYS TRIGGER skip_identical_row;
+ALTER TABLE credit_sandbox.prohibited_terms ENABLE ALWAYS TRIGGER replace_same_key;
 ALTER TABLE credit_sandbox.absolute_terms ENABLE ALWAYS TRIGGER invalidate_cache;
-ALTER TABLE credit_sandbox.absolute_terms ENABLE ALWAYS TRIGGER skip_identical_row;
+ALTER TABLE credit_sandbox.absolute_terms ENABLE ALWAYS TRIGGER replace_same_key;
 ALTER TABLE credit_sandbox.return_exempt_categories ENABLE ALWAYS TRIGGER invalidate_cache;
-ALTER TABLE credit_sandbox.return_exempt_categories ENABLE ALWAYS TRIGGER skip_identical_row;
+ALTER TABLE credit_sandbox.return_exempt_categories ENABLE ALWAYS TRIGGER replace_same_key;
 
 SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.operators', '');
 SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.operator_lists', '');
@@ -416,6 +800,16 @@ SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.warnings', '');
 SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.warnings_warning_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.warning_hits', '');
 SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.sandbox_memberships', '');
+SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.grading_weights', '');
+SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.grade_boundaries', '');
+SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.operator_grades', '');
+SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.operator_grades_grade_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.inspectors', '');
+SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.inspector_conflicts', '');
+SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.inspection_draws', '');
+SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.inspection_draws_draw_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.inspection_pool', '');
+SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.inspection_tasks', '');
 SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.sandbox_memberships_membership_id_seq', '');
 
 REVOKE ALL ON ALL TABLES IN SCHEMA credit_sandbox FROM PUBLIC;

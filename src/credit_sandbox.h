@@ -106,12 +106,16 @@ typedef struct Hit
 	int64		source_id;
 	TimestampTz at;
 	Datum		evidence;		/* jsonb */
+	bool		escalation;		/* an overdue tip: always a warning clue */
 } Hit;
 
 extern uint32 cs_operator_lock_key(const char *operator_id);
 extern void cs_lock_operator(const char *operator_id);
 extern void cs_lock_operator_key(uint32 key);
-extern void cs_record_hit(const Hit *hit);
+extern int64 cs_record_hit(const Hit *hit);
 extern bool cs_operator_in_sandbox(const char *operator_id);
+
+/* ---- grading (grading.c) ---- */
+extern void cs_grade_after_warning_clue(const char *operator_id, const char *code, TimestampTz at);
 
 #endif							/* CREDIT_SANDBOX_H */

@@ -143,7 +143,7 @@ tolerated(const Hit *hit)
 	Datum		values[3];
 	bool		earlier;
 
-	if (!hit->in_sandbox || !hit->rule->tolerable || hit->rule->is_tip)
+	if (!hit->in_sandbox || !hit->rule->tolerable || hit->rule->is_tip || hit->escalation)
 		return false;
 	if (plan == NULL)
 	{
@@ -267,10 +267,11 @@ notify_new_warning(const Hit *hit, int64 warning_id, const char *list, bool has_
 
 /*
  * Records one hit: more hits on the open warning of its key, or a new
- * warning clue or tip; then a warning clue takes the operator out of the
- * sandbox (tips never do).
+ * warning clue or tip.  A new warning clue caps the operator's class at B;
+ * any warning clue takes the operator out of the sandbox (tips never do).
+ * Returns the warning's id.
  */
-void
+int64
 cs_record_hit(const Hit *hit)
 {
 	int64		warning_id;
@@ -281,7 +282,7 @@ cs_record_hit(const Hit *hit)
 		bool		has_due = false;
 		TimestampTz due_at = 0;
 
-		is_tip = hit->rule->is_tip;
+		is_tip = hit->rule->is_tip && !hit->escalation;
 		if (tolerated(hit))
 		{
 			is_tip = true;
@@ -290,7 +291,10 @@ cs_record_hit(const Hit *hit)
 		}
 		warning_id = insert_warning(hit, is_tip ? "admin_tip" : "risk_trigger", has_due, due_at);
 		notify_new_warning(hit, warning_id, is_tip ? "admin_tip" : "risk_trigger", has_due, due_at);
+		if (!is_tip)
+			cs_grade_after_warning_clue(hit->operator_id, hit->rule->code, hit->at);
 	}
 	if (!is_tip && hit->in_sandbox)
 		leave_sandbox(hit, warning_id);
+	return warning_id;
 }

@@ -1,0 +1,145 @@
+/*-------------------------------------------------------------------------
+ *
+ * escalation.c
+ *	  Escalation of overdue tips: a sandbox tip past its correction
+ *	  deadline and not corrected becomes 'escalated', and a warning clue is
+ *	  written for the same key through the same outcome path as any hit
+ *	  (NOTIFY, class cap, sandbox exit).  Meant to run on a schedule.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "credit_sandbox.h"
+
+#include "catalog/pg_type_d.h"
+#include "fmgr.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/timestamp.h"
+
+PG_FUNCTION_INFO_V1(credit_sandbox_escalate_overdue);
+
+/*
+ * Marks the tip escalated if it still is overdue and open once its
+ * operator's lock is held; false when someone corrected it meanwhile.
+ */
+static bool
+mark_escalated(int64 tip_id, TimestampTz at)
+{
+	static SPIPlanPtr plan = NULL;
+	Datum		values[2];
+
+	if (plan == NULL)
+	{
+		Oid			types[2] = {INT8OID, TIMESTAMPTZOID};
+
+		plan = cs_prepare(psprintf("UPDATE %s w SET status = 'escalated', status_changed_at = pg_catalog.now(),"
+								   "       status_changed_by = CURRENT_USER"
+								   " WHERE w.warning_id = $1 AND w.status IN ('open', 'acknowledged')"
+								   "   AND w.due_at < $2",
+								   cs_table("warnings")),
+						  2, types);
+	}
+	values[0] = Int64GetDatum(tip_id);
+	values[1] = TimestampTzGetDatum(at);
+	cs_execute(plan, values, NULL);
+	return SPI_processed > 0;
+}
+
+static void
+link_escalation(int64 tip_id, int64 clue_id)
+{
+	static SPIPlanPtr plan = NULL;
+	Datum		values[2];
+
+	if (plan == NULL)
+	{
+		Oid			types[2] = {INT8OID, INT8OID};
+
+		plan = cs_prepare(psprintf("UPDATE %s SET escalated_to = $2 WHERE warning_id = $1",
+								   cs_table("warnings")),
+						  2, types);
+	}
+	values[0] = Int64GetDatum(tip_id);
+	values[1] = Int64GetDatum(clue_id);
+	cs_execute(plan, values, NULL);
+}
+
+Datum
+credit_sandbox_escalate_overdue(PG_FUNCTION_ARGS)
+{
+	TimestampTz at = PG_GETARG_TIMESTAMPTZ(0);
+	static SPIPlanPtr overdue_plan = NULL;
+	SPITupleTable *overdue;
+	uint64		noverdue;
+	int64		escalated = 0;
+	const RuleCatalog *cat;
+	Datum		values[1];
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "credit_sandbox: SPI_connect failed");
+	cat = cs_catalog();
+	if (overdue_plan == NULL)
+	{
+		Oid			types[1] = {TIMESTAMPTZOID};
+
+		overdue_plan = cs_prepare(psprintf("SELECT warning_id, operator_id, code, subject_key, due_at, hits"
+										   "  FROM %s WHERE list = 'admin_tip' AND due_at < $1"
+										   "   AND status IN ('open', 'acknowledged')"
+										   " ORDER BY due_at, warning_id",
+										   cs_table("warnings")),
+								  1, types);
+	}
+	values[0] = TimestampTzGetDatum(at);
+	cs_execute(overdue_plan, values, NULL);
+	overdue = SPI_tuptable;
+	noverdue = SPI_processed;
+
+	for (uint64 i = 0; i < noverdue; i++)
+	{
+		HeapTuple	row = overdue->vals[i];
+		TupleDesc	desc = overdue->tupdesc;
+		bool		isnull;
+		int64		tip_id = DatumGetInt64(SPI_getbinval(row, desc, 1, &isnull));
+		char	   *operator_id = SPI_getvalue(row, desc, 2);
+		char	   *code = SPI_getvalue(row, desc, 3);
+		TimestampTz due_at = DatumGetTimestampTz(SPI_getbinval(row, desc, 5, &isnull));
+		const Rule *rule = NULL;
+		Hit			hit = {0};
+		StringInfoData ev;
+
+		for (int r = 0; r < NUM_RULES; r++)
+			if (strcmp(cs_rule_codes[r], code) == 0 && cat->rules[r].code[0] != '\0')
+				rule = &cat->rules[r];
+		if (rule == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("tip %lld cannot be escalated: rule %s does not exist", (long long) tip_id, code)));
+
+		cs_lock_operator(operator_id);
+		if (!mark_escalated(tip_id, at))
+			continue;
+
+		initStringInfo(&ev);
+		appendStringInfo(&ev, "{\"escalated_from\": " INT64_FORMAT ", \"tip_hits\": %s, \"due_at\": ",
+						 tip_id, SPI_getvalue(row, desc, 6));
+		escape_json(&ev, JsonEncodeDateTime(NULL, TimestampTzGetDatum(due_at), TIMESTAMPTZOID, NULL));
+		appendStringInfoChar(&ev, '}');
+
+		hit.rule = rule;
+		hit.operator_id = operator_id;
+		hit.subject_key = SPI_getvalue(row, desc, 4);
+		hit.in_sandbox = cs_operator_in_sandbox(operator_id);
+		hit.source_table = "warnings";
+		hit.source_id = tip_id;
+		hit.at = due_at;
+		hit.evidence = DirectFunctionCall1(jsonb_in, CStringGetDatum(ev.data));
+		hit.escalation = true;
+		link_escalation(tip_id, cs_record_hit(&hit));
+		escalated++;
+	}
+	SPI_finish();
+	PG_RETURN_INT64(escalated);
+}
