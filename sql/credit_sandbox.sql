@@ -354,7 +354,8 @@ BEGIN
     IF g.class <> 'A' THEN
         RAISE EXCEPTION 'operator "%" is class %, and only class A enters the sandbox', admit.operator_id, g.class
             USING ERRCODE = 'object_not_in_prerequisite_state',
-                  DETAIL = format('Score %s; hard rules: %s.', g.score, g.hard_rules),
+                  DETAIL = format('Score %s; hard rules: %s.', g.score,
+                                  coalesce((SELECT string_agg(r, '; ') FROM jsonb_array_elements_text(g.hard_rules) r), 'none')),
                   HINT = 'See credit_sandbox.operator_grades for the indicators behind the class.';
     END IF;
     INSERT INTO credit_sandbox.sandbox_memberships (operator_id, admit_reason)

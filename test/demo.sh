@@ -70,6 +70,24 @@ SELECT operator_id, admitted_at, exited_at, exit_reason
   FROM credit_sandbox.sandbox_memberships WHERE exited_at IS NOT NULL
  ORDER BY exited_at, membership_id LIMIT 5"
 
+# the supervision cycle a regulator runs on a schedule, as of the end of the data
+AS_OF="timestamptz '2025-04-01 00:00+08'"
+show "grading and sandbox renewal as of 2025-04-01: what changed" "
+SELECT action, count(*) FROM credit_sandbox.renew_sandbox($AS_OF) GROUP BY 1 ORDER BY 1"
+show "classes" "
+SELECT class, count(*), round(avg(score), 1) AS avg_score FROM credit_sandbox.operator_classes GROUP BY 1 ORDER BY 1"
+show "overdue tips escalated to warning clues" "
+SELECT credit_sandbox.escalate_overdue($AS_OF) AS escalated"
+cs_psql -q -c "INSERT INTO credit_sandbox.inspectors (inspector_id, name, region)
+               SELECT 'INS' || i, 'inspector ' || i, 'District-' || (1 + i % 16) FROM generate_series(1, 12) i"
+draw=$(cs_psql -qAt -c "SELECT credit_sandbox.draw_inspections('demo-seed-2025-04')")
+show "dual-random draw $draw: tasks per class and reason" "
+SELECT p.class, t.reason, count(*) FROM credit_sandbox.inspection_tasks t
+  JOIN credit_sandbox.inspection_pool p USING (draw_id, operator_id)
+ WHERE t.draw_id = $draw GROUP BY 1, 2 ORDER BY 1, 2"
+show "verify_draw($draw)" "SELECT credit_sandbox.verify_draw($draw)"
+show "summary" "SELECT * FROM credit_sandbox.summary"
+
 # psql prints "Asynchronous notification ... received" after the command that
 # committed the NOTIFY, when the session itself is listening
 echo
