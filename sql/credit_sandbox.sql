@@ -297,6 +297,10 @@ CREATE FUNCTION credit_sandbox.regrade(at timestamptz DEFAULT pg_catalog.now()) 
     LANGUAGE c STRICT AS 'MODULE_PATHNAME', 'credit_sandbox_regrade';
 COMMENT ON FUNCTION credit_sandbox.regrade(timestamptz) IS
     'Grades every operator as of at in one pass; returns how many.';
+CREATE FUNCTION credit_sandbox.grade_ungraded(at timestamptz DEFAULT pg_catalog.now()) RETURNS bigint
+    LANGUAGE c STRICT AS 'MODULE_PATHNAME', 'credit_sandbox_grade_ungraded';
+COMMENT ON FUNCTION credit_sandbox.grade_ungraded(timestamptz) IS
+    'Grades, in one pass, every operator never graded; returns how many.';
 
 -- The latest class of each graded operator.
 CREATE VIEW credit_sandbox.operator_classes AS
@@ -550,10 +554,7 @@ BEGIN
     END IF;
 
     -- ungraded operators are graded by the draw
-    PERFORM credit_sandbox.grade(o.operator_id)
-       FROM credit_sandbox.operators o
-      WHERE NOT EXISTS (SELECT FROM credit_sandbox.operator_grades g WHERE g.operator_id = o.operator_id)
-      ORDER BY o.operator_id;
+    PERFORM credit_sandbox.grade_ungraded();
 
     INSERT INTO credit_sandbox.inspection_draws (seed, ratios, inspectors_per_task, inspector_pool, conflicts)
     SELECT draw_inspections.seed, draw_inspections.ratios, draw_inspections.inspectors_per_task,

@@ -28,6 +28,7 @@
 
 PG_FUNCTION_INFO_V1(credit_sandbox_grade);
 PG_FUNCTION_INFO_V1(credit_sandbox_regrade);
+PG_FUNCTION_INFO_V1(credit_sandbox_grade_ungraded);
 PG_FUNCTION_INFO_V1(credit_sandbox_grading_validate);
 PG_FUNCTION_INFO_V1(credit_sandbox_grade_boundaries_ordered);
 
@@ -117,8 +118,8 @@ load_model(GradingModel *model)
 		char	   *class = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
 
 		if (class[0] >= 'A' && class[0] <= 'C')
-			model->min_score[class[0] - 'A'] = DatumGetFloat8(SPI_getbinval(SPI_tuptable->vals[i],
-																		 SPI_tuptable->tupdesc, 2, &isnull));
+			model->min_score[class[0] - 'A'] =
+				DatumGetFloat8(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
 	}
 	SPI_freetuptable(SPI_tuptable);
 }
@@ -181,20 +182,20 @@ score_operator(const GradingModel *model, HeapTuple row, TupleDesc desc, Grade *
 }
 
 /*
- * The indicators of one operator, or of all when operator_id is NULL, as of
- * at.  Windows are the 365 days before at; list entries and the licence are
+ * The indicators of one operator, or of all when operator_id is NULL (or of
+ * all never graded, with only_ungraded), as of at.  Windows are the 365 days before at; list entries and the licence are
  * judged on at's legal day.
  */
 static void
-query_indicators(TimestampTz at, const char *operator_id)
+query_indicators(TimestampTz at, const char *operator_id, bool only_ungraded)
 {
 	static SPIPlanPtr plan = NULL;
-	Datum		values[3];
-	char		nulls[3] = {' ', ' ', operator_id ? ' ' : 'n'};
+	Datum		values[4];
+	char		nulls[4] = {' ', ' ', operator_id ? ' ' : 'n', ' '};
 
 	if (plan == NULL)
 	{
-		Oid			types[3] = {TIMESTAMPTZOID, DATEOID, TEXTOID};
+		Oid			types[4] = {TIMESTAMPTZOID, DATEOID, TEXTOID, BOOLOID};
 		const char *listed = "EXISTS (SELECT FROM %s l WHERE l.operator_id = o.operator_id AND l.list = '%s'"
 			" AND l.listed_on <= $2 AND (l.removed_on IS NULL OR $2 < l.removed_on))::int::float8";
 		const char *year = "> $1 - interval '365 days' AND %s <= $1";
@@ -219,7 +220,8 @@ query_indicators(TimestampTz at, const char *operator_id)
 								   "              AND x.received_at %s) c,"
 								   "  LATERAL (SELECT count(*) AS refusals FROM %s x WHERE x.operator_id = o.operator_id"
 								   "              AND x.outcome = 'refused' AND x.requested_at %s) r"
-								   " WHERE $3::text IS NULL OR o.operator_id = $3"
+								   " WHERE ($3::text IS NULL OR o.operator_id = $3)"
+								   "   AND NOT ($4 AND EXISTS (SELECT FROM %s g WHERE g.operator_id = o.operator_id))"
 								   " ORDER BY o.operator_id",
 								   psprintf(listed, cs_table("operator_lists"), "abnormal"),
 								   psprintf(listed, cs_table("operator_lists"), "dishonest"),
@@ -229,12 +231,14 @@ query_indicators(TimestampTz at, const char *operator_id)
 								   cs_table("operators"),
 								   cs_table("transactions"), psprintf(year, "x.occurred_at"),
 								   cs_table("complaints"), psprintf(year, "x.received_at"),
-								   cs_table("returns"), psprintf(year, "x.requested_at")),
-						  3, types);
+								   cs_table("returns"), psprintf(year, "x.requested_at"),
+								   cs_table("operator_grades")),
+						  4, types);
 	}
 	values[0] = TimestampTzGetDatum(at);
 	values[1] = DateADTGetDatum(cs_legal_date(at));
 	values[2] = operator_id ? CStringGetTextDatum(operator_id) : (Datum) 0;
+	values[3] = BoolGetDatum(only_ungraded);
 	cs_execute(plan, values, nulls);
 }
 
@@ -304,11 +308,13 @@ record_grades(Grade *grades, int n, TimestampTz at, const char *cause)
 }
 
 /*
- * Grades one operator or, when operator_id is NULL, all of them, as of at.
- * Returns how many were graded and, when one was asked for, its class.
+ * Grades one operator or, when operator_id is NULL, all of them (or all
+ * never graded), as of at.  Returns how many were graded and, when one was
+ * asked for, its class.
  */
 static int
-grade_operators(const char *operator_id, TimestampTz at, const char *cause, const char **class)
+grade_operators(const char *operator_id, bool only_ungraded, TimestampTz at, const char *cause,
+				const char **class)
 {
 	GradingModel model;
 	SPITupleTable *rows;
@@ -316,7 +322,7 @@ grade_operators(const char *operator_id, TimestampTz at, const char *cause, cons
 	Grade	   *grades;
 
 	load_model(&model);
-	query_indicators(at, operator_id);
+	query_indicators(at, operator_id, only_ungraded);
 	rows = SPI_tuptable;
 	n = (int) SPI_processed;
 	grades = palloc(sizeof(Grade) * Max(n, 1));
@@ -339,7 +345,7 @@ credit_sandbox_grade(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "credit_sandbox: SPI_connect failed");
-	grade_operators(operator_id, at, "grade", &class);
+	grade_operators(operator_id, false, at, "grade", &class);
 	SPI_finish();
 	if (class == NULL)
 		ereport(ERROR,
@@ -349,17 +355,29 @@ credit_sandbox_grade(PG_FUNCTION_ARGS)
 	PG_RETURN_TEXT_P(cstring_to_text(class));
 }
 
-Datum
-credit_sandbox_regrade(PG_FUNCTION_ARGS)
+static Datum
+grade_all(FunctionCallInfo fcinfo, bool only_ungraded)
 {
 	TimestampTz at = PG_GETARG_TIMESTAMPTZ(0);
 	int			n;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "credit_sandbox: SPI_connect failed");
-	n = grade_operators(NULL, at, "regrade", NULL);
+	n = grade_operators(NULL, only_ungraded, at, only_ungraded ? "first grading" : "regrade", NULL);
 	SPI_finish();
 	PG_RETURN_INT64(n);
+}
+
+Datum
+credit_sandbox_regrade(PG_FUNCTION_ARGS)
+{
+	return grade_all(fcinfo, false);
+}
+
+Datum
+credit_sandbox_grade_ungraded(PG_FUNCTION_ARGS)
+{
+	return grade_all(fcinfo, true);
 }
 
 /*
