@@ -10,8 +10,7 @@ DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
 DATA = $(wildcard sql/$(EXTENSION)--*--*.sql)
 
 # setup creates the extension and the fixtures every other test uses
-REGRESS = setup rules reference_lists red_lines tolerance drivers bad_input
-REGRESS_OPTS = --inputdir=. --load-extension=pgtap
+REGRESS = setup rules bad_input gucs evidence copy gucs_first_set
 
 PG_CPPFLAGS = -Wall -Wextra -Werror \
               -Wno-unused-parameter -Wno-missing-field-initializers

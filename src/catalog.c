@@ -249,29 +249,75 @@ parse_rule_params(int index, Jsonb *params, Rule *rule)
 	}
 }
 
+/* Whether two versions of a rule differ in what its hits depend on. */
+static bool
+rule_content_differs(HeapTuple a, HeapTuple b, TupleDesc desc)
+{
+	static const char *const watched[] = {"params", "tolerable", "enabled", "list"};
+
+	for (int i = 0; i < (int) lengthof(watched); i++)
+	{
+		char	   *x = SPI_getvalue(a, desc, SPI_fnumber(desc, watched[i]));
+		char	   *y = SPI_getvalue(b, desc, SPI_fnumber(desc, watched[i]));
+
+		if ((x == NULL) != (y == NULL) || (x && strcmp(x, y) != 0))
+			return true;
+	}
+	return false;
+}
+
 /*
  * Inserting a rule whose default was never changed (version 1) replaces
- * it.  That is what a DBA inserting a rule means, and it is what lets
- * pg_restore bring back a dump's rules after CREATE EXTENSION has
- * installed the defaults.
+ * it: that is what a DBA inserting a rule means, and it is what lets
+ * pg_restore bring back a dump's rules after CREATE EXTENSION installed the
+ * defaults.  Returns the replaced row, or NULL.
  */
-static void
+static HeapTuple
 replace_untouched_default(const char *code)
 {
 	Datum		values[1] = {CStringGetTextDatum(code)};
 	Oid			types[1] = {TEXTOID};
+	HeapTuple	replaced = NULL;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "credit_sandbox: SPI_connect failed");
-	if (SPI_execute_with_args(psprintf("DELETE FROM %s WHERE code = $1 AND version = 1", cs_table("rules")),
-							  1, types, values, NULL, false, 0) != SPI_OK_DELETE)
+	if (SPI_execute_with_args(psprintf("DELETE FROM %s WHERE code = $1 AND version = 1 RETURNING *",
+									   cs_table("rules")),
+							  1, types, values, NULL, false, 0) != SPI_OK_DELETE_RETURNING)
 		elog(ERROR, "credit_sandbox: could not replace the default of rule %s", code);
+	if (SPI_processed > 0)
+		replaced = SPI_copytuple(SPI_tuptable->vals[0]);
 	SPI_finish();
+	return replaced;
+}
+
+/* NEW with the version that follows previous, stamped with who and when. */
+static HeapTuple
+next_version(HeapTuple newtuple, TupleDesc desc, int32 previous)
+{
+	int			cols[3] = {SPI_fnumber(desc, "version"), SPI_fnumber(desc, "changed_at"),
+	SPI_fnumber(desc, "changed_by")};
+	Datum		values[3];
+	bool		nulls[3] = {false, false, false};
+
+	values[0] = Int32GetDatum(previous + 1);
+	values[1] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+	values[2] = DirectFunctionCall1(namein, CStringGetDatum(GetUserNameFromId(GetUserId(), false)));
+	return heap_modify_tuple_by_cols(newtuple, desc, 3, cols, values, nulls);
+}
+
+static int32
+rule_version(HeapTuple tuple, TupleDesc desc)
+{
+	bool		isnull;
+
+	return DatumGetInt32(heap_getattr(tuple, SPI_fnumber(desc, "version"), desc, &isnull));
 }
 
 /*
  * BEFORE INSERT OR UPDATE on rules: a known code, parameters that parse,
- * and a version bumped whenever what a hit depends on changes.
+ * and a version bumped whenever what a hit depends on changes, so that a
+ * warning's rule_version always names one set of parameters.
  */
 Datum
 credit_sandbox_rules_validate(PG_FUNCTION_ARGS)
@@ -279,13 +325,10 @@ credit_sandbox_rules_validate(PG_FUNCTION_ARGS)
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 	TupleDesc	desc;
 	HeapTuple	newtuple;
+	HeapTuple	previous;
 	bool		isnull;
 	char	   *code;
 	int			index;
-	int			ncols = 0;
-	int			cols[3];
-	Datum		values[3];
-	bool		nulls[3] = {false, false, false};
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR,
@@ -313,43 +356,33 @@ credit_sandbox_rules_validate(PG_FUNCTION_ARGS)
 					  NULL);
 
 	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
-		replace_untouched_default(code);
-
-	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
 	{
-		HeapTuple	oldtuple = trigdata->tg_trigtuple;
-		const char *watched[] = {"params", "tolerable", "enabled", "list"};
-		bool		changed = false;
-		int32		old_version;
-
-		if (strcmp(code, SPI_getvalue(oldtuple, desc, SPI_fnumber(desc, "code"))) != 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("the code of rule %s cannot be changed",
-							SPI_getvalue(oldtuple, desc, SPI_fnumber(desc, "code"))),
-					 errhint("Disable the rule instead (enabled = false).")));
-
-		for (int i = 0; i < (int) lengthof(watched); i++)
-		{
-			char	   *a = SPI_getvalue(oldtuple, desc, SPI_fnumber(desc, watched[i]));
-			char	   *b = SPI_getvalue(newtuple, desc, SPI_fnumber(desc, watched[i]));
-
-			if ((a == NULL) != (b == NULL) || (a && strcmp(a, b) != 0))
-				changed = true;
-		}
-		old_version = DatumGetInt32(heap_getattr(oldtuple, SPI_fnumber(desc, "version"), desc, &isnull));
-		cols[ncols] = SPI_fnumber(desc, "version");
-		values[ncols++] = Int32GetDatum(changed ? old_version + 1 : old_version);
-		if (changed)
-		{
-			cols[ncols] = SPI_fnumber(desc, "changed_at");
-			values[ncols++] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
-			cols[ncols] = SPI_fnumber(desc, "changed_by");
-			values[ncols++] = DirectFunctionCall1(namein, CStringGetDatum(GetUserNameFromId(GetUserId(), false)));
-		}
-		newtuple = heap_modify_tuple_by_cols(newtuple, desc, ncols, cols, values, nulls);
+		previous = replace_untouched_default(code);
+		/* a restored row keeps its later version; a new content gets the next one */
+		if (previous && rule_content_differs(previous, newtuple, desc) &&
+			rule_version(newtuple, desc) <= rule_version(previous, desc))
+			newtuple = next_version(newtuple, desc, rule_version(previous, desc));
+		return PointerGetDatum(newtuple);
 	}
-	return PointerGetDatum(newtuple);
+
+	previous = trigdata->tg_trigtuple;
+	if (strcmp(code, SPI_getvalue(previous, desc, SPI_fnumber(desc, "code"))) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the code of rule %s cannot be changed",
+						SPI_getvalue(previous, desc, SPI_fnumber(desc, "code"))),
+				 errhint("Disable the rule instead (enabled = false).")));
+	if (rule_content_differs(previous, newtuple, desc))
+		return PointerGetDatum(next_version(newtuple, desc, rule_version(previous, desc)));
+
+	/* the version is the rule's to keep, not the editor's */
+	{
+		int			col = SPI_fnumber(desc, "version");
+		Datum		value = Int32GetDatum(rule_version(previous, desc));
+		bool		null = false;
+
+		return PointerGetDatum(heap_modify_tuple_by_cols(newtuple, desc, 1, &col, &value, &null));
+	}
 }
 
 /* AFTER ... FOR EACH STATEMENT on every catalogue table. */

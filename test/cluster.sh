@@ -67,7 +67,9 @@ cs_start_cluster() {
     echo "== starting a throwaway cluster in $CS_DIR (port ${CS_PGPORT:-54329})"
     cs_as_pg initdb -D "$CS_DIR/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 \
         >"$CS_DIR/initdb.log" 2>&1 || { cat "$CS_DIR/initdb.log" >&2; return 1; }
-    # fsync off: the cluster is thrown away, durability is irrelevant and costs time
+    # fsync off: the cluster is thrown away, durability is irrelevant and costs time.
+    # The library preloaded, as the README advises: its settings are then checked
+    # when written, even before a session touches the extension.
     cat >>"$CS_DIR/data/postgresql.conf" <<EOF
 listen_addresses = ''
 unix_socket_directories = '$CS_DIR'
@@ -75,6 +77,7 @@ port = ${CS_PGPORT:-54329}
 max_connections = 50
 shared_buffers = 256MB
 fsync = off
+shared_preload_libraries = 'credit_sandbox'
 EOF
     cs_as_pg pg_ctl -D "$CS_DIR/data" -l "$CS_DIR/server.log" -w start >/dev/null \
         || { tail -n 30 "$CS_DIR/server.log" >&2; return 1; }
