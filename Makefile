@@ -10,7 +10,7 @@ DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
 DATA = $(wildcard sql/$(EXTENSION)--*--*.sql)
 
 # setup creates the extension and the fixtures every other test uses
-REGRESS = setup rules bad_input gucs evidence copy gucs_first_set
+REGRESS = setup rules bad_input gucs evidence copy gucs_first_set validation_0_2
 
 PG_CPPFLAGS = -Wall -Wextra -Werror \
               -Wno-unused-parameter -Wno-missing-field-initializers

@@ -4,6 +4,11 @@
 -- control file creates it).  Names marked (contract) in the specification are
 -- public and must not change.
 
+CREATE FUNCTION credit_sandbox.legal_day(at timestamptz) RETURNS date
+    LANGUAGE c STABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'credit_sandbox_legal_day';
+COMMENT ON FUNCTION credit_sandbox.legal_day(timestamptz) IS
+    'The date of a moment in the regulator''s time zone (credit_sandbox.time_zone): the day rules judge a row by.';
+
 -- ===================================================================== input data
 -- What the platforms insert.  Constraints reject bad rows; the red lines warn
 -- about valid but suspicious ones.
@@ -374,12 +379,17 @@ CREATE FUNCTION credit_sandbox.renew_sandbox(at timestamptz DEFAULT pg_catalog.n
     RETURNS TABLE (operator_id text, action text, reason text)
     LANGUAGE plpgsql STRICT SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_column
+DECLARE
+    stays bigint[];
 BEGIN
+    SELECT array_agg(m.membership_id) INTO stays
+      FROM credit_sandbox.sandbox_memberships m WHERE m.exited_at IS NULL;
     PERFORM credit_sandbox.regrade(renew_sandbox.at);
     RETURN QUERY
     SELECT m.operator_id, 'removed', m.exit_reason
       FROM credit_sandbox.sandbox_memberships m
-     WHERE m.exit_code = 'CLASS' AND m.exited_at = pg_catalog.now();
+     WHERE m.membership_id = ANY (stays) AND m.exited_at IS NOT NULL
+     ORDER BY m.operator_id;
     RETURN QUERY
     INSERT INTO credit_sandbox.sandbox_memberships AS m (operator_id, admit_reason)
     SELECT c.operator_id, format('renewal as of %s: class A, score %s', renew_sandbox.at, c.score)
@@ -514,7 +524,8 @@ CREATE FUNCTION credit_sandbox.draw_tasks(draw_id bigint)
                               AND r.ratio IS NOT NULL AND r.rank <= ceil(r.ratio * r.n)))
     SELECT c.operator_id, c.reason,
            ARRAY(SELECT i FROM unnest(d.inspector_pool) AS i
-                  WHERE NOT d.conflicts @> jsonb_build_array(jsonb_build_array(i, c.operator_id))
+                  WHERE NOT EXISTS (SELECT FROM jsonb_array_elements(d.conflicts) AS x(pair)
+                                     WHERE x.pair ->> 0 = i AND x.pair ->> 1 = c.operator_id)
                   ORDER BY sha256(convert_to(d.seed || ':' || c.operator_id || ':' || i, 'UTF8'))
                   LIMIT d.inspectors_per_task)
       FROM chosen c, d
@@ -644,7 +655,7 @@ SELECT o.operator_id, o.name, o.region, c.class, c.score, c.graded_as_of,
 
 -- Hits per red line per legal day (in credit_sandbox.time_zone).
 CREATE VIEW credit_sandbox.rule_hits_daily AS
-SELECT (h.hit_at AT TIME ZONE pg_catalog.current_setting('credit_sandbox.time_zone'))::date AS day,
+SELECT credit_sandbox.legal_day(h.hit_at) AS day,
        w.code, w.list, count(*) AS hits, count(DISTINCT w.warning_id) AS warnings,
        count(DISTINCT w.operator_id) AS operators
   FROM credit_sandbox.warning_hits h
@@ -817,4 +828,4 @@ SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.sandbox_memberships_m
 REVOKE ALL ON ALL TABLES IN SCHEMA credit_sandbox FROM PUBLIC;
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA credit_sandbox FROM PUBLIC;
 GRANT USAGE ON SCHEMA credit_sandbox TO PUBLIC;
-GRANT EXECUTE ON FUNCTION credit_sandbox.in_sandbox(text), credit_sandbox.driver() TO PUBLIC;
+GRANT EXECUTE ON FUNCTION credit_sandbox.in_sandbox(text), credit_sandbox.driver(), credit_sandbox.legal_day(timestamptz) TO PUBLIC;

@@ -21,6 +21,8 @@
 
 PG_MODULE_MAGIC;
 
+PG_FUNCTION_INFO_V1(credit_sandbox_legal_day);
+
 void		_PG_init(void);
 
 char	   *cs_time_zone = NULL;
@@ -165,6 +167,12 @@ cs_legal_date(TimestampTz ts)
 				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
 				 errmsg("timestamp out of range")));
 	return date2j(tm.tm_year, tm.tm_mon, tm.tm_mday) - POSTGRES_EPOCH_JDATE;
+}
+
+Datum
+credit_sandbox_legal_day(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_DATEADT(cs_legal_date(PG_GETARG_TIMESTAMPTZ(0)));
 }
 
 TimestampTz

@@ -150,8 +150,8 @@ score_operator(const GradingModel *model, HeapTuple row, TupleDesc desc, Grade *
 		value[i] = DatumGetFloat8(SPI_getbinval(row, desc, i + 2, &isnull));
 		p = value[i] * model->weight[i];
 		points += p;
-		appendStringInfo(&ind, "%s\"%s\": {\"value\": %.4g, \"weight\": %.6g, \"points\": %.2f}",
-						 i ? ", " : "", indicator_names[i], value[i], model->weight[i], -p);
+		appendStringInfo(&ind, "%s\"%s\": {\"value\": %.15g, \"weight\": %.15g, \"points\": %.2f}",
+						 i ? ", " : "", indicator_names[i], value[i], model->weight[i], p);
 	}
 	appendStringInfoChar(&ind, '}');
 	grade->indicators = ind.data;
@@ -211,8 +211,8 @@ query_indicators(TimestampTz at, const char *operator_id, bool only_ungraded)
 								   "      AND w.list = 'admin_tip' AND w.code <> 'TP01' AND w.last_hit_at %s)::float8,"
 								   "  (SELECT count(*) FROM %s w WHERE w.operator_id = o.operator_id"
 								   "      AND w.list = 'risk_trigger' AND w.status IN ('open', 'acknowledged'))::float8,"
-								   "  (1000.0 * c.complaints / greatest(t.orders, 1000))::float8,"
-								   "  (1000.0 * r.refusals / greatest(t.orders, 1000))::float8"
+								   "  round(1000.0 * c.complaints / greatest(t.orders, 1000), 4)::float8,"
+								   "  round(1000.0 * r.refusals / greatest(t.orders, 1000), 4)::float8"
 								   " FROM %s o,"
 								   "  LATERAL (SELECT count(*) AS orders FROM %s x WHERE x.operator_id = o.operator_id"
 								   "              AND x.occurred_at %s) t,"
@@ -321,6 +321,11 @@ grade_operators(const char *operator_id, bool only_ungraded, TimestampTz at, con
 	int			n;
 	Grade	   *grades;
 
+	if (TIMESTAMP_NOT_FINITE(at))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("cannot grade as of an infinite time"),
+				 errhint("Pass the moment to grade as of, such as now().")));
 	load_model(&model);
 	query_indicators(at, operator_id, only_ungraded);
 	rows = SPI_tuptable;
