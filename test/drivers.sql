@@ -7,7 +7,8 @@ SET LOCAL client_min_messages = warning;
 SET LOCAL TimeZone = 'UTC';
 SELECT plan(28);
 
-\ir lib/fixtures.sql
+\ir lib/defaults.sql
+\ir lib/helpers.sql
 
 -- =================================================================== set_driver / driver
 SELECT is(credit_sandbox.driver(), 'statement', 'driver(): statement by default');

@@ -10,15 +10,7 @@ SET LOCAL client_min_messages = warning;
 SET LOCAL TimeZone = 'UTC';
 SELECT plan(66);
 
--- ------------------------------------------------------------------ known state
-SET LOCAL credit_sandbox.time_zone = 'Asia/Shanghai';
-SET LOCAL credit_sandbox.tolerance_window = '365 days';
-SET LOCAL credit_sandbox.correction_period = '7 days';
-DO $$ BEGIN PERFORM credit_sandbox.set_driver('statement'); END $$;
-UPDATE credit_sandbox.rules SET enabled = true, tolerable = code IN ('RL05', 'RL06', 'RL07');
-UPDATE credit_sandbox.rules SET params = '{"return_period": "7 days", "window": "30 days", "threshold": 1}'
- WHERE code = 'RL07';
-UPDATE credit_sandbox.rules SET params = '{"expires_within": "30 days"}' WHERE code = 'TP01';
+\ir lib/defaults.sql
 
 -- ------------------------------------------------------------------ helpers
 CREATE PROCEDURE pg_temp.member(id text, licence date DEFAULT '2040-12-31') LANGUAGE plpgsql AS $$

@@ -13,19 +13,7 @@ SET LOCAL client_min_messages = warning;
 SET LOCAL TimeZone = 'UTC';
 SELECT plan(79);
 
--- ------------------------------------------------------------------ known state
-SET LOCAL credit_sandbox.time_zone = 'Asia/Shanghai';
-SET LOCAL credit_sandbox.tolerance_window = '365 days';
-SET LOCAL credit_sandbox.correction_period = '7 days';
-DO $$ BEGIN PERFORM credit_sandbox.set_driver('statement'); END $$;
-UPDATE credit_sandbox.rules SET enabled = true, tolerable = code IN ('RL05', 'RL06', 'RL07');
-UPDATE credit_sandbox.grading_weights g SET weight = d.w
-  FROM (VALUES ('no_valid_licence', 30), ('registered_under_a_year', 15), ('abnormal_list', 30),
-               ('dishonest_list', 60), ('warning_clues', 15), ('admin_tips', 4), ('open_warning_clues', 10),
-               ('complaints_per_1000_orders', 2), ('refusals_per_1000_orders', 5)) d(i, w)
- WHERE g.indicator = d.i AND g.weight IS DISTINCT FROM d.w;
-UPDATE credit_sandbox.grade_boundaries b SET min_score = d.m
-  FROM (VALUES ('A', 90), ('B', 70), ('C', 50)) d(c, m) WHERE b.class = d.c;
+\ir lib/defaults.sql
 
 -- ------------------------------------------------------------------ helpers
 CREATE PROCEDURE pg_temp.ops(prefix text, n int, registered date DEFAULT '2015-01-01', licence date DEFAULT '2040-12-31')

@@ -7,7 +7,8 @@ SET LOCAL client_min_messages = warning;
 SET LOCAL TimeZone = 'UTC';
 SELECT plan(115);
 
-\ir lib/fixtures.sql
+\ir lib/defaults.sql
+\ir lib/helpers.sql
 
 -- =================================================================== RL01
 CALL pg_temp.tx('TRL01-unknown', '2030-06-01 12:00+08');

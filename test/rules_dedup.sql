@@ -6,7 +6,8 @@ SET LOCAL client_min_messages = warning;
 SET LOCAL TimeZone = 'UTC';
 SELECT plan(53);
 
-\ir lib/fixtures.sql
+\ir lib/defaults.sql
+\ir lib/helpers.sql
 
 -- =================================================================== dedup
 -- RL01 keyed by operator: one open warning, more hits

@@ -7,7 +7,8 @@ SET LOCAL client_min_messages = warning;
 SET LOCAL TimeZone = 'UTC';
 SELECT plan(63);
 
-\ir lib/fixtures.sql
+\ir lib/defaults.sql
+\ir lib/helpers.sql
 
 -- membership of an operator: (exit_code, exit_reason, exited) of its latest stay
 CREATE FUNCTION pg_temp.stay(op text) RETURNS credit_sandbox.sandbox_memberships LANGUAGE sql AS

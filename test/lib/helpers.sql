@@ -1,22 +1,5 @@
--- fixtures.sql -- included by the pgTAP files (\ir lib/fixtures.sql) inside their
--- transaction: rules and settings at their defaults, the statement driver, and
--- helper routines in pg_temp.
-
--- ------------------------------------------------------------------ defaults
-UPDATE credit_sandbox.rules SET enabled = true, params = d.p, tolerable = d.t, list = d.l
-  FROM (VALUES ('RL01', '{}'::jsonb, false, 'risk_trigger'), ('RL02', '{}', false, 'risk_trigger'),
-               ('RL03', '{}', false, 'risk_trigger'),
-               ('RL04', '{"window":"24 hours","threshold":8}', false, 'risk_trigger'),
-               ('RL05', '{"lookback":"7 days"}', true, 'risk_trigger'), ('RL06', '{}', true, 'risk_trigger'),
-               ('RL07', '{"return_period":"7 days","window":"30 days","threshold":1}', true, 'risk_trigger'),
-               ('RL08', '{"window":"30 days","baseline":"90 days","threshold":5,"factor":3}', false, 'risk_trigger'),
-               ('RL09', '{"max_markup_pct":50}', false, 'risk_trigger'),
-               ('TP01', '{"expires_within":"30 days"}', false, 'admin_tip')) d(c, p, t, l)
- WHERE rules.code = d.c;
-SET LOCAL credit_sandbox.time_zone = 'Asia/Shanghai';
-SET LOCAL credit_sandbox.tolerance_window = '365 days';
-SET LOCAL credit_sandbox.correction_period = '7 days';
-DO $$ BEGIN PERFORM credit_sandbox.set_driver('statement'); END $$;
+-- helpers.sql -- included by the red-line pgTAP files (\ir lib/helpers.sql): routines in
+-- pg_temp that insert operators and events and read warnings back.
 
 -- ------------------------------------------------------------------ helpers
 -- procedures, so that CALL prints nothing between the TAP lines
