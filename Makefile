@@ -4,7 +4,7 @@ EXTVERSION = $(shell sed -n "s/^default_version[[:space:]]*=[[:space:]]*'\([^']*
 
 MODULE_big = $(EXTENSION)
 OBJS = src/credit_sandbox.o src/catalog.o src/matcher.o src/evaluate.o \
-       src/outcome.o src/trigger.o src/grading.o src/escalation.o
+       src/facts.o src/outcome.o src/trigger.o src/grading.o src/escalation.o
 
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
 DATA = $(wildcard sql/$(EXTENSION)--*--*.sql)
@@ -23,6 +23,7 @@ include $(PGXS)
 # PGXS tracks no header dependencies here: every object sees the shared header
 $(OBJS): src/credit_sandbox.h
 src/catalog.o src/evaluate.o src/matcher.o: src/matcher.h
+src/evaluate.o src/facts.o: src/facts.h
 
 sql/$(EXTENSION)--$(EXTVERSION).sql: sql/$(EXTENSION).sql
 	cp $< $@

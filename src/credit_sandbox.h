@@ -92,7 +92,9 @@ typedef struct EvalContext EvalContext;
 
 extern EventKind cs_event_kind(const char *name);
 extern EvalContext *cs_evaluate_begin(EventKind kind, TupleDesc desc);
-extern void cs_evaluate_row(EvalContext *ctx, HeapTuple tuple);
+extern void cs_evaluate_add(EvalContext *ctx, HeapTuple tuple);
+extern int	cs_evaluate_pending(EvalContext *ctx);
+extern void cs_evaluate_flush(EvalContext *ctx);
 extern char *cs_row_operator(EvalContext *ctx, HeapTuple tuple);
 
 /* ---- outcome (outcome.c) ---- */
@@ -112,7 +114,7 @@ typedef struct Hit
 extern uint32 cs_operator_lock_key(const char *operator_id);
 extern void cs_lock_operator(const char *operator_id);
 extern void cs_lock_operator_key(uint32 key);
-extern int64 cs_record_hit(const Hit *hit);
+extern int64 cs_record_hit(const Hit *hit, bool *is_clue);
 extern bool cs_operator_in_sandbox(const char *operator_id);
 
 /* ---- grading (grading.c) ---- */

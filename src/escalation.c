@@ -137,7 +137,11 @@ credit_sandbox_escalate_overdue(PG_FUNCTION_ARGS)
 		hit.at = due_at;
 		hit.evidence = DirectFunctionCall1(jsonb_in, CStringGetDatum(ev.data));
 		hit.escalation = true;
-		link_escalation(tip_id, cs_record_hit(&hit));
+		{
+			bool		is_clue;
+
+			link_escalation(tip_id, cs_record_hit(&hit, &is_clue));
+		}
 		escalated++;
 	}
 	SPI_finish();

@@ -1,23 +1,27 @@
 /*-------------------------------------------------------------------------
  *
  * evaluate.c
- *	  The evaluator: one inserted row in, its red-line hits out.  Every
- *	  driver (row trigger, statement trigger) feeds rows through here, so
- *	  each red line exists once.
+ *	  The evaluator: inserted rows in, their red-line hits out.  Every driver
+ *	  (row trigger, statement trigger) feeds rows through here, so each red
+ *	  line exists once.
  *
- * A row is judged against the rows stored before it plus itself.  Rows of
- * the same statement are all visible when AFTER triggers fire, so window
- * queries leave out rows of the current (sub)transaction with a larger id:
- * a multi-row INSERT or COPY gives what the same rows inserted one by one
- * in id order give.  Queries run on the latest snapshot while the
- * operator's lock is held (see cs_execute), which makes the result that of
- * sequential evaluation in commit order under every isolation level.
+ * Rows are added to a batch and judged when the batch is flushed: first the
+ * facts all of them need are fetched together (facts.c), then each row is
+ * judged in insertion order.  A row is judged against the rows stored
+ * before it plus itself.  Rows of the same statement are all visible when
+ * AFTER triggers fire, so windows leave out rows of the current
+ * (sub)transaction with a larger id: a multi-row INSERT or COPY gives what
+ * the same rows inserted one by one in id order give.  Queries run on the
+ * latest snapshot while the operator's lock is held (see cs_execute), which
+ * makes the result that of sequential evaluation in commit order under
+ * every isolation level.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "credit_sandbox.h"
+#include "facts.h"
 #include "matcher.h"
 
 #include "access/htup_details.h"
@@ -26,6 +30,7 @@
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/json.h"
+#include "utils/memutils.h"
 #include "utils/jsonb.h"
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
@@ -109,12 +114,38 @@ resolve_columns(EventKind kind, TupleDesc desc, EventColumns *cols)
 	}
 }
 
+/* A transaction row, parsed, with handles on the facts it is judged on. */
+typedef struct TxnRow
+{
+	int64		id;
+	char	   *operator_id;
+	TimestampTz at;
+	DateADT		day;
+	char	   *ship_to;
+	char	   *item_id;
+	char	   *title;
+	char	   *category;
+	Numeric		unit_price;
+	Numeric		list_price;
+	const char *permit;			/* required by the category, or NULL */
+	OperatorFacts *op;
+	History    *orders;			/* RL04: orders to ship_to */
+	History    *prices;			/* RL05: earlier prices of the item */
+	PriceList  *item_reference;
+	PriceList  *category_reference;
+} TxnRow;
+
 struct EvalContext
 {
 	EventKind	kind;
 	TupleDesc	desc;
 	EventColumns cols;
 	const RuleCatalog *cat;
+	MemoryContext batch_context;	/* the rows and facts of one batch */
+	int			nrows;
+	int			capacity;
+	void	  **rows;			/* TxnRow, or a copy of the tuple */
+	Facts	   *facts;
 };
 
 EvalContext *
@@ -126,6 +157,12 @@ cs_evaluate_begin(EventKind kind, TupleDesc desc)
 	ctx->desc = desc;
 	resolve_columns(kind, desc, &ctx->cols);
 	ctx->cat = cs_catalog();
+	ctx->batch_context = AllocSetContextCreate(CurrentMemoryContext, "credit_sandbox batch",
+											   ALLOCSET_DEFAULT_SIZES);
+	ctx->nrows = 0;
+	ctx->capacity = 0;
+	ctx->rows = NULL;
+	ctx->facts = NULL;
 	return ctx;
 }
 
@@ -274,167 +311,6 @@ query_count(SPIPlanPtr plan, Datum *values, const char *nulls)
 	return isnull ? 0 : DatumGetInt64(count);
 }
 
-/* What the operator's master data say on the sale's legal day. */
-typedef struct OperatorFacts
-{
-	bool		known;
-	bool		registered_on_null;
-	DateADT		registered_on;
-	bool		licence_null;
-	DateADT		licence_valid_until;
-	bool		has_permit;		/* holds the permit of the sale's category */
-	bool		in_sandbox;
-	char	   *lists;			/* JSON array of lists in force, or NULL */
-} OperatorFacts;
-
-static void
-load_operator_facts(const char *operator_id, DateADT day, const char *permit, OperatorFacts *f)
-{
-	static SPIPlanPtr plan = NULL;
-	Datum		values[3];
-	char		nulls[3] = {' ', ' ', permit ? ' ' : 'n'};
-	HeapTuple	row;
-	TupleDesc	desc;
-	bool		isnull;
-
-	if (plan == NULL)
-	{
-		Oid			types[3] = {TEXTOID, DATEOID, TEXTOID};
-
-		plan = cs_prepare(psprintf(
-								   "SELECT o.operator_id IS NOT NULL, o.registered_on, o.licence_valid_until,"
-								   "       coalesce($3 = ANY (o.permits), false),"
-								   "       EXISTS (SELECT FROM %s m WHERE m.operator_id = $1 AND m.exited_at IS NULL),"
-								   "       (SELECT pg_catalog.jsonb_agg(DISTINCT l.list ORDER BY l.list)::text FROM %s l"
-								   "         WHERE l.operator_id = $1 AND l.listed_on <= $2"
-								   "           AND (l.removed_on IS NULL OR $2 < l.removed_on))"
-								   "  FROM (SELECT) AS one LEFT JOIN %s o ON o.operator_id = $1",
-								   cs_table("sandbox_memberships"), cs_table("operator_lists"),
-								   cs_table("operators")),
-						  3, types);
-	}
-	values[0] = CStringGetTextDatum(operator_id);
-	values[1] = DateADTGetDatum(day);
-	values[2] = permit ? CStringGetTextDatum(permit) : (Datum) 0;
-	cs_execute(plan, values, nulls);
-	if (SPI_processed != 1)
-		elog(ERROR, "credit_sandbox: operator query returned " UINT64_FORMAT " rows", SPI_processed);
-	row = SPI_tuptable->vals[0];
-	desc = SPI_tuptable->tupdesc;
-	f->known = DatumGetBool(SPI_getbinval(row, desc, 1, &isnull));
-	f->registered_on = DatumGetDateADT(SPI_getbinval(row, desc, 2, &f->registered_on_null));
-	f->licence_valid_until = DatumGetDateADT(SPI_getbinval(row, desc, 3, &f->licence_null));
-	f->has_permit = DatumGetBool(SPI_getbinval(row, desc, 4, &isnull));
-	f->in_sandbox = DatumGetBool(SPI_getbinval(row, desc, 5, &isnull));
-	f->lists = SPI_getvalue(row, desc, 6);
-	SPI_freetuptable(SPI_tuptable);
-}
-
-/* Orders of the operator to this address in (t - window, t]. */
-static int64
-count_orders_to_address(const char *operator_id, const char *ship_to, TimestampTz at,
-						const Interval *window, int64 txn_id)
-{
-	static SPIPlanPtr plan = NULL;
-	Datum		values[6];
-
-	if (plan == NULL)
-	{
-		Oid			types[6] = {TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT8OID, XIDOID};
-
-		plan = cs_prepare(psprintf(
-								   "SELECT count(*) FROM %s t"
-								   " WHERE t.operator_id = $1 AND t.ship_to = $2"
-								   "   AND t.occurred_at > $3 AND t.occurred_at <= $4"
-								   "   AND (t.txn_id <= $5 OR NOT (t.xmin = $6))",
-								   cs_table("transactions")),
-						  6, types);
-	}
-	values[0] = CStringGetTextDatum(operator_id);
-	values[1] = CStringGetTextDatum(ship_to);
-	values[2] = TimestampTzGetDatum(cs_sub_interval(at, window));
-	values[3] = TimestampTzGetDatum(at);
-	values[4] = Int64GetDatum(txn_id);
-	values[5] = TransactionIdGetDatum(GetCurrentTransactionId());
-	return query_count(plan, values, NULL);
-}
-
-/* Lowest unit price of the operator's item in [t - lookback, t), earlier rows only. */
-static Numeric
-lowest_recent_price(const char *operator_id, const char *item_id, TimestampTz at,
-					const Interval *lookback, int64 txn_id)
-{
-	static SPIPlanPtr plan = NULL;
-	Datum		values[6];
-	Datum		lowest;
-	bool		isnull;
-
-	if (plan == NULL)
-	{
-		Oid			types[6] = {TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT8OID, XIDOID};
-
-		plan = cs_prepare(psprintf(
-								   "SELECT min(t.unit_price) FROM %s t"
-								   " WHERE t.operator_id = $1 AND t.item_id = $2"
-								   "   AND t.occurred_at >= $3 AND t.occurred_at < $4"
-								   "   AND (t.txn_id < $5 OR NOT (t.xmin = $6))",
-								   cs_table("transactions")),
-						  6, types);
-	}
-	values[0] = CStringGetTextDatum(operator_id);
-	values[1] = CStringGetTextDatum(item_id);
-	values[2] = TimestampTzGetDatum(cs_sub_interval(at, lookback));
-	values[3] = TimestampTzGetDatum(at);
-	values[4] = Int64GetDatum(txn_id);
-	values[5] = TransactionIdGetDatum(GetCurrentTransactionId());
-	cs_execute(plan, values, NULL);
-	lowest = first_value(&isnull);
-	return isnull ? NULL : DatumGetNumeric(lowest);
-}
-
-/*
- * The reference price valid on the day: the item's, else the category's;
- * among several, the latest valid_from (then the highest price).
- */
-static Numeric
-reference_price(const char *item_id, const char *category, DateADT day, const char **source)
-{
-	static SPIPlanPtr plan = NULL;
-	Datum		values[3];
-	char		nulls[3] = {' ', category ? ' ' : 'n', ' '};
-	Numeric		price = NULL;
-
-	if (plan == NULL)
-	{
-		Oid			types[3] = {TEXTOID, TEXTOID, DATEOID};
-		const char *valid = "(p.valid_from IS NULL OR p.valid_from <= $3) AND (p.valid_to IS NULL OR $3 <= p.valid_to)"
-			" ORDER BY p.valid_from DESC NULLS LAST, p.price DESC LIMIT 1";
-		char	   *prices = cs_table("reference_prices");
-
-		plan = cs_prepare(psprintf(
-								   "SELECT price, source FROM ("
-								   " (SELECT p.price, 'item' AS source, 1 AS rank FROM %s p WHERE p.item_id = $1 AND %s)"
-								   " UNION ALL"
-								   " (SELECT p.price, 'category', 2 FROM %s p WHERE p.category = $2 AND %s)"
-								   ") AS candidates ORDER BY rank LIMIT 1",
-								   prices, valid, prices, valid),
-						  3, types);
-	}
-	values[0] = CStringGetTextDatum(item_id);
-	values[1] = category ? CStringGetTextDatum(category) : (Datum) 0;
-	values[2] = DateADTGetDatum(day);
-	cs_execute(plan, values, nulls);
-	if (SPI_processed > 0)
-	{
-		bool		isnull;
-
-		price = DatumGetNumericCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-		*source = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
-	}
-	SPI_freetuptable(SPI_tuptable);
-	return price;
-}
-
 /* Qualifying refusals of the operator with requested_at in (t - window, t]. */
 static int64
 count_qualifying_refusals(const Rule *rule, const char *operator_id, TimestampTz at, int64 return_id)
@@ -535,62 +411,203 @@ interval_seconds(const Interval *span)
 
 /* ---------------------------------------------------------------- red lines */
 
-static void
-hit(Hit *base, const Rule *rule, const char *subject_key, StringInfo evidence)
+/* Parses a transaction row and asks for the facts it will be judged on. */
+static TxnRow *
+plan_transaction(EvalContext *ctx, HeapTuple tuple)
 {
+	const Rule *rules = ctx->cat->rules;
+	TupleDesc	desc = ctx->desc;
+	const EventColumns *c = &ctx->cols;
+	TxnRow	   *r = palloc0(sizeof(TxnRow));
+	bool		isnull;
+	Datum		d;
+
+	r->id = DatumGetInt64(get_datum(tuple, desc, c->id, &isnull));
+	r->operator_id = get_text(tuple, desc, c->operator_id);
+	r->at = DatumGetTimestampTz(get_datum(tuple, desc, c->at, &isnull));
+	r->day = cs_legal_date(r->at);
+	r->ship_to = get_text(tuple, desc, c->ship_to);
+	r->item_id = get_text(tuple, desc, c->item_id);
+	r->title = get_text(tuple, desc, c->item_title);
+	r->category = get_text(tuple, desc, c->category);
+	r->unit_price = DatumGetNumericCopy(get_datum(tuple, desc, c->unit_price, &isnull));
+	d = get_datum(tuple, desc, c->list_price, &isnull);
+	r->list_price = isnull ? NULL : DatumGetNumericCopy(d);
+	r->permit = cs_category_permit(ctx->cat, r->category);
+
+	r->op = facts_operator(ctx->facts, r->operator_id);
+	if (rules[RL04].enabled && r->ship_to)
+		r->orders = facts_orders_to_address(ctx->facts, r->operator_id, r->ship_to,
+											cs_sub_interval(r->at, &rules[RL04].window), r->at);
+	if (rules[RL05].enabled && r->list_price)
+		r->prices = facts_item_prices(ctx->facts, r->operator_id, r->item_id,
+									  cs_sub_interval(r->at, &rules[RL05].lookback), r->at);
+	if (rules[RL09].enabled)
+	{
+		r->item_reference = facts_item_reference(ctx->facts, r->item_id);
+		if (r->category)
+			r->category_reference = facts_category_reference(ctx->facts, r->category);
+	}
+	return r;
+}
+
+static bool
+holds_permit(const OperatorFacts *op, const char *permit)
+{
+	for (int i = 0; i < op->npermits; i++)
+		if (op->permits[i] && strcmp(op->permits[i], permit) == 0)
+			return true;
+	return false;
+}
+
+/* The lists the operator is on that day, as a JSON array, or NULL. */
+static char *
+lists_in_force(const OperatorFacts *op, DateADT day)
+{
+	static const char *const lists[] = {"abnormal", "dishonest"};
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (int l = 0; l < (int) lengthof(lists); l++)
+		for (int i = 0; i < op->nlists; i++)
+		{
+			const ListEntry *e = &op->lists[i];
+
+			if (strcmp(e->list, lists[l]) == 0 && e->listed_on <= day &&
+				(e->removed_null || day < e->removed_on))
+			{
+				appendStringInfo(&buf, "%s\"%s\"", buf.len ? ", " : "[", lists[l]);
+				break;
+			}
+		}
+	if (buf.len == 0)
+		return NULL;
+	appendStringInfoChar(&buf, ']');
+	return buf.data;
+}
+
+/* First row of a history at or after (strictly after, if after) a time. */
+static int
+history_seek(const History *h, TimestampTz t, bool after)
+{
+	int			lo = 0,
+				hi = h->n;
+
+	while (lo < hi)
+	{
+		int			mid = (lo + hi) / 2;
+
+		if (h->rows[mid].at < t || (after && h->rows[mid].at == t))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* A stored row counts for a row of this transaction if it came before it. */
+static inline bool
+stored_before(const HistoryRow *hr, int64 id, bool or_itself)
+{
+	return !hr->this_xact || hr->id < id || (or_itself && hr->id == id);
+}
+
+/* RL04: orders of the operator to the address in (t - window, t], this one included. */
+static int64
+count_orders(const TxnRow *r, const Interval *window)
+{
+	int64		n = 0;
+
+	for (int i = history_seek(r->orders, cs_sub_interval(r->at, window), true);
+		 i < r->orders->n && r->orders->rows[i].at <= r->at; i++)
+		if (stored_before(&r->orders->rows[i], r->id, true))
+			n++;
+	return n;
+}
+
+/* RL05: the lowest earlier price of the item in [t - lookback, t). */
+static Numeric
+lowest_earlier_price(const TxnRow *r, const Interval *lookback)
+{
+	Numeric		lowest = NULL;
+
+	for (int i = history_seek(r->prices, cs_sub_interval(r->at, lookback), false);
+		 i < r->prices->n && r->prices->rows[i].at < r->at; i++)
+	{
+		const HistoryRow *hr = &r->prices->rows[i];
+
+		if (stored_before(hr, r->id, false) &&
+			(lowest == NULL || num_cmp(hr->price, lowest) < 0))
+			lowest = hr->price;
+	}
+	return lowest;
+}
+
+/* RL09: the price valid that day with the latest valid_from, then the highest. */
+static Numeric
+valid_reference(const PriceList *list, DateADT day)
+{
+	const PriceEntry *best = NULL;
+
+	for (int i = 0; list && i < list->n; i++)
+	{
+		const PriceEntry *e = &list->entries[i];
+
+		if ((!e->from_null && e->valid_from > day) || (!e->to_null && day > e->valid_to))
+			continue;
+		if (best == NULL ||
+			(!e->from_null && (best->from_null || e->valid_from > best->valid_from)) ||
+			(e->from_null == best->from_null && (e->from_null || e->valid_from == best->valid_from) &&
+			 num_cmp(e->price, best->price) > 0))
+			best = e;
+	}
+	return best ? best->price : NULL;
+}
+
+/* Records a hit; notes in *clue (when given) that it landed on a warning clue. */
+static void
+hit(Hit *base, const Rule *rule, const char *subject_key, StringInfo evidence, bool *clue)
+{
+	bool		is_clue;
+
 	base->rule = rule;
 	base->subject_key = subject_key;
 	base->evidence = json_finish(evidence);
-	cs_record_hit(base);
+	cs_record_hit(base, &is_clue);
+	if (clue && is_clue)
+		*clue = true;
 }
 
 static void
-evaluate_transaction(EvalContext *ctx, HeapTuple tuple)
+evaluate_transaction(EvalContext *ctx, TxnRow *r)
 {
 	const RuleCatalog *cat = ctx->cat;
 	const Rule *rules = cat->rules;
-	TupleDesc	desc = ctx->desc;
-	const EventColumns *c = &ctx->cols;
-	bool		isnull;
-	char	   *operator_id = get_text(tuple, desc, c->operator_id);
-	char	   *item_id = get_text(tuple, desc, c->item_id);
-	char	   *title = get_text(tuple, desc, c->item_title);
-	char	   *category = get_text(tuple, desc, c->category);
-	char	   *ship_to = get_text(tuple, desc, c->ship_to);
-	int64		txn_id = DatumGetInt64(get_datum(tuple, desc, c->id, &isnull));
-	TimestampTz at = DatumGetTimestampTz(get_datum(tuple, desc, c->at, &isnull));
-	Numeric		unit_price = DatumGetNumeric(get_datum(tuple, desc, c->unit_price, &isnull));
-	bool		list_price_null;
-	Datum		list_price_datum = get_datum(tuple, desc, c->list_price, &list_price_null);
-	Numeric		list_price = list_price_null ? NULL : DatumGetNumeric(list_price_datum);
-	DateADT		day = cs_legal_date(at);
-	const char *permit = cs_category_permit(cat, category);
-	char	   *folded_title = title ? cs_fold_case(title, strlen(title)) : NULL;
-	OperatorFacts op;
+	OperatorFacts *op = r->op;
+	char	   *folded_title = r->title ? cs_fold_case(r->title, strlen(r->title)) : NULL;
 	Hit			base = {0};
 	StringInfoData ev;
+	bool		clue = false;
 
-	cs_lock_operator(operator_id);
-	load_operator_facts(operator_id, day, permit, &op);
-
-	base.operator_id = operator_id;
-	base.in_sandbox = op.in_sandbox;
+	/* membership is read once per row: all its hits see the same */
+	base.operator_id = r->operator_id;
+	base.in_sandbox = op->in_sandbox;
 	base.source_table = "transactions";
-	base.source_id = txn_id;
-	base.at = at;
+	base.source_id = r->id;
+	base.at = r->at;
 
 	if (rules[RL01].enabled)
 	{
 		StringInfoData reasons;
 
 		initStringInfo(&reasons);
-		if (!op.known || (!op.registered_on_null && day < op.registered_on))
+		if (!op->known || (!op->registered_on_null && r->day < op->registered_on))
 			appendStringInfoString(&reasons, ",\"not_registered\"");
-		if (op.known && op.licence_null)
+		if (op->known && op->licence_null)
 			appendStringInfoString(&reasons, ",\"no_licence\"");
-		else if (op.known && op.licence_valid_until < day)
+		else if (op->known && op->licence_valid_until < r->day)
 			appendStringInfoString(&reasons, ",\"licence_expired\"");
-		if (permit && !op.has_permit)
+		if (r->permit && !(op->known && holds_permit(op, r->permit)))
 			appendStringInfoString(&reasons, ",\"missing_permit\"");
 		if (reasons.len > 0)
 		{
@@ -598,26 +615,31 @@ evaluate_transaction(EvalContext *ctx, HeapTuple tuple)
 			appendStringInfoChar(&reasons, ']');
 			initStringInfo(&ev);
 			json_raw(&ev, "reasons", reasons.data);
-			json_date(&ev, "sale_date", day, false);
-			json_date(&ev, "registered_on", op.registered_on, op.registered_on_null);
-			json_date(&ev, "licence_valid_until", op.licence_valid_until, op.licence_null);
-			json_text(&ev, "category", category);
-			json_text(&ev, "permit_required", permit);
-			hit(&base, &rules[RL01], operator_id, &ev);
+			json_date(&ev, "sale_date", r->day, false);
+			json_date(&ev, "registered_on", op->registered_on, op->registered_on_null);
+			json_date(&ev, "licence_valid_until", op->licence_valid_until, op->licence_null);
+			json_text(&ev, "category", r->category);
+			json_text(&ev, "permit_required", r->permit);
+			hit(&base, &rules[RL01], r->operator_id, &ev, &clue);
 		}
 	}
 
-	if (rules[RL02].enabled && op.lists)
+	if (rules[RL02].enabled)
 	{
-		initStringInfo(&ev);
-		json_raw(&ev, "lists", op.lists);
-		json_date(&ev, "sale_date", day, false);
-		hit(&base, &rules[RL02], operator_id, &ev);
+		char	   *lists = lists_in_force(op, r->day);
+
+		if (lists)
+		{
+			initStringInfo(&ev);
+			json_raw(&ev, "lists", lists);
+			json_date(&ev, "sale_date", r->day, false);
+			hit(&base, &rules[RL02], r->operator_id, &ev, &clue);
+		}
 	}
 
 	if (rules[RL03].enabled)
 	{
-		bool		banned_category = cs_category_in(cat->prohibited_categories, category);
+		bool		banned_category = cs_category_in(cat->prohibited_categories, r->category);
 		int			nterms = matcher_nterms(cat->prohibited_terms);
 		bool	   *found = palloc0(sizeof(bool) * (nterms + 1));
 		int			nfound = folded_title
@@ -626,41 +648,41 @@ evaluate_transaction(EvalContext *ctx, HeapTuple tuple)
 		if (banned_category || nfound > 0)
 		{
 			initStringInfo(&ev);
-			json_text(&ev, "category", category);
+			json_text(&ev, "category", r->category);
 			json_raw(&ev, "prohibited_category", banned_category ? "true" : "false");
 			json_terms(&ev, "terms", cat->prohibited_term_text, found, nterms);
-			json_text(&ev, "item_title", title);
-			hit(&base, &rules[RL03], item_id, &ev);
+			json_text(&ev, "item_title", r->title);
+			hit(&base, &rules[RL03], r->item_id, &ev, &clue);
 		}
 	}
 
-	if (rules[RL04].enabled && ship_to)
+	if (r->orders)
 	{
-		int64		orders = count_orders_to_address(operator_id, ship_to, at, &rules[RL04].window, txn_id);
+		int64		orders = count_orders(r, &rules[RL04].window);
 
 		if (orders >= rules[RL04].threshold)
 		{
 			initStringInfo(&ev);
-			json_text(&ev, "ship_to", ship_to);
+			json_text(&ev, "ship_to", r->ship_to);
 			json_int(&ev, "orders", orders);
 			json_int(&ev, "threshold", rules[RL04].threshold);
 			json_interval(&ev, "window", &rules[RL04].window);
-			hit(&base, &rules[RL04], ship_to, &ev);
+			hit(&base, &rules[RL04], r->ship_to, &ev, &clue);
 		}
 	}
 
-	if (rules[RL05].enabled && list_price)
+	if (r->prices)
 	{
-		Numeric		lowest = lowest_recent_price(operator_id, item_id, at, &rules[RL05].lookback, txn_id);
+		Numeric		lowest = lowest_earlier_price(r, &rules[RL05].lookback);
 
-		if (lowest && num_cmp(list_price, lowest) > 0)
+		if (lowest && num_cmp(r->list_price, lowest) > 0)
 		{
 			initStringInfo(&ev);
-			json_numeric(&ev, "list_price", list_price);
-			json_numeric(&ev, "unit_price", unit_price);
+			json_numeric(&ev, "list_price", r->list_price);
+			json_numeric(&ev, "unit_price", r->unit_price);
 			json_numeric(&ev, "lowest_price", lowest);
 			json_interval(&ev, "window", &rules[RL05].lookback);
-			hit(&base, &rules[RL05], item_id, &ev);
+			hit(&base, &rules[RL05], r->item_id, &ev, &clue);
 		}
 	}
 
@@ -673,47 +695,56 @@ evaluate_transaction(EvalContext *ctx, HeapTuple tuple)
 		{
 			initStringInfo(&ev);
 			json_terms(&ev, "terms", cat->absolute_term_text, found, nterms);
-			json_text(&ev, "item_title", title);
-			hit(&base, &rules[RL06], item_id, &ev);
+			json_text(&ev, "item_title", r->title);
+			hit(&base, &rules[RL06], r->item_id, &ev, &clue);
 		}
 	}
 
 	if (rules[RL09].enabled)
 	{
-		const char *source = NULL;
-		Numeric		price = reference_price(item_id, category, day, &source);
+		const char *source = "item";
+		Numeric		price = valid_reference(r->item_reference, r->day);
 
+		if (price == NULL)
+		{
+			source = "category";
+			price = valid_reference(r->category_reference, r->day);
+		}
 		/* unit_price > price * (1 + P/100), without the rounding of a division */
 		if (price &&
-			num_cmp(num_mul(unit_price, int_numeric(100)),
+			num_cmp(num_mul(r->unit_price, int_numeric(100)),
 					num_mul(price, num_add(int_numeric(100), rules[RL09].max_markup_pct))) > 0)
 		{
 			initStringInfo(&ev);
-			json_numeric(&ev, "unit_price", unit_price);
+			json_numeric(&ev, "unit_price", r->unit_price);
 			json_numeric(&ev, "reference_price", price);
 			json_text(&ev, "reference", source);
 			json_numeric(&ev, "max_markup_pct", rules[RL09].max_markup_pct);
-			hit(&base, &rules[RL09], item_id, &ev);
+			hit(&base, &rules[RL09], r->item_id, &ev, &clue);
 		}
 	}
 
-	if (rules[TP01].enabled && op.known && !op.licence_null && op.licence_valid_until >= day)
+	if (rules[TP01].enabled && op->known && !op->licence_null && op->licence_valid_until >= r->day)
 	{
 		DateADT		horizon = DatumGetDateADT(DirectFunctionCall1(timestamp_date,
 																  DirectFunctionCall2(date_pl_interval,
-																					  DateADTGetDatum(day),
+																					  DateADTGetDatum(r->day),
 																					  IntervalPGetDatum(&rules[TP01].expires_within))));
 
-		if (op.licence_valid_until <= horizon)
+		if (op->licence_valid_until <= horizon)
 		{
 			initStringInfo(&ev);
-			json_date(&ev, "licence_valid_until", op.licence_valid_until, false);
-			json_date(&ev, "sale_date", day, false);
-			json_int(&ev, "days_left", op.licence_valid_until - day);
+			json_date(&ev, "licence_valid_until", op->licence_valid_until, false);
+			json_date(&ev, "sale_date", r->day, false);
+			json_int(&ev, "days_left", op->licence_valid_until - r->day);
 			json_interval(&ev, "expires_within", &rules[TP01].expires_within);
-			hit(&base, &rules[TP01], operator_id, &ev);
+			hit(&base, &rules[TP01], r->operator_id, &ev, &clue);
 		}
 	}
+
+	/* a warning clue of this row ended the stay: later rows see it */
+	if (clue)
+		op->in_sandbox = false;
 }
 
 static void
@@ -750,7 +781,6 @@ evaluate_return(EvalContext *ctx, HeapTuple tuple)
 
 	operator_id = get_text(tuple, desc, c->operator_id);
 	return_id = DatumGetInt64(get_datum(tuple, desc, c->id, &isnull));
-	cs_lock_operator(operator_id);
 	refusals = count_qualifying_refusals(rule, operator_id, at, return_id);
 	if (refusals < rule->threshold)
 		return;
@@ -774,7 +804,7 @@ evaluate_return(EvalContext *ctx, HeapTuple tuple)
 	base.source_table = "returns";
 	base.source_id = return_id;
 	base.at = at;
-	hit(&base, rule, operator_id, &ev);
+	hit(&base, rule, operator_id, &ev, NULL);
 }
 
 static void
@@ -799,7 +829,6 @@ evaluate_complaint(EvalContext *ctx, HeapTuple tuple)
 	operator_id = get_text(tuple, desc, c->operator_id);
 	at = DatumGetTimestampTz(get_datum(tuple, desc, c->at, &isnull));
 	complaint_id = DatumGetInt64(get_datum(tuple, desc, c->id, &isnull));
-	cs_lock_operator(operator_id);
 	count_complaints(rule, operator_id, at, complaint_id, &in_window, &in_baseline);
 	if (in_window < rule->threshold)
 		return;
@@ -830,22 +859,69 @@ evaluate_complaint(EvalContext *ctx, HeapTuple tuple)
 	base.source_table = "complaints";
 	base.source_id = complaint_id;
 	base.at = at;
-	hit(&base, rule, operator_id, &ev);
+	hit(&base, rule, operator_id, &ev, NULL);
 }
 
+/*
+ * Adds a row to the batch.  The operator's lock is taken now, before any
+ * fact about it is read.
+ */
 void
-cs_evaluate_row(EvalContext *ctx, HeapTuple tuple)
+cs_evaluate_add(EvalContext *ctx, HeapTuple tuple)
 {
-	switch (ctx->kind)
+	MemoryContext old = MemoryContextSwitchTo(ctx->batch_context);
+
+	if (ctx->nrows == ctx->capacity)
 	{
-		case EVENT_TRANSACTION:
-			evaluate_transaction(ctx, tuple);
-			break;
-		case EVENT_RETURN:
-			evaluate_return(ctx, tuple);
-			break;
-		case EVENT_COMPLAINT:
-			evaluate_complaint(ctx, tuple);
-			break;
+		ctx->capacity = Max(16, ctx->capacity * 2);
+		ctx->rows = ctx->rows ? repalloc(ctx->rows, sizeof(void *) * ctx->capacity)
+			: palloc(sizeof(void *) * ctx->capacity);
 	}
+	cs_lock_operator(cs_row_operator(ctx, tuple));
+	if (ctx->kind == EVENT_TRANSACTION)
+	{
+		if (ctx->facts == NULL)
+			ctx->facts = facts_create();
+		ctx->rows[ctx->nrows++] = plan_transaction(ctx, tuple);
+	}
+	else
+		ctx->rows[ctx->nrows++] = heap_copytuple(tuple);
+	MemoryContextSwitchTo(old);
+}
+
+int
+cs_evaluate_pending(EvalContext *ctx)
+{
+	return ctx->nrows;
+}
+
+/* Judges the rows of the batch in the order they were added, then forgets them. */
+void
+cs_evaluate_flush(EvalContext *ctx)
+{
+	MemoryContext old = MemoryContextSwitchTo(ctx->batch_context);
+
+	if (ctx->facts)
+		facts_load(ctx->facts);
+	for (int i = 0; i < ctx->nrows; i++)
+	{
+		switch (ctx->kind)
+		{
+			case EVENT_TRANSACTION:
+				evaluate_transaction(ctx, ctx->rows[i]);
+				break;
+			case EVENT_RETURN:
+				evaluate_return(ctx, ctx->rows[i]);
+				break;
+			case EVENT_COMPLAINT:
+				evaluate_complaint(ctx, ctx->rows[i]);
+				break;
+		}
+	}
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(ctx->batch_context);
+	ctx->nrows = 0;
+	ctx->capacity = 0;
+	ctx->rows = NULL;
+	ctx->facts = NULL;
 }

@@ -269,10 +269,10 @@ notify_new_warning(const Hit *hit, int64 warning_id, const char *list, bool has_
  * Records one hit: more hits on the open warning of its key, or a new
  * warning clue or tip.  A new warning clue caps the operator's class at B;
  * any warning clue takes the operator out of the sandbox (tips never do).
- * Returns the warning's id.
+ * Returns the warning's id, and whether it is a warning clue.
  */
 int64
-cs_record_hit(const Hit *hit)
+cs_record_hit(const Hit *hit, bool *is_clue)
 {
 	int64		warning_id;
 	bool		is_tip;
@@ -296,5 +296,6 @@ cs_record_hit(const Hit *hit)
 	}
 	if (!is_tip && hit->in_sandbox)
 		leave_sandbox(hit, warning_id);
+	*is_clue = !is_tip;
 	return warning_id;
 }

@@ -2,10 +2,11 @@
  *
  * trigger.c
  *	  The drivers: AFTER INSERT triggers that feed inserted rows to the
- *	  evaluator.  The row driver takes one row per call; the statement
- *	  driver reads the statement's transition table, so COPY and
- *	  INSERT ... SELECT pay the call overhead once.  Both evaluate rows in
- *	  insertion order through the same evaluator.
+ *	  evaluator.  The row driver judges one row per call; the statement
+ *	  driver reads the statement's transition table and judges its rows in
+ *	  batches, so COPY and INSERT ... SELECT share the queries for facts
+ *	  among thousands of rows.  Both evaluate rows in insertion order
+ *	  through the same evaluator.
  *
  *-------------------------------------------------------------------------
  */
@@ -69,29 +70,38 @@ lock_statement_operators(EvalContext *ctx, Tuplestorestate *rows, TupleTableSlot
 	MemoryContextReset(scratch);
 }
 
+/*
+ * Rows are judged in batches: enough to share the fact queries among many
+ * rows, few enough to keep memory bounded whatever the statement's size
+ * (the transition table itself spills to disk).
+ */
+#define BATCH_ROWS 8192
+
 static void
 check_transition_table(EvalContext *ctx, Tuplestorestate *rows, TupleDesc desc)
 {
 	TupleTableSlot *slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
-	MemoryContext per_row = AllocSetContextCreate(CurrentMemoryContext, "credit_sandbox row",
+	MemoryContext scratch = AllocSetContextCreate(CurrentMemoryContext, "credit_sandbox scan",
 												  ALLOCSET_DEFAULT_SIZES);
 	MemoryContext old;
 
-	lock_statement_operators(ctx, rows, slot, per_row);
+	lock_statement_operators(ctx, rows, slot, scratch);
 
 	tuplestore_rescan(rows);
-	old = MemoryContextSwitchTo(per_row);
+	old = MemoryContextSwitchTo(scratch);
 	while (tuplestore_gettupleslot(rows, true, false, slot))
 	{
 		bool		should_free;
-		HeapTuple	tuple = ExecFetchSlotHeapTuple(slot, false, &should_free);
 
-		cs_evaluate_row(ctx, tuple);
-		MemoryContextReset(per_row);
+		cs_evaluate_add(ctx, ExecFetchSlotHeapTuple(slot, false, &should_free));
+		MemoryContextReset(scratch);
+		if (cs_evaluate_pending(ctx) >= BATCH_ROWS)
+			cs_evaluate_flush(ctx);
 	}
+	cs_evaluate_flush(ctx);
 	MemoryContextSwitchTo(old);
 	ExecDropSingleTupleTableSlot(slot);
-	MemoryContextDelete(per_row);
+	MemoryContextDelete(scratch);
 }
 
 /*
@@ -129,7 +139,10 @@ credit_sandbox_check_rows(PG_FUNCTION_ARGS)
 		elog(ERROR, "credit_sandbox: SPI_connect failed");
 	ctx = cs_evaluate_begin(cs_event_kind(trigger->tgargs[0]), desc);
 	if (TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
-		cs_evaluate_row(ctx, trigdata->tg_trigtuple);
+	{
+		cs_evaluate_add(ctx, trigdata->tg_trigtuple);
+		cs_evaluate_flush(ctx);
+	}
 	else
 		check_transition_table(ctx, trigdata->tg_newtable, desc);
 	SPI_finish();

@@ -1,0 +1,427 @@
+/*-------------------------------------------------------------------------
+ *
+ * facts.c
+ *	  The facts a batch of rows is judged on: operators' master data, list
+ *	  entries and sandbox membership; the stored history of each address and
+ *	  item key in the windows the rows look at; reference prices.
+ *
+ * The evaluator first asks for everything its rows need, then facts_load()
+ * runs one query per kind of fact for the whole batch (unnest of the keys,
+ * a LATERAL index scan per key), so a COPY of thousands of rows costs a few
+ * queries, and a single-row INSERT the same few.  Windows are bounded by
+ * the rows' own times, so the work per row does not grow with history.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "facts.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type_d.h"
+#include "common/hashfn.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/hsearch.h"
+#include "utils/lsyscache.h"
+#include "utils/timestamp.h"
+
+/* The keys asked for of one kind, in the order first asked, and their handles. */
+typedef struct KeySet
+{
+	HTAB	   *index;			/* key string -> position */
+	int			n;
+	int			capacity;
+	const char **first;			/* operator_id, item_id or category */
+	const char **second;		/* ship_to or item_id, or NULL */
+	void	  **handles;
+} KeySet;
+
+typedef struct KeyEntry
+{
+	char	   *key;
+	int			position;
+} KeyEntry;
+
+struct Facts
+{
+	KeySet		operators;
+	KeySet		orders;
+	KeySet		prices;
+	KeySet		item_refs;
+	KeySet		category_refs;
+};
+
+static uint32
+key_hash(const void *key, Size keysize)
+{
+	const char *s = *(const char *const *) key;
+
+	return hash_bytes((const unsigned char *) s, strlen(s));
+}
+
+static int
+key_match(const void *a, const void *b, Size keysize)
+{
+	return strcmp(*(const char *const *) a, *(const char *const *) b);
+}
+
+static void
+keyset_init(KeySet *set, const char *name)
+{
+	HASHCTL		ctl;
+
+	ctl.keysize = sizeof(char *);
+	ctl.entrysize = sizeof(KeyEntry);
+	ctl.hash = key_hash;
+	ctl.match = key_match;
+	ctl.hcxt = CurrentMemoryContext;
+	set->index = hash_create(name, 64, &ctl, HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
+	set->n = 0;
+	set->capacity = 16;
+	set->first = palloc(sizeof(char *) * set->capacity);
+	set->second = palloc(sizeof(char *) * set->capacity);
+	set->handles = palloc(sizeof(void *) * set->capacity);
+}
+
+/* The handle of (first, second), made zeroed on first request. */
+static void *
+keyset_get(KeySet *set, const char *first, const char *second, Size handle_size, bool *found)
+{
+	/* length-prefixed, so that no two pairs share a key string */
+	char	   *key = second ? psprintf("%zu:%s%s", strlen(first), first, second) : pstrdup(first);
+	KeyEntry   *entry = hash_search(set->index, &key, HASH_ENTER, found);
+
+	if (!*found)
+	{
+		if (set->n == set->capacity)
+		{
+			set->capacity *= 2;
+			set->first = repalloc(set->first, sizeof(char *) * set->capacity);
+			set->second = repalloc(set->second, sizeof(char *) * set->capacity);
+			set->handles = repalloc(set->handles, sizeof(void *) * set->capacity);
+		}
+		entry->position = set->n++;
+		set->first[entry->position] = first;
+		set->second[entry->position] = second;
+		set->handles[entry->position] = palloc0(handle_size);
+	}
+	else
+		pfree(key);
+	return set->handles[entry->position];
+}
+
+Facts *
+facts_create(void)
+{
+	Facts	   *facts = palloc(sizeof(Facts));
+
+	keyset_init(&facts->operators, "credit_sandbox operators");
+	keyset_init(&facts->orders, "credit_sandbox orders to address");
+	keyset_init(&facts->prices, "credit_sandbox item prices");
+	keyset_init(&facts->item_refs, "credit_sandbox item reference prices");
+	keyset_init(&facts->category_refs, "credit_sandbox category reference prices");
+	return facts;
+}
+
+OperatorFacts *
+facts_operator(Facts *facts, const char *operator_id)
+{
+	bool		found;
+
+	return keyset_get(&facts->operators, operator_id, NULL, sizeof(OperatorFacts), &found);
+}
+
+static History *
+history_request(KeySet *set, const char *operator_id, const char *key, TimestampTz from, TimestampTz to)
+{
+	bool		found;
+	History    *h = keyset_get(set, operator_id, key, sizeof(History), &found);
+
+	if (!found || from < h->from)
+		h->from = from;
+	if (!found || to > h->to)
+		h->to = to;
+	return h;
+}
+
+History *
+facts_orders_to_address(Facts *facts, const char *operator_id, const char *ship_to,
+						TimestampTz from, TimestampTz to)
+{
+	return history_request(&facts->orders, operator_id, ship_to, from, to);
+}
+
+History *
+facts_item_prices(Facts *facts, const char *operator_id, const char *item_id,
+				  TimestampTz from, TimestampTz to)
+{
+	return history_request(&facts->prices, operator_id, item_id, from, to);
+}
+
+PriceList *
+facts_item_reference(Facts *facts, const char *item_id)
+{
+	bool		found;
+
+	return keyset_get(&facts->item_refs, item_id, NULL, sizeof(PriceList), &found);
+}
+
+PriceList *
+facts_category_reference(Facts *facts, const char *category)
+{
+	bool		found;
+
+	return keyset_get(&facts->category_refs, category, NULL, sizeof(PriceList), &found);
+}
+
+/* ---------------------------------------------------------------- loading */
+
+static Datum
+text_array(const char **items, int n)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * Max(n, 1));
+
+	for (int i = 0; i < n; i++)
+		elems[i] = CStringGetTextDatum(items[i]);
+	return PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+static Datum
+timestamptz_array(const KeySet *set, bool upper)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * Max(set->n, 1));
+
+	for (int i = 0; i < set->n; i++)
+	{
+		History    *h = set->handles[i];
+
+		elems[i] = TimestampTzGetDatum(upper ? h->to : h->from);
+	}
+	return PointerGetDatum(construct_array(elems, set->n, TIMESTAMPTZOID, sizeof(TimestampTz),
+										   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+/* Elements of a one-dimensional array column, NULL elements flagged. */
+static int
+array_column(HeapTuple row, TupleDesc desc, int column, Oid elemtype, Datum **elems, bool **nulls)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(row, desc, column, &isnull);
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	int			n;
+
+	if (isnull)
+		return 0;
+	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
+	deconstruct_array(DatumGetArrayTypeP(d), elemtype, typlen, typbyval, typalign, elems, nulls, &n);
+	return n;
+}
+
+static void
+load_operators(KeySet *set)
+{
+	static SPIPlanPtr plan = NULL;
+	Datum		values[1];
+
+	if (plan == NULL)
+	{
+		Oid			types[1] = {TEXTARRAYOID};
+		char	   *lists = cs_table("operator_lists");
+
+		plan = cs_prepare(psprintf(
+								   "SELECT k.i, o.operator_id IS NOT NULL, o.registered_on, o.licence_valid_until, o.permits,"
+								   "       EXISTS (SELECT FROM %s m WHERE m.operator_id = k.op AND m.exited_at IS NULL),"
+								   "       ARRAY(SELECT l.list FROM %s l WHERE l.operator_id = k.op ORDER BY l.list_entry_id),"
+								   "       ARRAY(SELECT l.listed_on FROM %s l WHERE l.operator_id = k.op ORDER BY l.list_entry_id),"
+								   "       ARRAY(SELECT l.removed_on FROM %s l WHERE l.operator_id = k.op ORDER BY l.list_entry_id)"
+								   "  FROM unnest($1) WITH ORDINALITY AS k(op, i)"
+								   "  LEFT JOIN %s o ON o.operator_id = k.op",
+								   cs_table("sandbox_memberships"), lists, lists, lists, cs_table("operators")),
+						  1, types);
+	}
+	values[0] = text_array(set->first, set->n);
+	cs_execute(plan, values, NULL);
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		HeapTuple	row = SPI_tuptable->vals[r];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		OperatorFacts *f = set->handles[DatumGetInt64(SPI_getbinval(row, desc, 1, &isnull)) - 1];
+		Datum	   *elems;
+		bool	   *elem_nulls;
+		Datum	   *listed;
+		Datum	   *removed;
+		bool	   *removed_nulls;
+
+		f->known = DatumGetBool(SPI_getbinval(row, desc, 2, &isnull));
+		f->registered_on = DatumGetDateADT(SPI_getbinval(row, desc, 3, &f->registered_on_null));
+		f->licence_valid_until = DatumGetDateADT(SPI_getbinval(row, desc, 4, &f->licence_null));
+		f->npermits = array_column(row, desc, 5, TEXTOID, &elems, &elem_nulls);
+		f->permits = palloc(sizeof(char *) * Max(f->npermits, 1));
+		for (int i = 0; i < f->npermits; i++)
+			f->permits[i] = elem_nulls[i] ? NULL : TextDatumGetCString(elems[i]);
+		f->in_sandbox = DatumGetBool(SPI_getbinval(row, desc, 6, &isnull));
+		f->nlists = array_column(row, desc, 7, TEXTOID, &elems, &elem_nulls);
+		array_column(row, desc, 8, DATEOID, &listed, &elem_nulls);
+		array_column(row, desc, 9, DATEOID, &removed, &removed_nulls);
+		f->lists = palloc(sizeof(ListEntry) * Max(f->nlists, 1));
+		for (int i = 0; i < f->nlists; i++)
+		{
+			f->lists[i].list = TextDatumGetCString(elems[i]);
+			f->lists[i].listed_on = DatumGetDateADT(listed[i]);
+			f->lists[i].removed_null = removed_nulls[i];
+			f->lists[i].removed_on = removed_nulls[i] ? 0 : DatumGetDateADT(removed[i]);
+		}
+	}
+	SPI_freetuptable(SPI_tuptable);
+}
+
+static int
+history_row_cmp(const void *a, const void *b)
+{
+	const HistoryRow *x = a;
+	const HistoryRow *y = b;
+
+	if (x->at != y->at)
+		return x->at < y->at ? -1 : 1;
+	return (x->id > y->id) - (x->id < y->id);
+}
+
+/*
+ * The stored rows of every (operator, key) of set in its span; query takes
+ * (operators, keys, froms, tos, current xid) and returns (position, time,
+ * id, this transaction, price or NULL).
+ */
+static void
+load_histories(KeySet *set, SPIPlanPtr plan)
+{
+	Datum		values[5];
+
+	values[0] = text_array(set->first, set->n);
+	values[1] = text_array(set->second, set->n);
+	values[2] = timestamptz_array(set, false);
+	values[3] = timestamptz_array(set, true);
+	values[4] = TransactionIdGetDatum(GetCurrentTransactionId());
+	cs_execute(plan, values, NULL);
+
+	/* count per key, then fill */
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		bool		isnull;
+		History    *h = set->handles[DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r],
+																	 SPI_tuptable->tupdesc, 1, &isnull)) - 1];
+
+		h->n++;
+	}
+	for (int i = 0; i < set->n; i++)
+	{
+		History    *h = set->handles[i];
+
+		h->rows = palloc(sizeof(HistoryRow) * Max(h->n, 1));
+		h->n = 0;
+	}
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		HeapTuple	row = SPI_tuptable->vals[r];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		History    *h = set->handles[DatumGetInt64(SPI_getbinval(row, desc, 1, &isnull)) - 1];
+		HistoryRow *hr = &h->rows[h->n++];
+		Datum		price;
+
+		hr->at = DatumGetTimestampTz(SPI_getbinval(row, desc, 2, &isnull));
+		hr->id = DatumGetInt64(SPI_getbinval(row, desc, 3, &isnull));
+		hr->this_xact = DatumGetBool(SPI_getbinval(row, desc, 4, &isnull));
+		price = SPI_getbinval(row, desc, 5, &isnull);
+		hr->price = isnull ? NULL : DatumGetNumeric(datumCopy(price, false, -1));
+	}
+	SPI_freetuptable(SPI_tuptable);
+	for (int i = 0; i < set->n; i++)
+	{
+		History    *h = set->handles[i];
+
+		qsort(h->rows, h->n, sizeof(HistoryRow), history_row_cmp);
+	}
+}
+
+static SPIPlanPtr
+history_plan(const char *key_column, const char *price_column, const char *span)
+{
+	Oid			types[5] = {TEXTARRAYOID, TEXTARRAYOID, TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID, XIDOID};
+
+	return cs_prepare(psprintf("SELECT k.i, t.occurred_at, t.txn_id, t.xmin = $5, %s"
+							   "  FROM unnest($1, $2, $3, $4) WITH ORDINALITY AS k(op, key, lo, hi, i)"
+							   " CROSS JOIN LATERAL ("
+							   "   SELECT x.occurred_at, x.txn_id, x.xmin, x.unit_price FROM %s x"
+							   "    WHERE x.operator_id = k.op AND x.%s = k.key AND %s) t",
+							   price_column, cs_table("transactions"), key_column, span),
+					  5, types);
+}
+
+static void
+load_reference_prices(Facts *facts)
+{
+	static SPIPlanPtr plan = NULL;
+	Datum		values[2];
+
+	if (plan == NULL)
+	{
+		Oid			types[2] = {TEXTARRAYOID, TEXTARRAYOID};
+		char	   *prices = cs_table("reference_prices");
+
+		plan = cs_prepare(psprintf("SELECT true, k.i, p.price, p.valid_from, p.valid_to"
+								   "  FROM unnest($1) WITH ORDINALITY AS k(item, i)"
+								   " CROSS JOIN LATERAL (SELECT * FROM %s x WHERE x.item_id = k.item) p"
+								   " UNION ALL "
+								   "SELECT false, k.i, p.price, p.valid_from, p.valid_to"
+								   "  FROM unnest($2) WITH ORDINALITY AS k(category, i)"
+								   " CROSS JOIN LATERAL (SELECT * FROM %s x WHERE x.category = k.category) p",
+								   prices, prices),
+						  2, types);
+	}
+	values[0] = text_array(facts->item_refs.first, facts->item_refs.n);
+	values[1] = text_array(facts->category_refs.first, facts->category_refs.n);
+	cs_execute(plan, values, NULL);
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		HeapTuple	row = SPI_tuptable->vals[r];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		KeySet	   *set = DatumGetBool(SPI_getbinval(row, desc, 1, &isnull)) ? &facts->item_refs : &facts->category_refs;
+		PriceList  *list = set->handles[DatumGetInt64(SPI_getbinval(row, desc, 2, &isnull)) - 1];
+		PriceEntry *e;
+
+		list->entries = list->n == 0 ? palloc(sizeof(PriceEntry))
+			: repalloc(list->entries, sizeof(PriceEntry) * (list->n + 1));
+		e = &list->entries[list->n++];
+		e->price = DatumGetNumeric(datumCopy(SPI_getbinval(row, desc, 3, &isnull), false, -1));
+		e->valid_from = DatumGetDateADT(SPI_getbinval(row, desc, 4, &e->from_null));
+		e->valid_to = DatumGetDateADT(SPI_getbinval(row, desc, 5, &e->to_null));
+	}
+	SPI_freetuptable(SPI_tuptable);
+}
+
+void
+facts_load(Facts *facts)
+{
+	static SPIPlanPtr orders_plan = NULL;
+	static SPIPlanPtr prices_plan = NULL;
+
+	if (orders_plan == NULL)
+	{
+		orders_plan = history_plan("ship_to", "NULL::numeric", "x.occurred_at > k.lo AND x.occurred_at <= k.hi");
+		prices_plan = history_plan("item_id", "t.unit_price", "x.occurred_at >= k.lo AND x.occurred_at < k.hi");
+	}
+	if (facts->operators.n > 0)
+		load_operators(&facts->operators);
+	if (facts->orders.n > 0)
+		load_histories(&facts->orders, orders_plan);
+	if (facts->prices.n > 0)
+		load_histories(&facts->prices, prices_plan);
+	if (facts->item_refs.n > 0 || facts->category_refs.n > 0)
+		load_reference_prices(facts);
+}
