@@ -22,7 +22,6 @@
 #include "catalog/pg_collation_d.h"
 #include "catalog/pg_type_d.h"
 #include "commands/trigger.h"
-#include "common/hashfn.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
@@ -440,32 +439,10 @@ typedef struct StringEntry
 	const char *value;
 } StringEntry;
 
-static uint32
-cstring_key_hash(const void *key, Size keysize)
-{
-	const char *s = *(const char *const *) key;
-
-	return hash_bytes((const unsigned char *) s, strlen(s));
-}
-
-static int
-cstring_key_match(const void *key1, const void *key2, Size keysize)
-{
-	return strcmp(*(const char *const *) key1, *(const char *const *) key2);
-}
-
 static HTAB *
 string_map_create(const char *name, long size)
 {
-	HASHCTL		ctl;
-
-	ctl.keysize = sizeof(char *);
-	ctl.entrysize = sizeof(StringEntry);
-	ctl.hash = cstring_key_hash;
-	ctl.match = cstring_key_match;
-	ctl.hcxt = catalog_context;
-	return hash_create(name, Max(size, 8), &ctl,
-					   HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
+	return cs_string_hash_create(name, size, sizeof(StringEntry), catalog_context);
 }
 
 /* Runs query and puts its (key[, value]) rows into a new map. */

@@ -11,11 +11,13 @@
 
 #include "credit_sandbox.h"
 
+#include "common/hashfn.h"
 #include "fmgr.h"
 #include "pgtime.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/guc.h"
+#include "utils/hsearch.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
@@ -189,6 +191,34 @@ cs_sub_interval(TimestampTz ts, const Interval *span)
 	return DatumGetTimestampTz(DirectFunctionCall2(timestamptz_mi_interval,
 												   TimestampTzGetDatum(ts),
 												   IntervalPGetDatum(span)));
+}
+
+static uint32
+string_key_hash(const void *key, Size keysize)
+{
+	const char *s = *(const char *const *) key;
+
+	return hash_bytes((const unsigned char *) s, strlen(s));
+}
+
+static int
+string_key_match(const void *key1, const void *key2, Size keysize)
+{
+	return strcmp(*(const char *const *) key1, *(const char *const *) key2);
+}
+
+/* A hash table whose entries start with a pointer to their C-string key. */
+HTAB *
+cs_string_hash_create(const char *name, long size, Size entrysize, MemoryContext context)
+{
+	HASHCTL		ctl;
+
+	ctl.keysize = sizeof(char *);
+	ctl.entrysize = entrysize;
+	ctl.hash = string_key_hash;
+	ctl.match = string_key_match;
+	ctl.hcxt = context;
+	return hash_create(name, Max(size, 8), &ctl, HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
 }
 
 /* Fully qualified, quoted name of one of the extension's tables. */

@@ -31,6 +31,8 @@ extern TimestampTz cs_add_interval(TimestampTz ts, const Interval *span);
 extern TimestampTz cs_sub_interval(TimestampTz ts, const Interval *span);
 extern SPIPlanPtr cs_prepare(const char *query, int nargs, Oid *argtypes);
 extern char *cs_table(const char *relname);
+extern struct HTAB *cs_string_hash_create(const char *name, long size, Size entrysize,
+										  MemoryContext context);
 extern void cs_execute(SPIPlanPtr plan, Datum *values, const char *nulls);
 
 /* ---- rule catalogue (catalog.c) ---- */

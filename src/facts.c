@@ -19,7 +19,6 @@
 
 #include "access/xact.h"
 #include "catalog/pg_type_d.h"
-#include "common/hashfn.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
@@ -53,31 +52,10 @@ struct Facts
 	KeySet		category_refs;
 };
 
-static uint32
-key_hash(const void *key, Size keysize)
-{
-	const char *s = *(const char *const *) key;
-
-	return hash_bytes((const unsigned char *) s, strlen(s));
-}
-
-static int
-key_match(const void *a, const void *b, Size keysize)
-{
-	return strcmp(*(const char *const *) a, *(const char *const *) b);
-}
-
 static void
 keyset_init(KeySet *set, const char *name)
 {
-	HASHCTL		ctl;
-
-	ctl.keysize = sizeof(char *);
-	ctl.entrysize = sizeof(KeyEntry);
-	ctl.hash = key_hash;
-	ctl.match = key_match;
-	ctl.hcxt = CurrentMemoryContext;
-	set->index = hash_create(name, 64, &ctl, HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
+	set->index = cs_string_hash_create(name, 64, sizeof(KeyEntry), CurrentMemoryContext);
 	set->n = 0;
 	set->capacity = 16;
 	set->first = palloc(sizeof(char *) * set->capacity);
