@@ -116,7 +116,11 @@ typedef struct Hit
 extern uint32 cs_operator_lock_key(const char *operator_id);
 extern void cs_lock_operator(const char *operator_id);
 extern void cs_lock_operator_key(uint32 key);
-extern int64 cs_record_hit(const Hit *hit, bool *is_clue);
+typedef struct Ledger Ledger;
+
+extern Ledger *cs_ledger_create(void);
+extern void cs_ledger_write(Ledger *ledger);
+extern int64 cs_record_hit(Ledger *ledger, const Hit *hit, bool *is_clue);
 extern bool cs_operator_in_sandbox(const char *operator_id);
 
 /* ---- grading (grading.c) ---- */

@@ -76,11 +76,13 @@ credit_sandbox_escalate_overdue(PG_FUNCTION_ARGS)
 	uint64		noverdue;
 	int64		escalated = 0;
 	const RuleCatalog *cat;
+	Ledger	   *ledger;
 	Datum		values[1];
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "credit_sandbox: SPI_connect failed");
 	cat = cs_catalog();
+	ledger = cs_ledger_create();
 	if (overdue_plan == NULL)
 	{
 		Oid			types[1] = {TIMESTAMPTZOID};
@@ -140,10 +142,11 @@ credit_sandbox_escalate_overdue(PG_FUNCTION_ARGS)
 		{
 			bool		is_clue;
 
-			link_escalation(tip_id, cs_record_hit(&hit, &is_clue));
+			link_escalation(tip_id, cs_record_hit(ledger, &hit, &is_clue));
 		}
 		escalated++;
 	}
+	cs_ledger_write(ledger);
 	SPI_finish();
 	PG_RETURN_INT64(escalated);
 }

@@ -146,6 +146,10 @@ struct EvalContext
 	int			capacity;
 	void	  **rows;			/* TxnRow, or a copy of the tuple */
 	Facts	   *facts;
+	Ledger	   *ledger;
+	MemoryContext row_context;	/* what judging one row allocates */
+	bool	   *prohibited_found;	/* matcher results, reused row after row */
+	bool	   *absolute_found;
 };
 
 EvalContext *
@@ -159,10 +163,15 @@ cs_evaluate_begin(EventKind kind, TupleDesc desc)
 	ctx->cat = cs_catalog();
 	ctx->batch_context = AllocSetContextCreate(CurrentMemoryContext, "credit_sandbox batch",
 											   ALLOCSET_DEFAULT_SIZES);
+	ctx->row_context = AllocSetContextCreate(CurrentMemoryContext, "credit_sandbox row",
+											 ALLOCSET_DEFAULT_SIZES);
+	ctx->prohibited_found = palloc(sizeof(bool) * (matcher_nterms(ctx->cat->prohibited_terms) + 1));
+	ctx->absolute_found = palloc(sizeof(bool) * (matcher_nterms(ctx->cat->absolute_terms) + 1));
 	ctx->nrows = 0;
 	ctx->capacity = 0;
 	ctx->rows = NULL;
 	ctx->facts = NULL;
+	ctx->ledger = NULL;
 	return ctx;
 }
 
@@ -566,14 +575,14 @@ valid_reference(const PriceList *list, DateADT day)
 
 /* Records a hit; notes in *clue (when given) that it landed on a warning clue. */
 static void
-hit(Hit *base, const Rule *rule, const char *subject_key, StringInfo evidence, bool *clue)
+hit(EvalContext *ctx, Hit *base, const Rule *rule, const char *subject_key, StringInfo evidence, bool *clue)
 {
 	bool		is_clue;
 
 	base->rule = rule;
 	base->subject_key = subject_key;
 	base->evidence = json_finish(evidence);
-	cs_record_hit(base, &is_clue);
+	cs_record_hit(ctx->ledger, base, &is_clue);
 	if (clue && is_clue)
 		*clue = true;
 }
@@ -599,8 +608,14 @@ evaluate_transaction(EvalContext *ctx, TxnRow *r)
 	if (rules[RL01].enabled)
 	{
 		StringInfoData reasons;
+		char		reasons_buf[80];
 
-		initStringInfo(&reasons);
+		/* most rows have no reason: no allocation for them */
+		reasons.data = reasons_buf;
+		reasons.len = 0;
+		reasons.maxlen = sizeof(reasons_buf);
+		reasons.data[0] = '\0';
+		reasons.cursor = 0;
 		if (!op->known || (!op->registered_on_null && r->day < op->registered_on))
 			appendStringInfoString(&reasons, ",\"not_registered\"");
 		if (op->known && op->licence_null)
@@ -620,7 +635,7 @@ evaluate_transaction(EvalContext *ctx, TxnRow *r)
 			json_date(&ev, "licence_valid_until", op->licence_valid_until, op->licence_null);
 			json_text(&ev, "category", r->category);
 			json_text(&ev, "permit_required", r->permit);
-			hit(&base, &rules[RL01], r->operator_id, &ev, &clue);
+			hit(ctx, &base, &rules[RL01], r->operator_id, &ev, &clue);
 		}
 	}
 
@@ -633,7 +648,7 @@ evaluate_transaction(EvalContext *ctx, TxnRow *r)
 			initStringInfo(&ev);
 			json_raw(&ev, "lists", lists);
 			json_date(&ev, "sale_date", r->day, false);
-			hit(&base, &rules[RL02], r->operator_id, &ev, &clue);
+			hit(ctx, &base, &rules[RL02], r->operator_id, &ev, &clue);
 		}
 	}
 
@@ -641,7 +656,7 @@ evaluate_transaction(EvalContext *ctx, TxnRow *r)
 	{
 		bool		banned_category = cs_category_in(cat->prohibited_categories, r->category);
 		int			nterms = matcher_nterms(cat->prohibited_terms);
-		bool	   *found = palloc0(sizeof(bool) * (nterms + 1));
+		bool	   *found = ctx->prohibited_found;
 		int			nfound = folded_title
 			? matcher_scan(cat->prohibited_terms, folded_title, strlen(folded_title), found) : 0;
 
@@ -652,7 +667,7 @@ evaluate_transaction(EvalContext *ctx, TxnRow *r)
 			json_raw(&ev, "prohibited_category", banned_category ? "true" : "false");
 			json_terms(&ev, "terms", cat->prohibited_term_text, found, nterms);
 			json_text(&ev, "item_title", r->title);
-			hit(&base, &rules[RL03], r->item_id, &ev, &clue);
+			hit(ctx, &base, &rules[RL03], r->item_id, &ev, &clue);
 		}
 	}
 
@@ -667,7 +682,7 @@ evaluate_transaction(EvalContext *ctx, TxnRow *r)
 			json_int(&ev, "orders", orders);
 			json_int(&ev, "threshold", rules[RL04].threshold);
 			json_interval(&ev, "window", &rules[RL04].window);
-			hit(&base, &rules[RL04], r->ship_to, &ev, &clue);
+			hit(ctx, &base, &rules[RL04], r->ship_to, &ev, &clue);
 		}
 	}
 
@@ -682,21 +697,21 @@ evaluate_transaction(EvalContext *ctx, TxnRow *r)
 			json_numeric(&ev, "unit_price", r->unit_price);
 			json_numeric(&ev, "lowest_price", lowest);
 			json_interval(&ev, "window", &rules[RL05].lookback);
-			hit(&base, &rules[RL05], r->item_id, &ev, &clue);
+			hit(ctx, &base, &rules[RL05], r->item_id, &ev, &clue);
 		}
 	}
 
 	if (rules[RL06].enabled && folded_title)
 	{
 		int			nterms = matcher_nterms(cat->absolute_terms);
-		bool	   *found = palloc0(sizeof(bool) * (nterms + 1));
+		bool	   *found = ctx->absolute_found;
 
 		if (matcher_scan(cat->absolute_terms, folded_title, strlen(folded_title), found) > 0)
 		{
 			initStringInfo(&ev);
 			json_terms(&ev, "terms", cat->absolute_term_text, found, nterms);
 			json_text(&ev, "item_title", r->title);
-			hit(&base, &rules[RL06], r->item_id, &ev, &clue);
+			hit(ctx, &base, &rules[RL06], r->item_id, &ev, &clue);
 		}
 	}
 
@@ -720,7 +735,7 @@ evaluate_transaction(EvalContext *ctx, TxnRow *r)
 			json_numeric(&ev, "reference_price", price);
 			json_text(&ev, "reference", source);
 			json_numeric(&ev, "max_markup_pct", rules[RL09].max_markup_pct);
-			hit(&base, &rules[RL09], r->item_id, &ev, &clue);
+			hit(ctx, &base, &rules[RL09], r->item_id, &ev, &clue);
 		}
 	}
 
@@ -738,7 +753,7 @@ evaluate_transaction(EvalContext *ctx, TxnRow *r)
 			json_date(&ev, "sale_date", r->day, false);
 			json_int(&ev, "days_left", op->licence_valid_until - r->day);
 			json_interval(&ev, "expires_within", &rules[TP01].expires_within);
-			hit(&base, &rules[TP01], r->operator_id, &ev, &clue);
+			hit(ctx, &base, &rules[TP01], r->operator_id, &ev, &clue);
 		}
 	}
 
@@ -804,7 +819,7 @@ evaluate_return(EvalContext *ctx, HeapTuple tuple)
 	base.source_table = "returns";
 	base.source_id = return_id;
 	base.at = at;
-	hit(&base, rule, operator_id, &ev, NULL);
+	hit(ctx, &base, rule, operator_id, &ev, NULL);
 }
 
 static void
@@ -859,7 +874,7 @@ evaluate_complaint(EvalContext *ctx, HeapTuple tuple)
 	base.source_table = "complaints";
 	base.source_id = complaint_id;
 	base.at = at;
-	hit(&base, rule, operator_id, &ev, NULL);
+	hit(ctx, &base, rule, operator_id, &ev, NULL);
 }
 
 /*
@@ -878,6 +893,8 @@ cs_evaluate_add(EvalContext *ctx, HeapTuple tuple)
 			: palloc(sizeof(void *) * ctx->capacity);
 	}
 	cs_lock_operator(cs_row_operator(ctx, tuple));
+	if (ctx->ledger == NULL)
+		ctx->ledger = cs_ledger_create();
 	if (ctx->kind == EVENT_TRANSACTION)
 	{
 		if (ctx->facts == NULL)
@@ -903,6 +920,7 @@ cs_evaluate_flush(EvalContext *ctx)
 
 	if (ctx->facts)
 		facts_load(ctx->facts);
+	MemoryContextSwitchTo(ctx->row_context);
 	for (int i = 0; i < ctx->nrows; i++)
 	{
 		switch (ctx->kind)
@@ -917,11 +935,16 @@ cs_evaluate_flush(EvalContext *ctx)
 				evaluate_complaint(ctx, ctx->rows[i]);
 				break;
 		}
+		MemoryContextReset(ctx->row_context);
 	}
+	if (ctx->ledger)
+		cs_ledger_write(ctx->ledger);
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(ctx->batch_context);
+	MemoryContextReset(ctx->row_context);
 	ctx->nrows = 0;
 	ctx->capacity = 0;
 	ctx->rows = NULL;
 	ctx->facts = NULL;
+	ctx->ledger = NULL;
 }

@@ -8,7 +8,9 @@
  * The evaluator first asks for everything its rows need, then facts_load()
  * runs one query per kind of fact for the whole batch (unnest of the keys,
  * a LATERAL index scan per key), so a COPY of thousands of rows costs a few
- * queries, and a single-row INSERT the same few.  Windows are bounded by
+ * queries, and a single-row INSERT the same few.  OFFSET 0 keeps each
+ * LATERAL subquery from being flattened into a join that the planner may
+ * run as a hash join over the whole table.  Windows are bounded by
  * the rows' own times, so the work per row does not grow with history.
  *
  *-------------------------------------------------------------------------
@@ -217,7 +219,7 @@ load_operators(KeySet *set)
 								   "       ARRAY(SELECT l.listed_on FROM %s l WHERE l.operator_id = k.op ORDER BY l.list_entry_id),"
 								   "       ARRAY(SELECT l.removed_on FROM %s l WHERE l.operator_id = k.op ORDER BY l.list_entry_id)"
 								   "  FROM unnest($1) WITH ORDINALITY AS k(op, i)"
-								   "  LEFT JOIN %s o ON o.operator_id = k.op",
+								   "  LEFT JOIN LATERAL (SELECT * FROM %s x WHERE x.operator_id = k.op OFFSET 0) o ON true",
 								   cs_table("sandbox_memberships"), lists, lists, lists, cs_table("operators")),
 						  1, types);
 	}
@@ -335,7 +337,7 @@ history_plan(const char *key_column, const char *price_column, const char *span)
 							   "  FROM unnest($1, $2, $3, $4) WITH ORDINALITY AS k(op, key, lo, hi, i)"
 							   " CROSS JOIN LATERAL ("
 							   "   SELECT x.occurred_at, x.txn_id, x.xmin, x.unit_price FROM %s x"
-							   "    WHERE x.operator_id = k.op AND x.%s = k.key AND %s) t",
+							   "    WHERE x.operator_id = k.op AND x.%s = k.key AND %s OFFSET 0) t",
 							   price_column, cs_table("transactions"), key_column, span),
 					  5, types);
 }
@@ -353,11 +355,11 @@ load_reference_prices(Facts *facts)
 
 		plan = cs_prepare(psprintf("SELECT true, k.i, p.price, p.valid_from, p.valid_to"
 								   "  FROM unnest($1) WITH ORDINALITY AS k(item, i)"
-								   " CROSS JOIN LATERAL (SELECT * FROM %s x WHERE x.item_id = k.item) p"
+								   " CROSS JOIN LATERAL (SELECT * FROM %s x WHERE x.item_id = k.item OFFSET 0) p"
 								   " UNION ALL "
 								   "SELECT false, k.i, p.price, p.valid_from, p.valid_to"
 								   "  FROM unnest($2) WITH ORDINALITY AS k(category, i)"
-								   " CROSS JOIN LATERAL (SELECT * FROM %s x WHERE x.category = k.category) p",
+								   " CROSS JOIN LATERAL (SELECT * FROM %s x WHERE x.category = k.category OFFSET 0) p",
 								   prices, prices),
 						  2, types);
 	}

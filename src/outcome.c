@@ -10,6 +10,12 @@
  * the evaluator before it reads anything, so the open-warning lookup and
  * the insert that may follow cannot race.
  *
+ * A batch keeps a ledger of the open warnings it has touched: a further hit
+ * on one of them is counted in memory, and the counts and the hit log are
+ * written once per batch.  Updating a hot warning once per hit would grow a
+ * chain of row versions that no one can prune before the transaction ends,
+ * and a large COPY would walk it on every hit.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -22,7 +28,9 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "storage/lock.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/hsearch.h"
 #include "utils/json.h"
 #include "utils/timestamp.h"
 
@@ -89,36 +97,27 @@ cs_operator_in_sandbox(const char *operator_id)
 	return member;
 }
 
-/* One more hit on the open warning of the key; false when none is open. */
+/* The open warning of the hit's key, if any. */
 static bool
-add_to_open_warning(const Hit *hit, int64 *warning_id, bool *is_tip)
+find_open_warning(const Hit *hit, int64 *warning_id, bool *is_tip)
 {
 	static SPIPlanPtr plan = NULL;
-	Datum		values[6];
+	Datum		values[3];
 	bool		found;
 
 	if (plan == NULL)
 	{
-		Oid			types[6] = {TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID, TEXTOID, INT8OID};
+		Oid			types[3] = {TEXTOID, TEXTOID, TEXTOID};
 
-		plan = cs_prepare(psprintf("WITH w AS ("
-								   "  UPDATE %s w SET hits = w.hits + 1,"
-								   "         last_hit_at = GREATEST(w.last_hit_at, $4)"
-								   "   WHERE w.operator_id = $1 AND w.code = $2 AND w.subject_key = $3"
-								   "     AND w.status = 'open'"
-								   "  RETURNING w.warning_id, w.list = 'admin_tip' AS is_tip)"
-								   " INSERT INTO %s (warning_id, source_table, source_id, hit_at)"
-								   " SELECT w.warning_id, $5, $6, $4 FROM w"
-								   " RETURNING warning_id, (SELECT w.is_tip FROM w)",
-								   cs_table("warnings"), cs_table("warning_hits")),
-						  6, types);
+		plan = cs_prepare(psprintf("SELECT w.warning_id, w.list = 'admin_tip' FROM %s w"
+								   " WHERE w.operator_id = $1 AND w.code = $2 AND w.subject_key = $3"
+								   "   AND w.status = 'open'",
+								   cs_table("warnings")),
+						  3, types);
 	}
 	values[0] = CStringGetTextDatum(hit->operator_id);
 	values[1] = CStringGetTextDatum(hit->rule->code);
 	values[2] = CStringGetTextDatum(hit->subject_key);
-	values[3] = TimestampTzGetDatum(hit->at);
-	values[4] = CStringGetTextDatum(hit->source_table);
-	values[5] = Int64GetDatum(hit->source_id);
 	cs_execute(plan, values, NULL);
 	found = SPI_processed > 0;
 	if (found)
@@ -137,7 +136,7 @@ add_to_open_warning(const Hit *hit, int64 *warning_id, bool *is_tip)
  * or tip of that code whose last hit lies within the tolerance window.
  */
 static bool
-tolerated(const Hit *hit)
+tolerated(Ledger *ledger, const Hit *hit)
 {
 	static SPIPlanPtr plan = NULL;
 	Datum		values[3];
@@ -145,6 +144,8 @@ tolerated(const Hit *hit)
 
 	if (!hit->in_sandbox || !hit->rule->tolerable || hit->rule->is_tip || hit->escalation)
 		return false;
+	/* the look-back reads last_hit_at: counts kept in memory go in first */
+	cs_ledger_write(ledger);
 	if (plan == NULL)
 	{
 		Oid			types[3] = {TEXTOID, TEXTOID, TIMESTAMPTZOID};
@@ -177,13 +178,10 @@ insert_warning(const Hit *hit, const char *list, bool has_due, TimestampTz due_a
 		Oid			types[10] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT8OID,
 		TIMESTAMPTZOID, INT4OID, JSONBOID, TIMESTAMPTZOID};
 
-		plan = cs_prepare(psprintf("WITH w AS ("
-								   "  INSERT INTO %s (operator_id, code, list, subject_key, source_table,"
-								   "      source_id, occurred_at, last_hit_at, rule_version, evidence, due_at)"
-								   "  VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10) RETURNING warning_id)"
-								   " INSERT INTO %s (warning_id, source_table, source_id, hit_at)"
-								   " SELECT w.warning_id, $5, $6, $7 FROM w RETURNING warning_id",
-								   cs_table("warnings"), cs_table("warning_hits")),
+		plan = cs_prepare(psprintf("INSERT INTO %s (operator_id, code, list, subject_key, source_table,"
+								   "    source_id, occurred_at, last_hit_at, rule_version, evidence, due_at)"
+								   " VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10) RETURNING warning_id",
+								   cs_table("warnings")),
 						  10, types);
 	}
 	values[0] = CStringGetTextDatum(hit->operator_id);
@@ -265,25 +263,205 @@ notify_new_warning(const Hit *hit, int64 warning_id, const char *list, bool has_
 	Async_Notify(NOTIFY_CHANNEL, buf.data);
 }
 
+/* ---------------------------------------------------------------- ledger */
+
+typedef struct LedgerEntry
+{
+	char	   *key;			/* operator, code, subject key */
+	int64		warning_id;
+	bool		is_tip;
+	int32		pending_hits;
+	TimestampTz pending_last_hit;
+} LedgerEntry;
+
+struct Ledger
+{
+	MemoryContext context;
+	HTAB	   *open;			/* key -> LedgerEntry */
+	/* the hit log not yet written */
+	int			nhits;
+	int			capacity;
+	int64	   *hit_warning;
+	const char **hit_table;
+	int64	   *hit_source;
+	TimestampTz *hit_at;
+};
+
+Ledger *
+cs_ledger_create(void)
+{
+	Ledger	   *ledger = palloc0(sizeof(Ledger));
+
+	ledger->context = CurrentMemoryContext;
+	ledger->open = cs_string_hash_create("credit_sandbox open warnings", 256, sizeof(LedgerEntry),
+										 CurrentMemoryContext);
+	return ledger;
+}
+
+static void
+log_hit(Ledger *ledger, int64 warning_id, const Hit *hit)
+{
+	MemoryContext old = MemoryContextSwitchTo(ledger->context);
+
+	if (ledger->nhits == ledger->capacity)
+	{
+		ledger->capacity = Max(64, ledger->capacity * 2);
+		ledger->hit_warning = ledger->hit_warning
+			? repalloc(ledger->hit_warning, sizeof(int64) * ledger->capacity)
+			: palloc(sizeof(int64) * ledger->capacity);
+		ledger->hit_table = ledger->hit_table
+			? repalloc(ledger->hit_table, sizeof(char *) * ledger->capacity)
+			: palloc(sizeof(char *) * ledger->capacity);
+		ledger->hit_source = ledger->hit_source
+			? repalloc(ledger->hit_source, sizeof(int64) * ledger->capacity)
+			: palloc(sizeof(int64) * ledger->capacity);
+		ledger->hit_at = ledger->hit_at
+			? repalloc(ledger->hit_at, sizeof(TimestampTz) * ledger->capacity)
+			: palloc(sizeof(TimestampTz) * ledger->capacity);
+	}
+	ledger->hit_warning[ledger->nhits] = warning_id;
+	ledger->hit_table[ledger->nhits] = hit->source_table;
+	ledger->hit_source[ledger->nhits] = hit->source_id;
+	ledger->hit_at[ledger->nhits] = hit->at;
+	ledger->nhits++;
+	MemoryContextSwitchTo(old);
+}
+
+static Datum
+int8_array(const int64 *items, int n)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * Max(n, 1));
+
+	for (int i = 0; i < n; i++)
+		elems[i] = Int64GetDatum(items[i]);
+	return PointerGetDatum(construct_array(elems, n, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+static Datum
+timestamptz_array(const TimestampTz *items, int n)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * Max(n, 1));
+
+	for (int i = 0; i < n; i++)
+		elems[i] = TimestampTzGetDatum(items[i]);
+	return PointerGetDatum(construct_array(elems, n, TIMESTAMPTZOID, sizeof(TimestampTz),
+										   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+/* Writes the counts kept in memory and the hit log: one statement each. */
+void
+cs_ledger_write(Ledger *ledger)
+{
+	static SPIPlanPtr count_plan = NULL;
+	static SPIPlanPtr log_plan = NULL;
+	HASH_SEQ_STATUS status;
+	LedgerEntry *entry;
+	int			n = 0;
+	long		nentries = hash_get_num_entries(ledger->open);
+	int64	   *ids = palloc(sizeof(int64) * Max(nentries, 1));
+	int64	   *hits = palloc(sizeof(int64) * Max(nentries, 1));
+	TimestampTz *last = palloc(sizeof(TimestampTz) * Max(nentries, 1));
+
+	if (count_plan == NULL)
+	{
+		Oid			count_types[3] = {INT8ARRAYOID, INT8ARRAYOID, TIMESTAMPTZARRAYOID};
+		Oid			log_types[4] = {INT8ARRAYOID, TEXTARRAYOID, INT8ARRAYOID, TIMESTAMPTZARRAYOID};
+
+		count_plan = cs_prepare(psprintf("UPDATE %s w SET hits = w.hits + u.n,"
+										 "       last_hit_at = GREATEST(w.last_hit_at, u.last)"
+										 "  FROM unnest($1, $2, $3) AS u(id, n, last)"
+										 " WHERE w.warning_id = u.id",
+										 cs_table("warnings")),
+								3, count_types);
+		log_plan = cs_prepare(psprintf("INSERT INTO %s (warning_id, source_table, source_id, hit_at)"
+									   " SELECT * FROM unnest($1, $2, $3, $4)",
+									   cs_table("warning_hits")),
+							  4, log_types);
+	}
+
+	hash_seq_init(&status, ledger->open);
+	while ((entry = hash_seq_search(&status)) != NULL)
+		if (entry->pending_hits > 0)
+		{
+			ids[n] = entry->warning_id;
+			hits[n] = entry->pending_hits;
+			last[n] = entry->pending_last_hit;
+			n++;
+			entry->pending_hits = 0;
+		}
+	if (n > 0)
+	{
+		Datum		values[3] = {int8_array(ids, n), int8_array(hits, n), timestamptz_array(last, n)};
+
+		cs_execute(count_plan, values, NULL);
+	}
+	if (ledger->nhits > 0)
+	{
+		Datum	   *tables = palloc(sizeof(Datum) * ledger->nhits);
+		Datum		values[4];
+
+		for (int i = 0; i < ledger->nhits; i++)
+			tables[i] = CStringGetTextDatum(ledger->hit_table[i]);
+		values[0] = int8_array(ledger->hit_warning, ledger->nhits);
+		values[1] = PointerGetDatum(construct_array(tables, ledger->nhits, TEXTOID, -1, false, TYPALIGN_INT));
+		values[2] = int8_array(ledger->hit_source, ledger->nhits);
+		values[3] = timestamptz_array(ledger->hit_at, ledger->nhits);
+		cs_execute(log_plan, values, NULL);
+		ledger->nhits = 0;
+	}
+}
+
+static LedgerEntry *
+remember_open_warning(Ledger *ledger, char *key, int64 warning_id, bool is_tip)
+{
+	MemoryContext old = MemoryContextSwitchTo(ledger->context);
+	char	   *stored = pstrdup(key);
+	LedgerEntry *entry = hash_search(ledger->open, &stored, HASH_ENTER, NULL);
+
+	entry->warning_id = warning_id;
+	entry->is_tip = is_tip;
+	entry->pending_hits = 0;
+	entry->pending_last_hit = DT_NOBEGIN;
+	MemoryContextSwitchTo(old);
+	return entry;
+}
+
 /*
- * Records one hit: more hits on the open warning of its key, or a new
+ * Records one hit: one more hit on the open warning of its key, or a new
  * warning clue or tip.  A new warning clue caps the operator's class at B;
  * any warning clue takes the operator out of the sandbox (tips never do).
  * Returns the warning's id, and whether it is a warning clue.
  */
 int64
-cs_record_hit(const Hit *hit, bool *is_clue)
+cs_record_hit(Ledger *ledger, const Hit *hit, bool *is_clue)
 {
+	char	   *key = psprintf("%zu:%s%zu:%s%s", strlen(hit->operator_id), hit->operator_id,
+							   strlen(hit->rule->code), hit->rule->code, hit->subject_key);
+	LedgerEntry *entry = hash_search(ledger->open, &key, HASH_FIND, NULL);
 	int64		warning_id;
 	bool		is_tip;
 
-	if (!add_to_open_warning(hit, &warning_id, &is_tip))
+	if (entry)
+	{
+		/* an open warning this batch has seen: counted in memory */
+		entry->pending_hits++;
+		entry->pending_last_hit = Max(entry->pending_last_hit, hit->at);
+		warning_id = entry->warning_id;
+		is_tip = entry->is_tip;
+	}
+	else if (find_open_warning(hit, &warning_id, &is_tip))
+	{
+		entry = remember_open_warning(ledger, key, warning_id, is_tip);
+		entry->pending_hits = 1;
+		entry->pending_last_hit = hit->at;
+	}
+	else
 	{
 		bool		has_due = false;
 		TimestampTz due_at = 0;
 
 		is_tip = hit->rule->is_tip && !hit->escalation;
-		if (tolerated(hit))
+		if (tolerated(ledger, hit))
 		{
 			is_tip = true;
 			has_due = true;
@@ -293,7 +471,9 @@ cs_record_hit(const Hit *hit, bool *is_clue)
 		notify_new_warning(hit, warning_id, is_tip ? "admin_tip" : "risk_trigger", has_due, due_at);
 		if (!is_tip)
 			cs_grade_after_warning_clue(hit->operator_id, hit->rule->code, hit->at);
+		remember_open_warning(ledger, key, warning_id, is_tip);
 	}
+	log_hit(ledger, warning_id, hit);
 	if (!is_tip && hit->in_sandbox)
 		leave_sandbox(hit, warning_id);
 	*is_clue = !is_tip;

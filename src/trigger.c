@@ -17,6 +17,7 @@
 #include "commands/trigger.h"
 #include "executor/tuptable.h"
 #include "fmgr.h"
+#include "utils/hsearch.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/tuplestore.h"
@@ -34,40 +35,59 @@ compare_keys(const void *a, const void *b)
 
 /*
  * Takes the locks of every operator in the statement in one global order,
- * so that two concurrent multi-operator statements cannot deadlock.
+ * so that two concurrent multi-operator statements cannot deadlock.  The
+ * lock keys are kept once each: memory grows with the operators, not the
+ * rows.  A tuple read back from a transition table that spilled to disk
+ * lives in the current context, so the slot is cleared before the scratch
+ * context is reset.
  */
 static void
 lock_statement_operators(EvalContext *ctx, Tuplestorestate *rows, TupleTableSlot *slot,
 						 MemoryContext scratch)
 {
-	MemoryContext old = MemoryContextSwitchTo(scratch);
-	int			nkeys = 0;
-	int			capacity = 64;
-	uint32	   *keys = palloc(sizeof(uint32) * capacity);
+	HASHCTL		ctl;
+	HTAB	   *seen;
+	HASH_SEQ_STATUS status;
+	uint32	   *key;
+	uint32	   *keys;
+	long		nkeys = 0;
+
+	ctl.keysize = sizeof(uint32);
+	ctl.entrysize = sizeof(uint32);
+	ctl.hcxt = CurrentMemoryContext;
+	seen = hash_create("credit_sandbox operator locks", 256, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 
 	tuplestore_rescan(rows);
-	while (tuplestore_gettupleslot(rows, true, false, slot))
+	for (;;)
 	{
-		bool		should_free;
-		HeapTuple	tuple = ExecFetchSlotHeapTuple(slot, false, &should_free);
-		char	   *operator_id = cs_row_operator(ctx, tuple);
+		MemoryContext old = MemoryContextSwitchTo(scratch);
+		bool		more = tuplestore_gettupleslot(rows, true, false, slot);
+		uint32		lock_key = 0;
 
-		if (nkeys == capacity)
+		if (more)
 		{
-			capacity *= 2;
-			keys = repalloc_huge(keys, sizeof(uint32) * capacity);
+			bool		should_free;
+
+			lock_key = cs_operator_lock_key(cs_row_operator(ctx, ExecFetchSlotHeapTuple(slot, false,
+																						&should_free)));
+			ExecClearTuple(slot);
 		}
-		keys[nkeys++] = cs_operator_lock_key(operator_id);
-		pfree(operator_id);
-		if (should_free)
-			heap_freetuple(tuple);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(scratch);
+		if (!more)
+			break;
+		(void) hash_search(seen, &lock_key, HASH_ENTER, NULL);
 	}
+
+	keys = palloc(sizeof(uint32) * Max(hash_get_num_entries(seen), 1));
+	hash_seq_init(&status, seen);
+	while ((key = hash_seq_search(&status)) != NULL)
+		keys[nkeys++] = *key;
 	qsort(keys, nkeys, sizeof(uint32), compare_keys);
-	for (int i = 0; i < nkeys; i++)
-		if (i == 0 || keys[i] != keys[i - 1])
-			cs_lock_operator_key(keys[i]);
-	MemoryContextSwitchTo(old);
-	MemoryContextReset(scratch);
+	for (long i = 0; i < nkeys; i++)
+		cs_lock_operator_key(keys[i]);
+	pfree(keys);
+	hash_destroy(seen);
 }
 
 /*
@@ -83,23 +103,29 @@ check_transition_table(EvalContext *ctx, Tuplestorestate *rows, TupleDesc desc)
 	TupleTableSlot *slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
 	MemoryContext scratch = AllocSetContextCreate(CurrentMemoryContext, "credit_sandbox scan",
 												  ALLOCSET_DEFAULT_SIZES);
-	MemoryContext old;
 
 	lock_statement_operators(ctx, rows, slot, scratch);
 
 	tuplestore_rescan(rows);
-	old = MemoryContextSwitchTo(scratch);
-	while (tuplestore_gettupleslot(rows, true, false, slot))
+	for (;;)
 	{
-		bool		should_free;
+		MemoryContext old = MemoryContextSwitchTo(scratch);
+		bool		more = tuplestore_gettupleslot(rows, true, false, slot);
 
-		cs_evaluate_add(ctx, ExecFetchSlotHeapTuple(slot, false, &should_free));
+		if (more)
+		{
+			bool		should_free;
+
+			cs_evaluate_add(ctx, ExecFetchSlotHeapTuple(slot, false, &should_free));
+			ExecClearTuple(slot);
+		}
+		MemoryContextSwitchTo(old);
 		MemoryContextReset(scratch);
-		if (cs_evaluate_pending(ctx) >= BATCH_ROWS)
+		if (!more || cs_evaluate_pending(ctx) >= BATCH_ROWS)
 			cs_evaluate_flush(ctx);
+		if (!more)
+			break;
 	}
-	cs_evaluate_flush(ctx);
-	MemoryContextSwitchTo(old);
 	ExecDropSingleTupleTableSlot(slot);
 	MemoryContextDelete(scratch);
 }
