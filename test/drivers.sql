@@ -5,7 +5,7 @@
 BEGIN;
 SET LOCAL client_min_messages = warning;
 SET LOCAL TimeZone = 'UTC';
-SELECT plan(28);
+SELECT plan(33);
 
 \ir lib/defaults.sql
 \ir lib/helpers.sql
@@ -224,6 +224,26 @@ SELECT results_eq($$SELECT op, exited, exit_code, exit_reason, exit_hit_at, repl
                   $$SELECT * FROM pg_temp.stays_of('TDR1')$$, 'row driver multi-row: the same sandbox exits');
 SELECT results_eq($$SELECT op, exited, exit_code, exit_reason, exit_hit_at, replace(exit_key, 'TDR4', 'TDR1') FROM pg_temp.stays_of('TDR4')$$,
                   $$SELECT * FROM pg_temp.stays_of('TDR1')$$, 'row driver single rows: the same sandbox exits');
+
+-- =================================================================== large statements
+-- 10,000 rows in one statement: more than one batch (8,192 rows), and with a tiny
+-- work_mem the transition table spills to disk.  One unknown operator, one address,
+-- one order a second: every row hits RL01, and RL04 (8 in 24 h) from the 8th on.
+SET LOCAL work_mem = '64kB';
+INSERT INTO credit_sandbox.transactions (operator_id, occurred_at, ship_to, item_id, unit_price)
+SELECT 'TDR-big', '2030-06-01 00:00+08'::timestamptz + g * interval '1 second', 'S-big', 'i', 1
+  FROM generate_series(1, 10000) g;
+SELECT is((pg_temp.w('TDR-big', 'RL01', 'TDR-big')).hits, 10000,
+          'large statement spilled to disk: RL01 counts every row across batches');
+SELECT is((pg_temp.w('TDR-big', 'RL04', 'S-big')).hits, 9993,
+          'large statement spilled to disk: RL04 hits from the 8th order on, across batches');
+SELECT is(pg_temp.n('TDR-big', 'RL04'), 1::bigint, 'large statement: one open RL04 warning, not one per batch');
+SELECT is((SELECT count(*) FROM credit_sandbox.warning_hits h JOIN credit_sandbox.warnings w USING (warning_id)
+            WHERE w.operator_id = 'TDR-big'), 19993::bigint,
+          'large statement: every hit is in the hit log once');
+SELECT is((pg_temp.w('TDR-big', 'RL04', 'S-big')).last_hit_at, '2030-06-01 00:00+08'::timestamptz + interval '10000 seconds',
+          'large statement: last_hit_at is the last row''s time');
+RESET work_mem;
 
 SELECT * FROM finish();
 ROLLBACK;
