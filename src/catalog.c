@@ -26,6 +26,7 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/formatting.h"
+#include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/jsonb.h"
@@ -480,10 +481,51 @@ load_string_map(const char *name, const char *query)
 	return map;
 }
 
+/*
+ * Whether lower() can be done byte by byte on ASCII for text made only of
+ * ASCII and of U+3000..U+9FFF (CJK symbols, kana, ideographs: no case), as
+ * most titles are.  Not under a Turkic ctype, where 'I' does not fold to 'i'.
+ */
+static bool
+ascii_fold_is_lower(void)
+{
+	static int	answer = -1;
+
+	if (answer < 0)
+	{
+		const char *ctype = GetConfigOption("lc_ctype", false, false);
+
+		answer = !(ctype && (pg_strncasecmp(ctype, "tr", 2) == 0 || pg_strncasecmp(ctype, "az", 2) == 0));
+	}
+	return answer;
+}
+
 /* Case-folds under the database's default collation, as lower() does. */
 char *
 cs_fold_case(const char *text, int len)
 {
+	const unsigned char *p = (const unsigned char *) text;
+	char	   *folded;
+
+	if (ascii_fold_is_lower())
+	{
+		for (int i = 0; i < len; i++)
+		{
+			if (p[i] < 0x80)
+				continue;
+			if (p[i] >= 0xE3 && p[i] <= 0xE9 && i + 2 < len)
+			{
+				i += 2;			/* a 3-byte character from U+3000 to U+9FFF */
+				continue;
+			}
+			return str_tolower(text, len, DEFAULT_COLLATION_OID);
+		}
+		folded = palloc(len + 1);
+		for (int i = 0; i < len; i++)
+			folded[i] = (p[i] >= 'A' && p[i] <= 'Z') ? p[i] + ('a' - 'A') : p[i];
+		folded[len] = '\0';
+		return folded;
+	}
 	return str_tolower(text, len, DEFAULT_COLLATION_OID);
 }
 

@@ -10,6 +10,7 @@
 #include "postgres.h"
 
 #include "credit_sandbox.h"
+#include "facts.h"
 
 #include "common/hashfn.h"
 #include "fmgr.h"
@@ -154,6 +155,7 @@ _PG_init(void)
 	MarkGUCPrefixReserved("credit_sandbox");
 
 	cs_register_cache_callbacks();
+	facts_register_callbacks();
 }
 
 /* The row's legal day: its date in the regulator's time zone. */

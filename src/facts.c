@@ -20,12 +20,15 @@
 #include "facts.h"
 
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type_d.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/hsearch.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/timestamp.h"
 
 /* The keys asked for of one kind, in the order first asked, and their handles. */
@@ -202,7 +205,7 @@ array_column(HeapTuple row, TupleDesc desc, int column, Oid elemtype, Datum **el
 }
 
 static void
-load_operators(KeySet *set)
+load_operators(const char **ids, OperatorFacts **targets, int n)
 {
 	static SPIPlanPtr plan = NULL;
 	Datum		values[1];
@@ -223,14 +226,14 @@ load_operators(KeySet *set)
 								   cs_table("sandbox_memberships"), lists, lists, lists, cs_table("operators")),
 						  1, types);
 	}
-	values[0] = text_array(set->first, set->n);
+	values[0] = text_array(ids, n);
 	cs_execute(plan, values, NULL);
 	for (uint64 r = 0; r < SPI_processed; r++)
 	{
 		HeapTuple	row = SPI_tuptable->vals[r];
 		TupleDesc	desc = SPI_tuptable->tupdesc;
 		bool		isnull;
-		OperatorFacts *f = set->handles[DatumGetInt64(SPI_getbinval(row, desc, 1, &isnull)) - 1];
+		OperatorFacts *f = targets[DatumGetInt64(SPI_getbinval(row, desc, 1, &isnull)) - 1];
 		Datum	   *elems;
 		bool	   *elem_nulls;
 		Datum	   *listed;
@@ -258,6 +261,117 @@ load_operators(KeySet *set)
 		}
 	}
 	SPI_freetuptable(SPI_tuptable);
+}
+
+/* ---------------------------------------------------------------- operator cache */
+
+/*
+ * Operators' master data, list entries and membership change far less often
+ * than rows arrive, so each backend keeps what it has read.  A statement
+ * trigger on operators, operator_lists and sandbox_memberships sends a
+ * relcache invalidation; the callback only marks the cache stale, and the
+ * next batch starts afresh.  The batch re-reads invalidations after taking
+ * its operators' locks, so a membership change committed by whoever held a
+ * lock is seen.
+ */
+#define OPERATOR_CACHE_LIMIT 100000
+
+typedef struct CachedOperator
+{
+	char	   *key;
+	OperatorFacts facts;
+} CachedOperator;
+
+static const char *const operator_tables[] = {"operators", "operator_lists", "sandbox_memberships"};
+static MemoryContext operator_cache_context = NULL;
+static HTAB *operator_cache = NULL;
+static bool operator_cache_valid = false;
+static Oid	operator_cache_oids[lengthof(operator_tables)];
+
+static void
+operator_cache_invalidate(Datum arg, Oid relid)
+{
+	for (int i = 0; i < (int) lengthof(operator_cache_oids); i++)
+		if (relid == InvalidOid || relid == operator_cache_oids[i])
+			operator_cache_valid = false;
+}
+
+void
+facts_register_callbacks(void)
+{
+	CacheRegisterRelcacheCallback(operator_cache_invalidate, (Datum) 0);
+}
+
+static void
+operator_cache_prepare(void)
+{
+	Oid			nsp;
+
+	AcceptInvalidationMessages();
+	if (operator_cache_valid && hash_get_num_entries(operator_cache) < OPERATOR_CACHE_LIMIT)
+		return;
+	if (operator_cache_context == NULL)
+		operator_cache_context = AllocSetContextCreate(CacheMemoryContext, "credit_sandbox operators",
+													   ALLOCSET_DEFAULT_SIZES);
+	MemoryContextReset(operator_cache_context);
+	operator_cache = cs_string_hash_create("credit_sandbox operator cache", 1024, sizeof(CachedOperator),
+										   operator_cache_context);
+	nsp = get_namespace_oid(CS_SCHEMA, false);
+	for (int i = 0; i < (int) lengthof(operator_tables); i++)
+		operator_cache_oids[i] = get_relname_relid(operator_tables[i], nsp);
+	operator_cache_valid = true;
+}
+
+static void
+copy_operator_facts(OperatorFacts *dst, const OperatorFacts *src, MemoryContext context)
+{
+	MemoryContext old = MemoryContextSwitchTo(context);
+
+	*dst = *src;
+	dst->permits = palloc(sizeof(char *) * Max(src->npermits, 1));
+	for (int i = 0; i < src->npermits; i++)
+		dst->permits[i] = src->permits[i] ? pstrdup(src->permits[i]) : NULL;
+	dst->lists = palloc(sizeof(ListEntry) * Max(src->nlists, 1));
+	for (int i = 0; i < src->nlists; i++)
+	{
+		dst->lists[i] = src->lists[i];
+		dst->lists[i].list = pstrdup(src->lists[i].list);
+	}
+	MemoryContextSwitchTo(old);
+}
+
+/* Fills the batch's operator facts from the cache, reading the others. */
+static void
+load_operator_facts(KeySet *set)
+{
+	const char **missing = palloc(sizeof(char *) * set->n);
+	OperatorFacts **targets = palloc(sizeof(OperatorFacts *) * set->n);
+	int			nmissing = 0;
+
+	operator_cache_prepare();
+	for (int i = 0; i < set->n; i++)
+	{
+		const char *id = set->first[i];
+		CachedOperator *cached = hash_search(operator_cache, &id, HASH_FIND, NULL);
+
+		if (cached)
+			copy_operator_facts(set->handles[i], &cached->facts, CurrentMemoryContext);
+		else
+		{
+			missing[nmissing] = id;
+			targets[nmissing++] = set->handles[i];
+		}
+	}
+	if (nmissing == 0)
+		return;
+	load_operators(missing, targets, nmissing);
+	for (int i = 0; i < nmissing; i++)
+	{
+		char	   *key = MemoryContextStrdup(operator_cache_context, missing[i]);
+		CachedOperator *cached = hash_search(operator_cache, &key, HASH_ENTER, NULL);
+
+		copy_operator_facts(&cached->facts, targets[i], operator_cache_context);
+	}
 }
 
 static int
@@ -397,7 +511,7 @@ facts_load(Facts *facts)
 		prices_plan = history_plan("item_id", "t.unit_price", "x.occurred_at >= k.lo AND x.occurred_at < k.hi");
 	}
 	if (facts->operators.n > 0)
-		load_operators(&facts->operators);
+		load_operator_facts(&facts->operators);
 	if (facts->orders.n > 0)
 		load_histories(&facts->orders, orders_plan);
 	if (facts->prices.n > 0)

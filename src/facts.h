@@ -81,5 +81,6 @@ extern History *facts_item_prices(Facts *facts, const char *operator_id, const c
 extern PriceList *facts_item_reference(Facts *facts, const char *item_id);
 extern PriceList *facts_category_reference(Facts *facts, const char *category);
 extern void facts_load(Facts *facts);
+extern void facts_register_callbacks(void);
 
 #endif							/* CS_FACTS_H */

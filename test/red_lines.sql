@@ -5,7 +5,7 @@
 BEGIN;
 SET LOCAL client_min_messages = warning;
 SET LOCAL TimeZone = 'UTC';
-SELECT plan(115);
+SELECT plan(117);
 
 \ir lib/defaults.sql
 \ir lib/helpers.sql
@@ -229,6 +229,14 @@ SELECT is((pg_temp.w('TRL06', 'RL06', 'e')).evidence -> 'terms', '["国家级", 
 CALL pg_temp.tx('TRL06', '2030-06-01 12:05+08', item => 'f', title => NULL);
 CALL pg_temp.tx('TRL06', '2030-06-01 12:06+08', item => 'g', title => 'a good mug');
 SELECT is(pg_temp.n('TRL06', 'RL06'), 4::bigint, 'RL06 negative: NULL and plain titles');
+-- case folding beyond ASCII (a title mixing CJK and uppercase Latin with accents)
+INSERT INTO credit_sandbox.absolute_terms (term) VALUES ('élite qualité');
+CALL pg_temp.tx('TRL06', '2030-06-01 12:07+08', item => 'h', title => '耳机 ÉLITE QUALITÉ 最新');
+SELECT is((pg_temp.w('TRL06', 'RL06', 'h')).evidence -> 'terms', '["élite qualité"]'::jsonb,
+          'RL06: uppercase accented letters fold as lower() folds them');
+CALL pg_temp.tx('TRL06', '2030-06-01 12:08+08', item => 'i', title => '耳机 ELITE QUALITE');
+SELECT is((pg_temp.w('TRL06', 'RL06', 'i')).warning_id, NULL, 'RL06 negative: unaccented letters are other letters');
+DELETE FROM credit_sandbox.absolute_terms WHERE term = 'élite qualité';
 
 -- =================================================================== RL07
 CALL pg_temp.op('TRL07');
