@@ -18,7 +18,6 @@
 #include "credit_sandbox.h"
 #include "matcher.h"
 
-#include "catalog/namespace.h"
 #include "catalog/pg_collation_d.h"
 #include "catalog/pg_type_d.h"
 #include "commands/trigger.h"
@@ -405,32 +404,19 @@ credit_sandbox_invalidate_cache(PG_FUNCTION_ARGS)
 
 /* ---------------------------------------------------------------- the cache */
 
-static const char *const watched_tables[] = {
+static const char *const catalog_tables[] = {
 	"rules", "regulated_categories", "prohibited_categories",
 	"prohibited_terms", "absolute_terms", "return_exempt_categories"
 };
+static WatchedTables catalog_watch = {catalog_tables, lengthof(catalog_tables)};
 
 static MemoryContext catalog_context = NULL;
 static RuleCatalog *catalog = NULL;
-static bool catalog_valid = false;
-static Oid	watched_oids[lengthof(watched_tables)];
-
-static void
-catalog_invalidate(Datum arg, Oid relid)
-{
-	if (!catalog_valid)
-		return;
-	if (relid == InvalidOid)
-		catalog_valid = false;
-	for (int i = 0; i < (int) lengthof(watched_oids); i++)
-		if (watched_oids[i] == relid)
-			catalog_valid = false;
-}
 
 void
 cs_register_cache_callbacks(void)
 {
-	CacheRegisterRelcacheCallback(catalog_invalidate, (Datum) 0);
+	cs_watch_tables(&catalog_watch);
 }
 
 /* String-keyed sets and maps: the key is a pointer to a C string. */
@@ -604,10 +590,8 @@ load_rules(RuleCatalog *cat)
 const RuleCatalog *
 cs_catalog(void)
 {
-	Oid			nsp;
-
 	AcceptInvalidationMessages();
-	if (catalog_valid)
+	if (catalog_watch.valid)
 		return catalog;
 
 	if (catalog_context == NULL)
@@ -616,11 +600,7 @@ cs_catalog(void)
 	MemoryContextReset(catalog_context);
 	catalog = NULL;
 
-	/* set first: a change seen while loading makes the next call load again */
-	catalog_valid = true;
-	nsp = get_namespace_oid(CS_SCHEMA, false);
-	for (int i = 0; i < (int) lengthof(watched_tables); i++)
-		watched_oids[i] = get_relname_relid(watched_tables[i], nsp);
+	cs_watch_refresh(&catalog_watch);
 
 	PG_TRY();
 	{
@@ -646,7 +626,7 @@ cs_catalog(void)
 	}
 	PG_CATCH();
 	{
-		catalog_valid = false;
+		catalog_watch.valid = false;
 		PG_RE_THROW();
 	}
 	PG_END_TRY();

@@ -35,6 +35,22 @@ extern struct HTAB *cs_string_hash_create(const char *name, long size, Size entr
 										  MemoryContext context);
 extern void cs_execute(SPIPlanPtr plan, Datum *values, const char *nulls);
 
+/*
+ * A backend-local cache that is stale once any of its tables changed: a
+ * statement trigger on each sends a relcache invalidation (invalidate_cache),
+ * which marks the cache stale here and in every other backend at commit.
+ */
+typedef struct WatchedTables
+{
+	const char *const *names;	/* tables of schema credit_sandbox */
+	int			ntables;
+	Oid			oids[8];
+	bool		valid;
+} WatchedTables;
+
+extern void cs_watch_tables(WatchedTables *watch);
+extern void cs_watch_refresh(WatchedTables *watch);
+
 /* ---- rule catalogue (catalog.c) ---- */
 typedef enum RuleCode
 {

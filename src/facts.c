@@ -20,7 +20,6 @@
 #include "facts.h"
 
 #include "access/xact.h"
-#include "catalog/namespace.h"
 #include "catalog/pg_type_d.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -283,32 +282,21 @@ typedef struct CachedOperator
 } CachedOperator;
 
 static const char *const operator_tables[] = {"operators", "operator_lists", "sandbox_memberships"};
+static WatchedTables operator_watch = {operator_tables, lengthof(operator_tables)};
 static MemoryContext operator_cache_context = NULL;
 static HTAB *operator_cache = NULL;
-static bool operator_cache_valid = false;
-static Oid	operator_cache_oids[lengthof(operator_tables)];
-
-static void
-operator_cache_invalidate(Datum arg, Oid relid)
-{
-	for (int i = 0; i < (int) lengthof(operator_cache_oids); i++)
-		if (relid == InvalidOid || relid == operator_cache_oids[i])
-			operator_cache_valid = false;
-}
 
 void
 facts_register_callbacks(void)
 {
-	CacheRegisterRelcacheCallback(operator_cache_invalidate, (Datum) 0);
+	cs_watch_tables(&operator_watch);
 }
 
 static void
 operator_cache_prepare(void)
 {
-	Oid			nsp;
-
 	AcceptInvalidationMessages();
-	if (operator_cache_valid && hash_get_num_entries(operator_cache) < OPERATOR_CACHE_LIMIT)
+	if (operator_watch.valid && hash_get_num_entries(operator_cache) < OPERATOR_CACHE_LIMIT)
 		return;
 	if (operator_cache_context == NULL)
 		operator_cache_context = AllocSetContextCreate(CacheMemoryContext, "credit_sandbox operators",
@@ -316,10 +304,7 @@ operator_cache_prepare(void)
 	MemoryContextReset(operator_cache_context);
 	operator_cache = cs_string_hash_create("credit_sandbox operator cache", 1024, sizeof(CachedOperator),
 										   operator_cache_context);
-	nsp = get_namespace_oid(CS_SCHEMA, false);
-	for (int i = 0; i < (int) lengthof(operator_tables); i++)
-		operator_cache_oids[i] = get_relname_relid(operator_tables[i], nsp);
-	operator_cache_valid = true;
+	cs_watch_refresh(&operator_watch);
 }
 
 static void
