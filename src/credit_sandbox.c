@@ -33,6 +33,7 @@ void		_PG_init(void);
 
 char	   *cs_time_zone = NULL;
 static char *tolerance_window_text = NULL;
+static int	transaction_partitions = 0;
 static char *correction_period_text = NULL;
 
 static Interval tolerance_window_value;
@@ -155,6 +156,13 @@ _PG_init(void)
 							   "7 days",
 							   PGC_SUSET, 0,
 							   check_positive_interval, assign_correction_period, NULL);
+	DefineCustomIntVariable("credit_sandbox.transaction_partitions",
+							"Hash partitions of credit_sandbox.transactions made by CREATE EXTENSION (0: not partitioned).",
+							"Read only when the extension is created; set the same value before restoring a dump.",
+							&transaction_partitions,
+							0, 0, 1024,
+							PGC_SUSET, 0,
+							NULL, NULL, NULL);
 	MarkGUCPrefixReserved("credit_sandbox");
 
 	cs_register_cache_callbacks();

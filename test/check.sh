@@ -3,7 +3,8 @@
 # dependencies, builds and installs the extension, starts a throwaway cluster
 # (test/cluster.sh), then runs
 #   1. pg_regress (`make installcheck`): one suite per test in REGRESS;
-#   2. pg_prove on each pgTAP file test/*.sql, in database cs_tap;
+#   2. pg_prove on each pgTAP file test/*.sql, in database cs_tap, and again in
+#      cs_tap_partitioned where transactions is hash-partitioned by operator_id;
 #   3. each test/concurrency/*.sh (exit status; PGHOST/PGPORT/PGUSER set).
 # Ends with the line "N passed, M failed" and exits non-zero if M > 0.
 set -euo pipefail
@@ -35,17 +36,24 @@ bad=$(grep -cE ' \.\.\. FAILED( |$)' "$regress_log" || true)
 passed=$((passed + ok)) failed=$((failed + bad))
 
 tap_files=(test/*.sql)
-if [ ${#tap_files[@]} -gt 0 ]; then
-    echo "== pgTAP"
-    if cs_psql -q -c 'CREATE DATABASE cs_tap' \
-       && cs_psql -q -d cs_tap -c 'CREATE EXTENSION pgtap' -c 'CREATE EXTENSION credit_sandbox'; then
+# pgTAP files run twice: on the plain transactions table, and on one
+# hash-partitioned by operator_id (same triggers, same results expected)
+run_tap() {  # database, partitions
+    echo "== pgTAP in $1 (credit_sandbox.transaction_partitions = $2)"
+    if cs_psql -q -c "CREATE DATABASE $1" \
+       && cs_psql -q -d "$1" -c 'CREATE EXTENSION pgtap' \
+              -c "SET credit_sandbox.transaction_partitions = $2" -c 'CREATE EXTENSION credit_sandbox'; then
         for f in "${tap_files[@]}"; do
-            if pg_prove -d cs_tap "$f"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+            if pg_prove -d "$1" "$f"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
         done
     else
-        echo "cs_tap setup failed: ${#tap_files[@]} pgTAP files not run"
+        echo "$1 setup failed: ${#tap_files[@]} pgTAP files not run"
         failed=$((failed + ${#tap_files[@]}))
     fi
+}
+if [ ${#tap_files[@]} -gt 0 ]; then
+    run_tap cs_tap 0
+    run_tap cs_tap_partitioned 8
 fi
 
 for s in test/concurrency/*.sh; do
