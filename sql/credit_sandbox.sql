@@ -724,6 +724,8 @@ CREATE TRIGGER invalidate_cache AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON 
     FOR EACH STATEMENT EXECUTE FUNCTION credit_sandbox.invalidate_cache();
 CREATE TRIGGER invalidate_cache AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON credit_sandbox.sandbox_memberships
     FOR EACH STATEMENT EXECUTE FUNCTION credit_sandbox.invalidate_cache();
+CREATE TRIGGER invalidate_cache AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON credit_sandbox.reference_prices
+    FOR EACH STATEMENT EXECUTE FUNCTION credit_sandbox.invalidate_cache();
 
 -- Which driver checks the event tables: 'statement' (default: one call per
 -- statement over its transition table) or 'row' (one call per row; the one
@@ -820,6 +822,7 @@ ALTER TABLE credit_sandbox.return_exempt_categories ENABLE ALWAYS TRIGGER replac
 ALTER TABLE credit_sandbox.operators ENABLE ALWAYS TRIGGER invalidate_cache;
 ALTER TABLE credit_sandbox.operator_lists ENABLE ALWAYS TRIGGER invalidate_cache;
 ALTER TABLE credit_sandbox.sandbox_memberships ENABLE ALWAYS TRIGGER invalidate_cache;
+ALTER TABLE credit_sandbox.reference_prices ENABLE ALWAYS TRIGGER invalidate_cache;
 
 SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.operators', '');
 SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.operator_lists', '');

@@ -286,12 +286,6 @@ static WatchedTables operator_watch = {operator_tables, lengthof(operator_tables
 static MemoryContext operator_cache_context = NULL;
 static HTAB *operator_cache = NULL;
 
-void
-facts_register_callbacks(void)
-{
-	cs_watch_tables(&operator_watch);
-}
-
 static void
 operator_cache_prepare(void)
 {
@@ -441,6 +435,95 @@ history_plan(const char *key_column, const char *price_column, const char *span)
 					  5, types);
 }
 
+/* Adds the (price, valid_from, valid_to) at column first.. of row to list. */
+static void
+append_price(PriceList *list, HeapTuple row, TupleDesc desc, int first)
+{
+	bool		isnull;
+	PriceEntry *e;
+
+	list->entries = list->n == 0 ? palloc(sizeof(PriceEntry))
+		: repalloc(list->entries, sizeof(PriceEntry) * (list->n + 1));
+	e = &list->entries[list->n++];
+	e->price = DatumGetNumeric(datumCopy(SPI_getbinval(row, desc, first, &isnull), false, -1));
+	e->valid_from = DatumGetDateADT(SPI_getbinval(row, desc, first + 1, &e->from_null));
+	e->valid_to = DatumGetDateADT(SPI_getbinval(row, desc, first + 2, &e->to_null));
+}
+
+/*
+ * Reference prices are kept per backend while the table is small enough
+ * (usually: they exist for price-controlled goods), read per batch otherwise.
+ */
+#define REFERENCE_CACHE_LIMIT 200000
+
+typedef struct CachedPrices
+{
+	char	   *key;
+	PriceList	list;
+} CachedPrices;
+
+static const char *const reference_tables[] = {"reference_prices"};
+static WatchedTables reference_watch = {reference_tables, lengthof(reference_tables)};
+static MemoryContext reference_cache_context = NULL;
+static HTAB *reference_items = NULL;
+static HTAB *reference_categories = NULL;
+static bool reference_cache_complete = false;
+
+static void
+reference_cache_prepare(void)
+{
+	static SPIPlanPtr plan = NULL;
+	MemoryContext old;
+
+	if (reference_watch.valid)
+		return;
+	if (plan == NULL)
+		plan = cs_prepare(psprintf("SELECT item_id, category, price, valid_from, valid_to FROM %s LIMIT %d",
+								   cs_table("reference_prices"), REFERENCE_CACHE_LIMIT + 1),
+						  0, NULL);
+	if (reference_cache_context == NULL)
+		reference_cache_context = AllocSetContextCreate(CacheMemoryContext, "credit_sandbox reference prices",
+														ALLOCSET_DEFAULT_SIZES);
+	MemoryContextReset(reference_cache_context);
+	cs_watch_refresh(&reference_watch);
+	cs_execute(plan, NULL, NULL);
+	reference_cache_complete = SPI_processed <= REFERENCE_CACHE_LIMIT;
+	old = MemoryContextSwitchTo(reference_cache_context);
+	reference_items = cs_string_hash_create("credit_sandbox item prices", 256, sizeof(CachedPrices),
+											reference_cache_context);
+	reference_categories = cs_string_hash_create("credit_sandbox category prices", 64, sizeof(CachedPrices),
+												 reference_cache_context);
+	for (uint64 r = 0; reference_cache_complete && r < SPI_processed; r++)
+	{
+		HeapTuple	row = SPI_tuptable->vals[r];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		char	   *item = SPI_getvalue(row, desc, 1);
+		char	   *key = item ? item : SPI_getvalue(row, desc, 2);
+		bool		found;
+		CachedPrices *cached = hash_search(item ? reference_items : reference_categories, &key,
+										   HASH_ENTER, &found);
+
+		if (!found)
+			cached->list.n = 0;
+		append_price(&cached->list, row, desc, 3);
+	}
+	MemoryContextSwitchTo(old);
+	SPI_freetuptable(SPI_tuptable);
+}
+
+static void
+lookup_cached_prices(KeySet *set, HTAB *cache)
+{
+	for (int i = 0; i < set->n; i++)
+	{
+		const char *key = set->first[i];
+		CachedPrices *cached = hash_search(cache, &key, HASH_FIND, NULL);
+
+		if (cached)
+			*(PriceList *) set->handles[i] = cached->list;
+	}
+}
+
 static void
 load_reference_prices(Facts *facts)
 {
@@ -471,15 +554,8 @@ load_reference_prices(Facts *facts)
 		TupleDesc	desc = SPI_tuptable->tupdesc;
 		bool		isnull;
 		KeySet	   *set = DatumGetBool(SPI_getbinval(row, desc, 1, &isnull)) ? &facts->item_refs : &facts->category_refs;
-		PriceList  *list = set->handles[DatumGetInt64(SPI_getbinval(row, desc, 2, &isnull)) - 1];
-		PriceEntry *e;
 
-		list->entries = list->n == 0 ? palloc(sizeof(PriceEntry))
-			: repalloc(list->entries, sizeof(PriceEntry) * (list->n + 1));
-		e = &list->entries[list->n++];
-		e->price = DatumGetNumeric(datumCopy(SPI_getbinval(row, desc, 3, &isnull), false, -1));
-		e->valid_from = DatumGetDateADT(SPI_getbinval(row, desc, 4, &e->from_null));
-		e->valid_to = DatumGetDateADT(SPI_getbinval(row, desc, 5, &e->to_null));
+		append_price(set->handles[DatumGetInt64(SPI_getbinval(row, desc, 2, &isnull)) - 1], row, desc, 3);
 	}
 	SPI_freetuptable(SPI_tuptable);
 }
@@ -502,5 +578,21 @@ facts_load(Facts *facts)
 	if (facts->prices.n > 0)
 		load_histories(&facts->prices, prices_plan);
 	if (facts->item_refs.n > 0 || facts->category_refs.n > 0)
-		load_reference_prices(facts);
+	{
+		reference_cache_prepare();
+		if (reference_cache_complete)
+		{
+			lookup_cached_prices(&facts->item_refs, reference_items);
+			lookup_cached_prices(&facts->category_refs, reference_categories);
+		}
+		else
+			load_reference_prices(facts);
+	}
+}
+
+void
+facts_register_callbacks(void)
+{
+	cs_watch_tables(&operator_watch);
+	cs_watch_tables(&reference_watch);
 }

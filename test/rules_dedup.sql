@@ -4,7 +4,7 @@
 BEGIN;
 SET LOCAL client_min_messages = warning;
 SET LOCAL TimeZone = 'UTC';
-SELECT plan(53);
+SELECT plan(55);
 
 \ir lib/defaults.sql
 \ir lib/helpers.sql
@@ -235,6 +235,16 @@ SELECT results_eq(
         FROM tdd_titles t JOIN credit_sandbox.absolute_terms a ON strpos(lower(t.title), lower(a.term)) > 0
        GROUP BY t.item ORDER BY 1$$,
     'term matching: the same terms as strpos(lower(title), lower(term)), in term order');
+
+-- reference prices are kept per backend: a change reaches the next row, a rollback undoes it
+UPDATE credit_sandbox.rules SET params = '{"max_markup_pct": 10.5}' WHERE code = 'RL09';
+SAVEPOINT cached_prices;
+UPDATE credit_sandbox.reference_prices SET price = 50 WHERE item_id = 'TDD-p1';
+CALL pg_temp.tx('TDD-p', '2030-06-01 13:00+08', item => 'TDD-p1', price => 80);
+SELECT is((pg_temp.w('TDD-p', 'RL09', 'TDD-p1')).hits, 2, 'RL09: a changed reference price applies to the next row');
+ROLLBACK TO SAVEPOINT cached_prices;
+CALL pg_temp.tx('TDD-p', '2030-06-01 13:01+08', item => 'TDD-p1', price => 80);
+SELECT is((pg_temp.w('TDD-p', 'RL09', 'TDD-p1')).hits, 1, 'RL09: a rolled-back price change is forgotten');
 
 SELECT * FROM finish();
 ROLLBACK;
