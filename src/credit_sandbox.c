@@ -295,10 +295,13 @@ cs_prepare(const char *query, int nargs, Oid *argtypes)
 void
 cs_execute(SPIPlanPtr plan, Datum *values, const char *nulls)
 {
+	/* SPI returns in its procedure context: keep allocating where the caller was */
+	MemoryContext caller = CurrentMemoryContext;
 	int			rc;
 
 	rc = SPI_execute_snapshot(plan, values, nulls, GetLatestSnapshot(),
 							  InvalidSnapshot, false, true, 0);
+	MemoryContextSwitchTo(caller);
 	if (rc < 0)
 		elog(ERROR, "credit_sandbox: SPI_execute_snapshot failed: %s",
 			 SPI_result_code_string(rc));
