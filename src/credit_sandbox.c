@@ -272,11 +272,17 @@ cs_table(const char *relname)
 	return quote_qualified_identifier(CS_SCHEMA, relname);
 }
 
-/* Prepares a plan once; the caller keeps it in a static pointer. */
+/*
+ * Prepares a plan once; the caller keeps it in a static pointer.  Generic
+ * plans: the queries are index lookups whose shape does not depend on the
+ * values, and a custom plan would be planned again on every execution (the
+ * planner cannot cost an unnest of an array parameter, so it never finds the
+ * generic plan cheaper).
+ */
 SPIPlanPtr
 cs_prepare(const char *query, int nargs, Oid *argtypes)
 {
-	SPIPlanPtr	plan = SPI_prepare(query, nargs, argtypes);
+	SPIPlanPtr	plan = SPI_prepare_cursor(query, nargs, argtypes, CURSOR_OPT_GENERIC_PLAN);
 
 	if (plan == NULL)
 		elog(ERROR, "credit_sandbox: SPI_prepare failed for \"%s\": %s",

@@ -216,13 +216,12 @@ load_operators(const char **ids, OperatorFacts **targets, int n)
 
 		plan = cs_prepare(psprintf(
 								   "SELECT k.i, o.operator_id IS NOT NULL, o.registered_on, o.licence_valid_until, o.permits,"
-								   "       EXISTS (SELECT FROM %s m WHERE m.operator_id = k.op AND m.exited_at IS NULL),"
 								   "       ARRAY(SELECT l.list FROM %s l WHERE l.operator_id = k.op ORDER BY l.list_entry_id),"
 								   "       ARRAY(SELECT l.listed_on FROM %s l WHERE l.operator_id = k.op ORDER BY l.list_entry_id),"
 								   "       ARRAY(SELECT l.removed_on FROM %s l WHERE l.operator_id = k.op ORDER BY l.list_entry_id)"
 								   "  FROM unnest($1) WITH ORDINALITY AS k(op, i)"
 								   "  LEFT JOIN LATERAL (SELECT * FROM %s x WHERE x.operator_id = k.op OFFSET 0) o ON true",
-								   cs_table("sandbox_memberships"), lists, lists, lists, cs_table("operators")),
+								   lists, lists, lists, cs_table("operators")),
 						  1, types);
 	}
 	values[0] = text_array(ids, n);
@@ -246,10 +245,9 @@ load_operators(const char **ids, OperatorFacts **targets, int n)
 		f->permits = palloc(sizeof(char *) * Max(f->npermits, 1));
 		for (int i = 0; i < f->npermits; i++)
 			f->permits[i] = elem_nulls[i] ? NULL : TextDatumGetCString(elems[i]);
-		f->in_sandbox = DatumGetBool(SPI_getbinval(row, desc, 6, &isnull));
-		f->nlists = array_column(row, desc, 7, TEXTOID, &elems, &elem_nulls);
-		array_column(row, desc, 8, DATEOID, &listed, &elem_nulls);
-		array_column(row, desc, 9, DATEOID, &removed, &removed_nulls);
+		f->nlists = array_column(row, desc, 6, TEXTOID, &elems, &elem_nulls);
+		array_column(row, desc, 7, DATEOID, &listed, &elem_nulls);
+		array_column(row, desc, 8, DATEOID, &removed, &removed_nulls);
 		f->lists = palloc(sizeof(ListEntry) * Max(f->nlists, 1));
 		for (int i = 0; i < f->nlists; i++)
 		{
@@ -265,13 +263,15 @@ load_operators(const char **ids, OperatorFacts **targets, int n)
 /* ---------------------------------------------------------------- operator cache */
 
 /*
- * Operators' master data, list entries and membership change far less often
- * than rows arrive, so each backend keeps what it has read.  A statement
- * trigger on operators, operator_lists and sandbox_memberships sends a
- * relcache invalidation; the callback only marks the cache stale, and the
- * next batch starts afresh.  The batch re-reads invalidations after taking
- * its operators' locks, so a membership change committed by whoever held a
- * lock is seen.
+ * Operators' master data and list entries change far less often than rows
+ * arrive, so each backend keeps them: all of them, read at once, while there
+ * are at most OPERATOR_CACHE_LIMIT operators, else those it has met.  The
+ * sandbox's current members are kept apart, as a set read in one query: an
+ * exit, far more frequent than an edit of an operator, then costs only
+ * that.  A statement trigger on each table sends a relcache invalidation;
+ * the callback only marks the cache stale and the next batch reads it
+ * again.  The batch re-reads invalidations after taking its operators'
+ * locks, so a change committed by whoever held a lock is seen.
  */
 #define OPERATOR_CACHE_LIMIT 100000
 
@@ -281,25 +281,16 @@ typedef struct CachedOperator
 	OperatorFacts facts;
 } CachedOperator;
 
-static const char *const operator_tables[] = {"operators", "operator_lists", "sandbox_memberships"};
+static const char *const operator_tables[] = {"operators", "operator_lists"};
 static WatchedTables operator_watch = {operator_tables, lengthof(operator_tables)};
 static MemoryContext operator_cache_context = NULL;
 static HTAB *operator_cache = NULL;
+static bool operator_cache_complete = false;	/* holds every operator */
 
-static void
-operator_cache_prepare(void)
-{
-	AcceptInvalidationMessages();
-	if (operator_watch.valid && hash_get_num_entries(operator_cache) < OPERATOR_CACHE_LIMIT)
-		return;
-	if (operator_cache_context == NULL)
-		operator_cache_context = AllocSetContextCreate(CacheMemoryContext, "credit_sandbox operators",
-													   ALLOCSET_DEFAULT_SIZES);
-	MemoryContextReset(operator_cache_context);
-	operator_cache = cs_string_hash_create("credit_sandbox operator cache", 1024, sizeof(CachedOperator),
-										   operator_cache_context);
-	cs_watch_refresh(&operator_watch);
-}
+static const char *const member_tables[] = {"sandbox_memberships"};
+static WatchedTables member_watch = {member_tables, lengthof(member_tables)};
+static MemoryContext member_context = NULL;
+static HTAB *members = NULL;
 
 static void
 copy_operator_facts(OperatorFacts *dst, const OperatorFacts *src, MemoryContext context)
@@ -319,7 +310,97 @@ copy_operator_facts(OperatorFacts *dst, const OperatorFacts *src, MemoryContext 
 	MemoryContextSwitchTo(old);
 }
 
-/* Fills the batch's operator facts from the cache, reading the others. */
+static void
+cache_operators(const char **ids, OperatorFacts **facts, int n)
+{
+	for (int i = 0; i < n; i++)
+	{
+		char	   *key = MemoryContextStrdup(operator_cache_context, ids[i]);
+		CachedOperator *cached = hash_search(operator_cache, &key, HASH_ENTER, NULL);
+
+		copy_operator_facts(&cached->facts, facts[i], operator_cache_context);
+	}
+}
+
+/* Reads every operator, registered or only listed, if there are not too many. */
+static bool
+read_all_operators(void)
+{
+	static SPIPlanPtr plan = NULL;
+	int			n;
+	const char **ids;
+	OperatorFacts **facts;
+
+	if (plan == NULL)
+		plan = cs_prepare(psprintf("SELECT operator_id FROM %s UNION SELECT operator_id FROM %s LIMIT %d",
+								   cs_table("operators"), cs_table("operator_lists"), OPERATOR_CACHE_LIMIT + 1),
+						  0, NULL);
+	cs_execute(plan, NULL, NULL);
+	n = (int) SPI_processed;
+	if (n > OPERATOR_CACHE_LIMIT)
+	{
+		SPI_freetuptable(SPI_tuptable);
+		return false;
+	}
+	ids = palloc(sizeof(char *) * Max(n, 1));
+	facts = palloc(sizeof(OperatorFacts *) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+	{
+		ids[i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+		facts[i] = palloc0(sizeof(OperatorFacts));
+	}
+	SPI_freetuptable(SPI_tuptable);
+	if (n > 0)
+		load_operators(ids, facts, n);
+	cache_operators(ids, facts, n);
+	return true;
+}
+
+static void
+operator_cache_prepare(void)
+{
+	if (operator_watch.valid &&
+		(operator_cache_complete || hash_get_num_entries(operator_cache) < OPERATOR_CACHE_LIMIT))
+		return;
+	if (operator_cache_context == NULL)
+		operator_cache_context = AllocSetContextCreate(CacheMemoryContext, "credit_sandbox operators",
+													   ALLOCSET_DEFAULT_SIZES);
+	MemoryContextReset(operator_cache_context);
+	operator_cache = cs_string_hash_create("credit_sandbox operator cache", 1024, sizeof(CachedOperator),
+										   operator_cache_context);
+	cs_watch_refresh(&operator_watch);
+	operator_cache_complete = read_all_operators();
+}
+
+static void
+members_prepare(void)
+{
+	static SPIPlanPtr plan = NULL;
+
+	if (member_watch.valid)
+		return;
+	if (plan == NULL)
+		plan = cs_prepare(psprintf("SELECT operator_id FROM %s WHERE exited_at IS NULL",
+								   cs_table("sandbox_memberships")),
+						  0, NULL);
+	if (member_context == NULL)
+		member_context = AllocSetContextCreate(CacheMemoryContext, "credit_sandbox members",
+											   ALLOCSET_DEFAULT_SIZES);
+	MemoryContextReset(member_context);
+	members = cs_string_hash_create("credit_sandbox members", 1024, sizeof(char *), member_context);
+	cs_watch_refresh(&member_watch);
+	cs_execute(plan, NULL, NULL);
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		char	   *key = MemoryContextStrdup(member_context,
+											  SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1));
+
+		(void) hash_search(members, &key, HASH_ENTER, NULL);
+	}
+	SPI_freetuptable(SPI_tuptable);
+}
+
+/* Fills the batch's operator facts from the caches, reading what they lack. */
 static void
 load_operator_facts(KeySet *set)
 {
@@ -327,29 +408,34 @@ load_operator_facts(KeySet *set)
 	OperatorFacts **targets = palloc(sizeof(OperatorFacts *) * set->n);
 	int			nmissing = 0;
 
+	AcceptInvalidationMessages();
 	operator_cache_prepare();
+	members_prepare();
 	for (int i = 0; i < set->n; i++)
 	{
 		const char *id = set->first[i];
 		CachedOperator *cached = hash_search(operator_cache, &id, HASH_FIND, NULL);
+		OperatorFacts *f = set->handles[i];
 
 		if (cached)
-			copy_operator_facts(set->handles[i], &cached->facts, CurrentMemoryContext);
-		else
+			copy_operator_facts(f, &cached->facts, CurrentMemoryContext);
+		else if (!operator_cache_complete)
 		{
 			missing[nmissing] = id;
-			targets[nmissing++] = set->handles[i];
+			targets[nmissing++] = f;
 		}
+		else
+		{
+			/* neither registered nor listed */
+			f->registered_on_null = true;
+			f->licence_null = true;
+		}
+		f->in_sandbox = hash_search(members, &id, HASH_FIND, NULL) != NULL;
 	}
-	if (nmissing == 0)
-		return;
-	load_operators(missing, targets, nmissing);
-	for (int i = 0; i < nmissing; i++)
+	if (nmissing > 0)
 	{
-		char	   *key = MemoryContextStrdup(operator_cache_context, missing[i]);
-		CachedOperator *cached = hash_search(operator_cache, &key, HASH_ENTER, NULL);
-
-		copy_operator_facts(&cached->facts, targets[i], operator_cache_context);
+		load_operators(missing, targets, nmissing);
+		cache_operators(missing, targets, nmissing);
 	}
 }
 
@@ -594,5 +680,6 @@ void
 facts_register_callbacks(void)
 {
 	cs_watch_tables(&operator_watch);
+	cs_watch_tables(&member_watch);
 	cs_watch_tables(&reference_watch);
 }
