@@ -451,21 +451,67 @@ history_row_cmp(const void *a, const void *b)
 }
 
 /*
- * The stored rows of every (operator, key) of set in its span; query takes
- * (operators, keys, froms, tos, current xid) and returns (position, time,
+ * The queries for one kind of history: for a batch, unnest of its keys with
+ * a LATERAL index scan each; for a single key (a one-row INSERT), a plain
+ * index scan, which starts up much faster.  Both return (position, time,
  * id, this transaction, price or NULL).
  */
+typedef struct HistoryPlans
+{
+	SPIPlanPtr	many;
+	SPIPlanPtr	one;
+} HistoryPlans;
+
 static void
-load_histories(KeySet *set, SPIPlanPtr plan)
+history_plans(HistoryPlans *plans, const char *key_column, const char *price_column,
+			  const char *lower, const char *upper)
+{
+	Oid			many_types[5] = {TEXTARRAYOID, TEXTARRAYOID, TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID, XIDOID};
+	Oid			one_types[5] = {TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, XIDOID};
+	char	   *table = cs_table("transactions");
+
+	plans->many = cs_prepare(psprintf("SELECT k.i, t.occurred_at, t.txn_id, t.xmin = $5, %s"
+									  "  FROM unnest($1, $2, $3, $4) WITH ORDINALITY AS k(op, key, lo, hi, i)"
+									  " CROSS JOIN LATERAL ("
+									  "   SELECT x.occurred_at, x.txn_id, x.xmin, x.unit_price FROM %s x"
+									  "    WHERE x.operator_id = k.op AND x.%s = k.key"
+									  "      AND x.occurred_at %s k.lo AND x.occurred_at %s k.hi OFFSET 0) t",
+									  price_column, table, key_column, lower, upper),
+							 5, many_types);
+	plans->one = cs_prepare(psprintf("SELECT 1::bigint, t.occurred_at, t.txn_id, t.xmin = $5, %s FROM %s t"
+									 " WHERE t.operator_id = $1 AND t.%s = $2"
+									 "   AND t.occurred_at %s $3 AND t.occurred_at %s $4",
+									 price_column, table, key_column, lower, upper),
+							5, one_types);
+}
+
+/*
+ * The stored rows of every (operator, key) of set in its span, sorted by
+ * time.
+ */
+static void
+load_histories(KeySet *set, const HistoryPlans *plans)
 {
 	Datum		values[5];
 
-	values[0] = text_array(set->first, set->n);
-	values[1] = text_array(set->second, set->n);
-	values[2] = timestamptz_array(set, false);
-	values[3] = timestamptz_array(set, true);
+	if (set->n == 1)
+	{
+		History    *h = set->handles[0];
+
+		values[0] = CStringGetTextDatum(set->first[0]);
+		values[1] = CStringGetTextDatum(set->second[0]);
+		values[2] = TimestampTzGetDatum(h->from);
+		values[3] = TimestampTzGetDatum(h->to);
+	}
+	else
+	{
+		values[0] = text_array(set->first, set->n);
+		values[1] = text_array(set->second, set->n);
+		values[2] = timestamptz_array(set, false);
+		values[3] = timestamptz_array(set, true);
+	}
 	values[4] = TransactionIdGetDatum(GetCurrentTransactionId());
-	cs_execute(plan, values, NULL);
+	cs_execute(set->n == 1 ? plans->one : plans->many, values, NULL);
 
 	/* count per key, then fill */
 	for (uint64 r = 0; r < SPI_processed; r++)
@@ -505,20 +551,6 @@ load_histories(KeySet *set, SPIPlanPtr plan)
 
 		qsort(h->rows, h->n, sizeof(HistoryRow), history_row_cmp);
 	}
-}
-
-static SPIPlanPtr
-history_plan(const char *key_column, const char *price_column, const char *span)
-{
-	Oid			types[5] = {TEXTARRAYOID, TEXTARRAYOID, TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID, XIDOID};
-
-	return cs_prepare(psprintf("SELECT k.i, t.occurred_at, t.txn_id, t.xmin = $5, %s"
-							   "  FROM unnest($1, $2, $3, $4) WITH ORDINALITY AS k(op, key, lo, hi, i)"
-							   " CROSS JOIN LATERAL ("
-							   "   SELECT x.occurred_at, x.txn_id, x.xmin, x.unit_price FROM %s x"
-							   "    WHERE x.operator_id = k.op AND x.%s = k.key AND %s OFFSET 0) t",
-							   price_column, cs_table("transactions"), key_column, span),
-					  5, types);
 }
 
 /* Adds the (price, valid_from, valid_to) at column first.. of row to list. */
@@ -649,20 +681,21 @@ load_reference_prices(Facts *facts)
 void
 facts_load(Facts *facts)
 {
-	static SPIPlanPtr orders_plan = NULL;
-	static SPIPlanPtr prices_plan = NULL;
+	static HistoryPlans orders_plans = {NULL, NULL};
+	static HistoryPlans prices_plans = {NULL, NULL};
 
-	if (orders_plan == NULL)
+	/* orders to an address in (from, to]; earlier prices of an item in [from, to) */
+	if (orders_plans.one == NULL)
 	{
-		orders_plan = history_plan("ship_to", "NULL::numeric", "x.occurred_at > k.lo AND x.occurred_at <= k.hi");
-		prices_plan = history_plan("item_id", "t.unit_price", "x.occurred_at >= k.lo AND x.occurred_at < k.hi");
+		history_plans(&orders_plans, "ship_to", "NULL::numeric", ">", "<=");
+		history_plans(&prices_plans, "item_id", "t.unit_price", ">=", "<");
 	}
 	if (facts->operators.n > 0)
 		load_operator_facts(&facts->operators);
 	if (facts->orders.n > 0)
-		load_histories(&facts->orders, orders_plan);
+		load_histories(&facts->orders, &orders_plans);
 	if (facts->prices.n > 0)
-		load_histories(&facts->prices, prices_plan);
+		load_histories(&facts->prices, &prices_plans);
 	if (facts->item_refs.n > 0 || facts->category_refs.n > 0)
 	{
 		reference_cache_prepare();
