@@ -113,7 +113,7 @@ extern EvalContext *cs_evaluate_begin(EventKind kind, TupleDesc desc);
 extern void cs_evaluate_add(EvalContext *ctx, HeapTuple tuple);
 extern int	cs_evaluate_pending(EvalContext *ctx);
 extern void cs_evaluate_flush(EvalContext *ctx);
-extern char *cs_row_operator(EvalContext *ctx, HeapTuple tuple);
+extern int	cs_operator_column(EvalContext *ctx);
 
 /* ---- outcome (outcome.c) ---- */
 typedef struct Hit
@@ -129,6 +129,7 @@ typedef struct Hit
 	bool		escalation;		/* an overdue tip: always a warning clue */
 } Hit;
 
+extern uint32 cs_operator_lock_key_bytes(const char *operator_id, int len);
 extern uint32 cs_operator_lock_key(const char *operator_id);
 extern void cs_lock_operator(const char *operator_id);
 extern void cs_lock_operator_key(uint32 key);

@@ -190,10 +190,17 @@ get_datum(HeapTuple tuple, TupleDesc desc, int attnum, bool *isnull)
 	return heap_getattr(tuple, attnum, desc, isnull);
 }
 
-char *
-cs_row_operator(EvalContext *ctx, HeapTuple tuple)
+static char *
+row_operator(EvalContext *ctx, HeapTuple tuple)
 {
 	return get_text(tuple, ctx->desc, ctx->cols.operator_id);
+}
+
+/* The attribute number of operator_id in the rows being judged. */
+int
+cs_operator_column(EvalContext *ctx)
+{
+	return ctx->cols.operator_id;
 }
 
 /* ---------------------------------------------------------------- evidence */
@@ -892,7 +899,7 @@ cs_evaluate_add(EvalContext *ctx, HeapTuple tuple)
 		ctx->rows = ctx->rows ? repalloc(ctx->rows, sizeof(void *) * ctx->capacity)
 			: palloc(sizeof(void *) * ctx->capacity);
 	}
-	cs_lock_operator(cs_row_operator(ctx, tuple));
+	cs_lock_operator(row_operator(ctx, tuple));
 	if (ctx->ledger == NULL)
 		ctx->ledger = cs_ledger_create();
 	if (ctx->kind == EVENT_TRANSACTION)

@@ -48,9 +48,15 @@ PG_FUNCTION_INFO_V1(credit_sandbox_lock_operator);
 #define NOTIFY_PAYLOAD_LIMIT (BLCKSZ - NAMEDATALEN - 128)
 
 uint32
+cs_operator_lock_key_bytes(const char *operator_id, int len)
+{
+	return hash_bytes((const unsigned char *) operator_id, len);
+}
+
+uint32
 cs_operator_lock_key(const char *operator_id)
 {
-	return hash_bytes((const unsigned char *) operator_id, strlen(operator_id));
+	return cs_operator_lock_key_bytes(operator_id, strlen(operator_id));
 }
 
 void

@@ -66,10 +66,10 @@ lock_statement_operators(EvalContext *ctx, Tuplestorestate *rows, TupleTableSlot
 
 		if (more)
 		{
-			bool		should_free;
+			bool		isnull;
+			text	   *operator_id = DatumGetTextPP(slot_getattr(slot, cs_operator_column(ctx), &isnull));
 
-			lock_key = cs_operator_lock_key(cs_row_operator(ctx, ExecFetchSlotHeapTuple(slot, false,
-																						&should_free)));
+			lock_key = cs_operator_lock_key_bytes(VARDATA_ANY(operator_id), VARSIZE_ANY_EXHDR(operator_id));
 			ExecClearTuple(slot);
 		}
 		MemoryContextSwitchTo(old);
