@@ -39,9 +39,14 @@ PG_FUNCTION_INFO_V1(credit_sandbox_lock_operator);
 /*
  * Advisory locks in their own space ('CSBX' as the first key), so they
  * cannot collide with an application's advisory locks on plain numbers.
- * Two operators sharing a hash only wait for each other.
+ * Operators are spread over a fixed number of locks by the hash of their
+ * id: a COPY touching every operator then holds at most CS_LOCK_BUCKETS
+ * locks, which the default lock table (64 per connection) can take, where
+ * one lock per operator would run out of shared memory beyond a few
+ * thousand operators.  Two operators sharing a lock only wait for each other.
  */
 #define CS_LOCK_SPACE 0x43534258
+#define CS_LOCK_BUCKETS 512
 
 #define NOTIFY_CHANNEL "credit_sandbox"
 /* the longest payload NOTIFY accepts, as defined in commands/async.c */
@@ -50,7 +55,7 @@ PG_FUNCTION_INFO_V1(credit_sandbox_lock_operator);
 uint32
 cs_operator_lock_key_bytes(const char *operator_id, int len)
 {
-	return hash_bytes((const unsigned char *) operator_id, len);
+	return hash_bytes((const unsigned char *) operator_id, len) % CS_LOCK_BUCKETS;
 }
 
 uint32

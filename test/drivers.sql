@@ -5,7 +5,7 @@
 BEGIN;
 SET LOCAL client_min_messages = warning;
 SET LOCAL TimeZone = 'UTC';
-SELECT plan(33);
+SELECT plan(34);
 
 \ir lib/defaults.sql
 \ir lib/helpers.sql
@@ -244,6 +244,12 @@ SELECT is((SELECT count(*) FROM credit_sandbox.warning_hits h JOIN credit_sandbo
 SELECT is((pg_temp.w('TDR-big', 'RL04', 'S-big')).last_hit_at, '2030-06-01 00:00+08'::timestamptz + interval '10000 seconds',
           'large statement: last_hit_at is the last row''s time');
 RESET work_mem;
+-- 10,000 operators in one statement: more than the default lock table could hold with
+-- one lock per operator (64 per connection); the checks spread them over 512 locks
+INSERT INTO credit_sandbox.transactions (operator_id, occurred_at, item_id, unit_price)
+SELECT 'TDR-many-' || g, '2030-06-01 00:00+08', 'i', 1 FROM generate_series(1, 10000) g;
+SELECT is((SELECT count(*) FROM credit_sandbox.warnings WHERE operator_id LIKE 'TDR-many-%' AND code = 'RL01'),
+          10000::bigint, 'a statement touching 10,000 operators holds few enough locks and checks every row');
 
 SELECT * FROM finish();
 ROLLBACK;
