@@ -705,27 +705,21 @@ COMMENT ON FUNCTION credit_sandbox.check_rows() IS
 CREATE FUNCTION credit_sandbox.invalidate_cache() RETURNS trigger
     LANGUAGE c AS 'MODULE_PATHNAME', 'credit_sandbox_invalidate_cache';
 
-CREATE TRIGGER invalidate_cache AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON credit_sandbox.rules
-    FOR EACH STATEMENT EXECUTE FUNCTION credit_sandbox.invalidate_cache();
-CREATE TRIGGER invalidate_cache AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON credit_sandbox.regulated_categories
-    FOR EACH STATEMENT EXECUTE FUNCTION credit_sandbox.invalidate_cache();
-CREATE TRIGGER invalidate_cache AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON credit_sandbox.prohibited_categories
-    FOR EACH STATEMENT EXECUTE FUNCTION credit_sandbox.invalidate_cache();
-CREATE TRIGGER invalidate_cache AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON credit_sandbox.prohibited_terms
-    FOR EACH STATEMENT EXECUTE FUNCTION credit_sandbox.invalidate_cache();
-CREATE TRIGGER invalidate_cache AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON credit_sandbox.absolute_terms
-    FOR EACH STATEMENT EXECUTE FUNCTION credit_sandbox.invalidate_cache();
-CREATE TRIGGER invalidate_cache AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON credit_sandbox.return_exempt_categories
-    FOR EACH STATEMENT EXECUTE FUNCTION credit_sandbox.invalidate_cache();
--- operators' facts are cached per backend too
-CREATE TRIGGER invalidate_cache AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON credit_sandbox.operators
-    FOR EACH STATEMENT EXECUTE FUNCTION credit_sandbox.invalidate_cache();
-CREATE TRIGGER invalidate_cache AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON credit_sandbox.operator_lists
-    FOR EACH STATEMENT EXECUTE FUNCTION credit_sandbox.invalidate_cache();
-CREATE TRIGGER invalidate_cache AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON credit_sandbox.sandbox_memberships
-    FOR EACH STATEMENT EXECUTE FUNCTION credit_sandbox.invalidate_cache();
-CREATE TRIGGER invalidate_cache AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON credit_sandbox.reference_prices
-    FOR EACH STATEMENT EXECUTE FUNCTION credit_sandbox.invalidate_cache();
+-- The tables behind the per-backend caches: the rule catalogue, operators'
+-- facts, membership and reference prices.  ENABLE ALWAYS: see the restore note.
+DO $$
+DECLARE
+    tab text;
+BEGIN
+    FOREACH tab IN ARRAY ARRAY['rules', 'regulated_categories', 'prohibited_categories', 'prohibited_terms',
+                               'absolute_terms', 'return_exempt_categories', 'operators', 'operator_lists',
+                               'sandbox_memberships', 'reference_prices'] LOOP
+        EXECUTE pg_catalog.format('CREATE TRIGGER invalidate_cache AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE'
+                                  ' ON credit_sandbox.%I FOR EACH STATEMENT'
+                                  ' EXECUTE FUNCTION credit_sandbox.invalidate_cache()', tab);
+        EXECUTE pg_catalog.format('ALTER TABLE credit_sandbox.%I ENABLE ALWAYS TRIGGER invalidate_cache', tab);
+    END LOOP;
+END $$;
 
 -- Which driver checks the event tables: 'statement' (default: one call per
 -- statement over its transition table) or 'row' (one call per row; the one
@@ -779,50 +773,31 @@ BEGIN
     EXECUTE format('DELETE FROM %s t WHERE %s', TG_RELID::regclass, condition) USING NEW;
     RETURN NEW;
 END $$;
-CREATE TRIGGER replace_same_key BEFORE INSERT ON credit_sandbox.regulated_categories
-    FOR EACH ROW EXECUTE FUNCTION credit_sandbox.replace_same_key('category');
-CREATE TRIGGER replace_same_key BEFORE INSERT ON credit_sandbox.prohibited_categories
-    FOR EACH ROW EXECUTE FUNCTION credit_sandbox.replace_same_key('category');
-CREATE TRIGGER replace_same_key BEFORE INSERT ON credit_sandbox.prohibited_terms
-    FOR EACH ROW EXECUTE FUNCTION credit_sandbox.replace_same_key('term');
-CREATE TRIGGER replace_same_key BEFORE INSERT ON credit_sandbox.absolute_terms
-    FOR EACH ROW EXECUTE FUNCTION credit_sandbox.replace_same_key('term');
-CREATE TRIGGER replace_same_key BEFORE INSERT ON credit_sandbox.return_exempt_categories
-    FOR EACH ROW EXECUTE FUNCTION credit_sandbox.replace_same_key('category');
-CREATE TRIGGER replace_same_key BEFORE INSERT ON credit_sandbox.grading_weights
-    FOR EACH ROW EXECUTE FUNCTION credit_sandbox.replace_same_key('indicator');
-CREATE TRIGGER replace_same_key BEFORE INSERT ON credit_sandbox.grade_boundaries
-    FOR EACH ROW EXECUTE FUNCTION credit_sandbox.replace_same_key('class');
--- the dump's history of a version is the true one
-CREATE TRIGGER replace_same_key BEFORE INSERT ON credit_sandbox.rule_history
-    FOR EACH ROW EXECUTE FUNCTION credit_sandbox.replace_same_key('code', 'version');
+-- (table, its key); the dump's history of a rule version is the true one
+DO $$
+DECLARE
+    t record;
+BEGIN
+    FOR t IN SELECT * FROM (VALUES ('regulated_categories', '''category'''), ('prohibited_categories', '''category'''),
+                                   ('prohibited_terms', '''term'''), ('absolute_terms', '''term'''),
+                                   ('return_exempt_categories', '''category'''), ('grading_weights', '''indicator'''),
+                                   ('grade_boundaries', '''class'''), ('rule_history', '''code'', ''version''')
+                           ) AS k(tab, key_columns) LOOP
+        EXECUTE pg_catalog.format('CREATE TRIGGER replace_same_key BEFORE INSERT ON credit_sandbox.%I FOR EACH ROW'
+                                  ' EXECUTE FUNCTION credit_sandbox.replace_same_key(%s)', t.tab, t.key_columns);
+        EXECUTE pg_catalog.format('ALTER TABLE credit_sandbox.%I ENABLE ALWAYS TRIGGER replace_same_key', t.tab);
+    END LOOP;
+END $$;
 
 -- A restore runs with session_replication_role = replica (see README), as a
 -- logical-replication subscriber does: the stored rows are not checked again,
--- but the catalogue triggers above keep working.
+-- but the catalogue triggers above keep working.  (grade_boundaries_ordered
+-- stays an ordinary trigger: a restore replaces one boundary at a time.)
 ALTER TABLE credit_sandbox.rules ENABLE ALWAYS TRIGGER rules_validate;
 ALTER TABLE credit_sandbox.rules ENABLE ALWAYS TRIGGER rules_record_version;
 ALTER TABLE credit_sandbox.rules ENABLE ALWAYS TRIGGER rules_record_new_version;
-ALTER TABLE credit_sandbox.rule_history ENABLE ALWAYS TRIGGER replace_same_key;
-ALTER TABLE credit_sandbox.grading_weights ENABLE ALWAYS TRIGGER replace_same_key;
 ALTER TABLE credit_sandbox.grading_weights ENABLE ALWAYS TRIGGER grading_validate;
-ALTER TABLE credit_sandbox.grade_boundaries ENABLE ALWAYS TRIGGER replace_same_key;
 ALTER TABLE credit_sandbox.grade_boundaries ENABLE ALWAYS TRIGGER grading_validate;
-ALTER TABLE credit_sandbox.rules ENABLE ALWAYS TRIGGER invalidate_cache;
-ALTER TABLE credit_sandbox.regulated_categories ENABLE ALWAYS TRIGGER invalidate_cache;
-ALTER TABLE credit_sandbox.regulated_categories ENABLE ALWAYS TRIGGER replace_same_key;
-ALTER TABLE credit_sandbox.prohibited_categories ENABLE ALWAYS TRIGGER invalidate_cache;
-ALTER TABLE credit_sandbox.prohibited_categories ENABLE ALWAYS TRIGGER replace_same_key;
-ALTER TABLE credit_sandbox.prohibited_terms ENABLE ALWAYS TRIGGER invalidate_cache;
-ALTER TABLE credit_sandbox.prohibited_terms ENABLE ALWAYS TRIGGER replace_same_key;
-ALTER TABLE credit_sandbox.absolute_terms ENABLE ALWAYS TRIGGER invalidate_cache;
-ALTER TABLE credit_sandbox.absolute_terms ENABLE ALWAYS TRIGGER replace_same_key;
-ALTER TABLE credit_sandbox.return_exempt_categories ENABLE ALWAYS TRIGGER invalidate_cache;
-ALTER TABLE credit_sandbox.return_exempt_categories ENABLE ALWAYS TRIGGER replace_same_key;
-ALTER TABLE credit_sandbox.operators ENABLE ALWAYS TRIGGER invalidate_cache;
-ALTER TABLE credit_sandbox.operator_lists ENABLE ALWAYS TRIGGER invalidate_cache;
-ALTER TABLE credit_sandbox.sandbox_memberships ENABLE ALWAYS TRIGGER invalidate_cache;
-ALTER TABLE credit_sandbox.reference_prices ENABLE ALWAYS TRIGGER invalidate_cache;
 
 SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.operators', '');
 SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.operator_lists', '');
