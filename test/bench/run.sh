@@ -110,6 +110,7 @@ secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 # psql on a database, everything to the log (errors stop the script: see on_err)
 q() { local db=$1; shift; cs_psql -q -d "$db" "$@" >>"$LOG" 2>&1; }
 val() { cs_psql -qAt -d "$1" -c "$2" 2>>"$LOG"; }
+info() { val "$@" || echo "?"; }   # a diagnostic that must not stop the run
 on_err() {
     echo "error: line $1 failed; last lines of $LOG:" >&2
     tail -n 15 "$LOG" >&2
@@ -126,7 +127,7 @@ trap 'on_err $LINENO' ERR
 
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 say "== credit_sandbox benchmark: $CMDLINE"
-say "   log: $LOGDIR   commit: $(git -C "$CS_REPO" describe --always --dirty 2>/dev/null || echo unknown)   $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)"
+say "   log: $LOGDIR   commit: $(git -C "$CS_REPO" describe --always --dirty 2>/dev/null || echo unknown)$([ "$BUILD" = 0 ] && echo ' (--no-build: the installed build may be older)')   $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)"
 
 # ------------------------------------------------------------------ build, cluster
 if [ "$BUILD" = 1 ]; then
@@ -151,11 +152,15 @@ ALTER SYSTEM SET maintenance_work_mem = '512MB';
 ALTER SYSTEM SET log_checkpoints = on;
 ALTER SYSTEM SET log_autovacuum_min_duration = '1s';
 EOF
+# Both checked targets hold one advisory lock per operator of a statement until commit:
+# a COPY of the whole data set needs a lock table larger than the default
+# (64 x ~70 slots); room for every operator, twice over.
+q postgres -c "ALTER SYSTEM SET max_locks_per_transaction = $(( OPS * 2 / 50 > 64 ? OPS * 2 / 50 + 64 : 64 ))"
 for kv in "${SETTINGS[@]}"; do
     q postgres -c "ALTER SYSTEM SET ${kv%%=*} = '${kv#*=}'"
 done
 cs_as_pg pg_ctl -D "$CS_DIR/data" -l "$CS_DIR/server.log" -w restart >>"$LOG" 2>&1
-shown="'fsync', 'synchronous_commit', 'shared_buffers', 'max_wal_size', 'checkpoint_timeout', 'work_mem', 'autovacuum', 'jit'"
+shown="'fsync', 'synchronous_commit', 'shared_buffers', 'max_wal_size', 'checkpoint_timeout', 'work_mem', 'autovacuum', 'jit', 'max_locks_per_transaction'"
 for kv in "${SETTINGS[@]}"; do shown+=", '${kv%%=*}'"; done
 val postgres "SELECT string_agg(name || '=' || current_setting(name), ' ' ORDER BY name) FROM pg_settings
                WHERE name IN ($shown)" | sed 's/^/   server: /' | tee -a "$LOG"
@@ -192,10 +197,10 @@ EOF
         q "$db" -v target="$tg" -v phase=master -f "$SHARED/load.sql"
     done
     q "$db" -c "VACUUM ANALYZE" -c "CHECKPOINT"
-    say "   triggers on credit_sandbox.transactions: $(val "$db" "SELECT string_agg(tgname, ', ') FROM pg_trigger
-          WHERE tgrelid = 'credit_sandbox.transactions'::regclass AND NOT tgisinternal") (driver $(val "$db" "SELECT credit_sandbox.driver()"));" \
-        "rules enabled: $(val "$db" "SELECT string_agg(code, ' ' ORDER BY code) FROM credit_sandbox.rules WHERE enabled");" \
-        "sandbox members: $(val "$db" "SELECT count(*) FROM credit_sandbox.sandbox_memberships WHERE exited_at IS NULL")"
+    say "   triggers on credit_sandbox.transactions: $(info "$db" "SELECT string_agg(tgname, ', ') FROM pg_trigger
+          WHERE tgrelid = 'credit_sandbox.transactions'::regclass AND NOT tgisinternal") (driver $(info "$db" "SELECT credit_sandbox.driver()"));" \
+        "rules enabled: $(info "$db" "SELECT string_agg(code, ' ' ORDER BY code) FROM credit_sandbox.rules WHERE enabled");" \
+        "sandbox members: $(info "$db" "SELECT count(*) FROM credit_sandbox.sandbox_memberships WHERE exited_at IS NULL")"
 }
 
 clone() { q postgres -c "DROP DATABASE IF EXISTS $2" -c "CREATE DATABASE $2 TEMPLATE $1 STRATEGY FILE_COPY"; }
@@ -418,6 +423,15 @@ goal() {   # ratio "op limit"
         printf "%s%s %s", op, l, ok ? "ok" : "MISS" }'
 }
 
+# "label r1/r2/..." : the ratio credit_sandbox / plain of a metric in each run
+per_run() {
+    awk -F'\t' -v m="$1" -v l="$2" '$2 == m { v[$1 "," $3] = $4; if ($1 > n) n = $1 }
+        END { printf "%s ", l
+              for (r = 1; r <= n; r++) {
+                  e = v[r ",credit_sandbox"]; p = v[r ",plain"]
+                  printf "%s%s", (r > 1 ? "/" : ""), (e == "" || p == "" || e == "FAIL" || p == "FAIL" || p + 0 == 0) ? "-" : sprintf("%.2f", e / p) } }' "$RES"
+}
+
 report() {
     local has_ref=0 line m label p e r rp rr g1 g2
     [[ " $* " == *" ref_sandbox "* ]] && has_ref=1
@@ -454,6 +468,8 @@ report() {
         printf '%-34s %12s %15s %12s %10s %9s  %s\n' "$label" "${p:--}" "${e:--}" "${r:--}" "$rp" "$rr" "$gs"
     done
     echo "   rows/s and TPS: higher is better; latency and memory ratios: lower is better."
+    [ "$RUNS" -gt 1 ] && echo "   ext/plain in each run: $(per_run copy_all COPY), $(per_run insert_select INSERT..SELECT)," \
+        "$(per_run tps_on 'TPS on'), $(per_run tps_off 'TPS off')"
     } | tee -a "$LOG"
 }
 
@@ -516,7 +532,7 @@ growth_bench() {
          "$(awk -v a="$r5" -v b="$rl5" 'BEGIN { printf "%+.1f %%", 100 * (b - a) / a }')"
     echo "   per-batch rows/s, first -> last: plain $(awk 'NR == 2 { print $3 }' "$W/growth_table") -> $(awk 'END { print $3 }' "$W/growth_table")," \
          "credit_sandbox $(awk 'NR == 2 { print $4 }' "$W/growth_table") -> $(awk 'END { print $4 }' "$W/growth_table")"
-    echo "   credit_sandbox warnings (rows, hits) by code: $(val growth_db "SELECT string_agg(format('%s %s/%s', code, n, h), ', ' ORDER BY code)
+    echo "   credit_sandbox warnings (rows, hits) by code: $(info growth_db "SELECT string_agg(format('%s %s/%s', code, n, h), ', ' ORDER BY code)
           FROM (SELECT code, count(*) AS n, sum(hits) AS h FROM credit_sandbox.warnings GROUP BY code) w")"
     } | tee -a "$LOG"
     drop growth_db
