@@ -264,8 +264,10 @@ load_operators(const char **ids, OperatorFacts **targets, int n)
 
 /*
  * Operators' master data and list entries change far less often than rows
- * arrive, so each backend keeps them: all of them, read at once, while there
- * are at most OPERATOR_CACHE_LIMIT operators, else those it has met.  The
+ * arrive, so each backend keeps those it has met; the first batch with many
+ * operators reads all of them at once, while there are at most
+ * OPERATOR_CACHE_LIMIT (a connection that inserts a few rows does not pay
+ * for reading them all).  The
  * sandbox's current members are kept apart, as a set read in one query: an
  * exit, far more frequent than an edit of an operator, then costs only
  * that.  A statement trigger on each table sends a relcache invalidation;
@@ -274,6 +276,7 @@ load_operators(const char **ids, OperatorFacts **targets, int n)
  * locks, so a change committed by whoever held a lock is seen.
  */
 #define OPERATOR_CACHE_LIMIT 100000
+#define READ_ALL_FROM_OPERATORS 256
 
 typedef struct CachedOperator
 {
@@ -286,6 +289,7 @@ static WatchedTables operator_watch = {operator_tables, lengthof(operator_tables
 static MemoryContext operator_cache_context = NULL;
 static HTAB *operator_cache = NULL;
 static bool operator_cache_complete = false;	/* holds every operator */
+static bool operator_cache_read_all_tried = false;
 
 static const char *const member_tables[] = {"sandbox_memberships"};
 static WatchedTables member_watch = {member_tables, lengthof(member_tables)};
@@ -369,7 +373,8 @@ operator_cache_prepare(void)
 	operator_cache = cs_string_hash_create("credit_sandbox operator cache", 1024, sizeof(CachedOperator),
 										   operator_cache_context);
 	cs_watch_refresh(&operator_watch);
-	operator_cache_complete = read_all_operators();
+	operator_cache_complete = false;
+	operator_cache_read_all_tried = false;
 }
 
 static void
@@ -411,6 +416,12 @@ load_operator_facts(KeySet *set)
 	AcceptInvalidationMessages();
 	operator_cache_prepare();
 	members_prepare();
+	/* a bulk load meets most operators: reading them all at once is cheaper */
+	if (!operator_cache_complete && !operator_cache_read_all_tried && set->n >= READ_ALL_FROM_OPERATORS)
+	{
+		operator_cache_read_all_tried = true;
+		operator_cache_complete = read_all_operators();
+	}
 	for (int i = 0; i < set->n; i++)
 	{
 		const char *id = set->first[i];
