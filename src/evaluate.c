@@ -30,8 +30,8 @@
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/json.h"
-#include "utils/memutils.h"
 #include "utils/jsonb.h"
+#include "utils/memutils.h"
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
 
