@@ -479,6 +479,13 @@ aux_template() {
     make_template aux_template "$OPS" 10000 250 150 0
 }
 
+# check cost per row over table lines $1..$2 (rows of both targets summed): us/row
+pct() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 == 0) print "-"; else printf "%+.1f %%", 100 * (b - a) / a }'; }
+mean_cost() {
+    awk -v a="$1" -v b="$2" 'NR >= a && NR <= b && NR > 1 { p += $3; e += $4; k++ }
+        END { printf "%.2f", 1e6 * (k / e - k / p) }' "$W/growth_table"
+}
+
 growth_bench() {
     local n=$GROWTH_N nb a lo hi k tg r1 rl r5 rl5
     nb=$(( (n + BATCH - 1) / BATCH ))
@@ -499,25 +506,30 @@ growth_bench() {
             done
         done
     } >"$W/growth_load.sql"
-    # one session; psql prints "Time: x ms" after each statement: plain, ext, plain, ext...
+    # One session; psql prints "Time: x ms" after each statement (plain, ext, plain,
+    # ext...): each pair becomes a row of the table as soon as it is done; stdout shows
+    # the first, every tenth and the last batch as they come.
     local failed=""
-    cs_psql -d growth_db -f "$W/growth_load.sql" >"$W/growth_out" 2>"$W/stderr" || failed=$(first_error "$W/stderr")
+    printf '%6s %12s %12s %14s %8s %14s\n' batch rows_total plain_rows/s ext_rows/s ratio check_us/row | tee "$W/growth_table"
+    stdbuf -oL "$CS_PGBIN/psql" -X -v ON_ERROR_STOP=1 -d growth_db -f "$W/growth_load.sql" 2>"$W/stderr" |
+        awk -v bs="$BATCH" -v n="$n" -v nb="$nb" -v tab="$W/growth_table" '
+            /^Time: / {
+                t[++c] = $2
+                if (c % 2 == 0) {
+                    k = c / 2; rows = (k * bs < n) ? k * bs : n; size = rows - (k - 1) * bs
+                    p = size / (t[c - 1] / 1000); e = size / (t[c] / 1000)
+                    line = sprintf("%6d %12d %12.0f %14.0f %8.3f %14.2f", k, rows, p, e, e / p, 1e6 * (1 / e - 1 / p))
+                    print line >>tab; fflush(tab)
+                    if (k == 1 || k % 10 == 0 || k == nb) { print line; fflush() }
+                }
+            }' || failed=$(first_error "$W/stderr")
     cat "$W/stderr" >>"$LOG"
-    awk '/^Time: / { print $2 }' "$W/growth_out" | paste - - | awk 'NF == 2' >"$W/growth_times"
+    cat "$W/growth_table" >>"$LOG"
     if [ -n "$failed" ]; then
-        say "   growth FAILED after $(wc -l <"$W/growth_times") complete batch pairs: $failed"
-        nb=$(wc -l <"$W/growth_times")
+        nb=$(( $(wc -l <"$W/growth_table") - 1 ))
+        say "   growth FAILED after $nb complete batch pairs: $failed"
         [ "$nb" -ge 1 ] || { drop growth_db; return 0; }
     fi
-    {
-    printf '%6s %12s %12s %14s %8s\n' batch rows_total plain_rows/s ext_rows/s ratio
-    awk -v bs="$BATCH" -v n="$n" '{ k = NR; rows = (k * bs < n) ? k * bs : n; size = rows - (k - 1) * bs
-        p = size / ($1 / 1000); e = size / ($2 / 1000)
-        printf "%6d %12d %12.0f %14.0f %8.3f\n", k, rows, p, e, e / p }' "$W/growth_times"
-    } >"$W/growth_table"
-    cat "$W/growth_table" >>"$LOG"
-    # stdout: the first, every tenth, and the last batch
-    awk -v nb="$nb" 'NR == 1 || NR == 2 || (NR - 1) % 10 == 0 || NR == nb + 1' "$W/growth_table"
     r1=$(awk 'NR == 2 { print $5 }' "$W/growth_table")
     rl=$(awk 'END { print $5 }' "$W/growth_table")
     # the same over the first and the last 5 batches (less noise than one batch)
@@ -526,10 +538,13 @@ growth_bench() {
     {
     echo
     echo "== growth: $n rows, batches of $BATCH; command: $CMDLINE"
-    echo "   ratio ext/plain, first batch $r1, last batch $rl: change" \
-         "$(awk -v a="$r1" -v b="$rl" 'BEGIN { printf "%+.1f %%", 100 * (b - a) / a }') (goal: within 20 %)"
-    echo "   mean of the first 5 batches $r5, of the last 5 $rl5: change" \
-         "$(awk -v a="$r5" -v b="$rl5" 'BEGIN { printf "%+.1f %%", 100 * (b - a) / a }')"
+    echo "   ratio ext/plain: first batch $r1, last batch $rl ($(pct "$r1" "$rl"); goal: within 20 %);" \
+         "first 5 batches $r5, last 5 $rl5 ($(pct "$r5" "$rl5"))"
+    local c1 cl c5 cl5
+    c1=$(awk 'NR == 2 { print $6 }' "$W/growth_table"); cl=$(awk 'END { print $6 }' "$W/growth_table")
+    c5=$(mean_cost 2 6); cl5=$(mean_cost $((nb - 3)) $((nb + 1)))
+    echo "   check cost per row (1/ext - 1/plain): first batch $c1 us, last $cl us ($(pct "$c1" "$cl"));" \
+         "first 5 batches $c5 us, last 5 $cl5 us ($(pct "$c5" "$cl5"))"
     echo "   per-batch rows/s, first -> last: plain $(awk 'NR == 2 { print $3 }' "$W/growth_table") -> $(awk 'END { print $3 }' "$W/growth_table")," \
          "credit_sandbox $(awk 'NR == 2 { print $4 }' "$W/growth_table") -> $(awk 'END { print $4 }' "$W/growth_table")"
     echo "   credit_sandbox warnings (rows, hits) by code: $(info growth_db "SELECT string_agg(format('%s %s/%s', code, n, h), ', ' ORDER BY code)
