@@ -5,7 +5,7 @@
 #                               [--no-reference] [--no-build] [--no-pgbench]
 #                               [--pgbench-time S] [--clients C] [--seed S]
 #                               [--growth [N]] [--memory [N]] [--batch N]
-#                               [--set name=value ...] [--mem-limit MB]
+#                               [--set name=value ...] [--mem-limit MB] [--timeout MIN]
 #
 # Default mode: one synthetic marketplace (../shared/bench/gen.sql: N operators, N
 # transactions, returns 2.5 % and complaints 1.5 % of them, every red line planted) is
@@ -34,6 +34,7 @@
 #   --set n=v       an extra server setting (ALTER SYSTEM), e.g. --set work_mem=64MB
 #   --mem-limit MB  cancel a measured COPY whose backend holds more private memory
 #                   than this (default 8192), rather than exhaust the machine
+#   --timeout MIN   statement_timeout of every measured statement (default 60)
 #
 # The server is a throwaway cluster (test/cluster.sh, port CS_PGPORT, default 54400)
 # reconfigured for honest numbers: fsync on, synchronous_commit on, shared_buffers
@@ -57,7 +58,7 @@ OPS=20000 TXNS=1000000 RUNS=3 SEED=0.42 BATCH=100000 LOAD_BATCH=2000
 PGB_T=30 PGB_C=4 PGB_J=2
 BUILD=1 REF=1 PGB=1
 SETTINGS=()
-GROWTH=0 GROWTH_N=10000000 MEMORY=0 MEMORY_N=10000000 MEM_LIMIT_MB=8192
+GROWTH=0 GROWTH_N=10000000 MEMORY=0 MEMORY_N=10000000 MEM_LIMIT_MB=8192 TIMEOUT_MIN=60
 is_num() { [[ "${1:-}" =~ ^[0-9]+$ ]]; }
 # --quick first, so that explicit values win wherever they stand
 for a in "$@"; do if [ "$a" = --quick ]; then OPS=2000 TXNS=100000 RUNS=1 PGB_T=10; fi; done
@@ -69,6 +70,7 @@ while [ $# -gt 0 ]; do
         --seed)         SEED=${2:?--seed needs a value}; shift ;;
         --pgbench-time) is_num "${2:-}" || cs_die "--pgbench-time needs seconds"; PGB_T=$2; shift ;;
         --clients)      is_num "${2:-}" || cs_die "--clients needs a number"; PGB_C=$2; shift ;;
+        --timeout)      is_num "${2:-}" || cs_die "--timeout needs minutes"; TIMEOUT_MIN=$2; shift ;;
         --mem-limit)    is_num "${2:-}" || cs_die "--mem-limit needs MB"; MEM_LIMIT_MB=$2; shift ;;
         --batch)        is_num "${2:-}" || cs_die "--batch needs a number"; BATCH=$2; shift ;;
         --quick)        ;;
@@ -78,7 +80,7 @@ while [ $# -gt 0 ]; do
         --no-pgbench)   PGB=0 ;;
         --growth)       GROWTH=1; if is_num "${2:-}"; then GROWTH_N=$2; shift; fi ;;
         --memory)       MEMORY=1; if is_num "${2:-}"; then MEMORY_N=$2; shift; fi ;;
-        -h|--help)      sed -n '2,42p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help)      sed -n '2,43p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *)              cs_die "unknown option $1 (see --help)" ;;
     esac
     shift
@@ -258,7 +260,8 @@ SELECT clock_timestamp() AS c$i \\gset
     sql+=", (regexp_match(pg_read_file('/proc/self/status'), 'VmHWM:\\s*(\\d+)'))[1]);"
     start_sampler "$W/pid" "$W/stop" "$W/peak"
     FAILED=""
-    COPY_OUT=$(cs_psql -qAt -d "$db" <<<"$sql" 2>"$W/stderr") || FAILED=$(first_error "$W/stderr")
+    COPY_OUT=$(PGOPTIONS="-c statement_timeout=${TIMEOUT_MIN}min" cs_psql -qAt -d "$db" <<<"$sql" 2>"$W/stderr") ||
+        FAILED=$(first_error "$W/stderr")
     cat "$W/stderr" >>"$LOG"
     stop_sampler "$W/stop"
     RSSANON_KB=$(cat "$W/peak")
@@ -376,7 +379,8 @@ EOF
         for tg in "${order[@]}"; do
             q "$db" -c "CHECKPOINT"
             a=$(now)
-            if ! cs_psql -q -d "$db" -v target="$tg" -v phase=events -v batch="$LOAD_BATCH" \
+            if ! PGOPTIONS="-c statement_timeout=${TIMEOUT_MIN}min" \
+                 cs_psql -q -d "$db" -v target="$tg" -v phase=events -v batch="$LOAD_BATCH" \
                      -f "$SHARED/load.sql" >>"$LOG" 2>"$W/stderr"; then
                 cat "$W/stderr" >>"$LOG"
                 rec "$run" insert_select "$tg" FAIL; rec "$run" insert_secs "$tg" FAIL
@@ -432,6 +436,13 @@ per_run() {
                   printf "%s%s", (r > 1 ? "/" : ""), (e == "" || p == "" || e == "FAIL" || p == "FAIL" || p + 0 == 0) ? "-" : sprintf("%.2f", e / p) } }' "$RES"
 }
 
+# a median for the table: integers from 1000 up, then 1 or 3 decimals (MB: 1)
+fmt() {   # value metric
+    awk -v v="$1" -v m="$2" 'BEGIN { if (v == "") print "-"; else if (v == "FAIL") print v
+        else if (v + 0 >= 1000) printf "%.0f", v; else if (v + 0 >= 10 || m ~ /^mem/) printf "%.1f", v
+        else printf "%.3f", v }'
+}
+
 report() {
     local has_ref=0 line m label p e r rp rr g1 g2
     [[ " $* " == *" ref_sandbox "* ]] && has_ref=1
@@ -465,11 +476,13 @@ report() {
         local gs=""
         [ -n "$g1" ] && gs=$(goal "$rp" "$g1")
         [ -n "$g2" ] && [ "$has_ref" = 1 ] && gs="$gs; $(goal "$rr" "$g2")"
-        printf '%-34s %12s %15s %12s %10s %9s  %s\n' "$label" "${p:--}" "${e:--}" "${r:--}" "$rp" "$rr" "$gs"
+        printf '%-34s %12s %15s %12s %10s %9s  %s\n' "$label" "$(fmt "$p" "$m")" "$(fmt "$e" "$m")" "$(fmt "$r" "$m")" "$rp" "$rr" "$gs"
     done
     echo "   rows/s and TPS: higher is better; latency and memory ratios: lower is better."
-    [ "$RUNS" -gt 1 ] && echo "   ext/plain in each run: $(per_run copy_all COPY), $(per_run insert_select INSERT..SELECT)," \
-        "$(per_run tps_on 'TPS on'), $(per_run tps_off 'TPS off')"
+    if [ "$RUNS" -gt 1 ]; then
+        echo "   ext/plain in each run: $(per_run copy_all COPY), $(per_run insert_select INSERT..SELECT)," \
+             "$(per_run tps_on 'TPS on'), $(per_run tps_off 'TPS off')"
+    fi
     } | tee -a "$LOG"
 }
 
@@ -511,7 +524,8 @@ growth_bench() {
     # the first, every tenth and the last batch as they come.
     local failed=""
     printf '%6s %12s %12s %14s %8s %14s\n' batch rows_total plain_rows/s ext_rows/s ratio check_us/row | tee "$W/growth_table"
-    stdbuf -oL "$CS_PGBIN/psql" -X -v ON_ERROR_STOP=1 -d growth_db -f "$W/growth_load.sql" 2>"$W/stderr" |
+    PGOPTIONS="-c statement_timeout=${TIMEOUT_MIN}min" \
+        stdbuf -oL "$CS_PGBIN/psql" -X -v ON_ERROR_STOP=1 -d growth_db -f "$W/growth_load.sql" 2>"$W/stderr" |
         awk -v bs="$BATCH" -v n="$n" -v nb="$nb" -v tab="$W/growth_table" '
             /^Time: / {
                 t[++c] = $2
