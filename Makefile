@@ -1,20 +1,20 @@
 # credit_sandbox -- PGXS build.  The version lives in credit_sandbox.control only.
 EXTENSION  = credit_sandbox
-EXTVERSION = $(shell sed -n "s/^default_version[[:space:]]*=[[:space:]]*'\([^']*\)'/\1/p" $(EXTENSION).control)
 
 MODULE_big = $(EXTENSION)
 OBJS = src/credit_sandbox.o src/catalog.o src/matcher.o src/evaluate.o \
        src/facts.o src/outcome.o src/trigger.o src/grading.o src/escalation.o
 
-DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
-DATA = $(wildcard sql/$(EXTENSION)--*--*.sql)
+# The 0.1 script as released, then one update script per release: a new
+# install runs the same path as an upgrade (as pg_cron does), so the two
+# cannot drift apart.  Released scripts are never edited.
+DATA = sql/$(EXTENSION)--0.1.sql $(wildcard sql/$(EXTENSION)--*--*.sql)
 
 # setup creates the extension and the fixtures every other test uses
 REGRESS = setup rules bad_input gucs evidence copy gucs_first_set validation_0_2
 
 PG_CPPFLAGS = -Wall -Wextra -Werror \
               -Wno-unused-parameter -Wno-missing-field-initializers
-EXTRA_CLEAN = sql/$(EXTENSION)--$(EXTVERSION).sql
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
@@ -25,6 +25,3 @@ $(OBJS): src/credit_sandbox.h
 src/catalog.o src/evaluate.o src/matcher.o: src/matcher.h
 src/credit_sandbox.o: src/facts.h
 src/evaluate.o src/facts.o: src/facts.h
-
-sql/$(EXTENSION)--$(EXTVERSION).sql: sql/$(EXTENSION).sql
-	cp $< $@

@@ -8,7 +8,10 @@
 #   cs_psql -c 'SELECT 1'
 #
 # Environment: CS_PGPORT (default 54329), CS_KEEP_CLUSTER=1 to leave the cluster
-# running and its directory in place at exit (the connection settings are printed).
+# running and its directory in place at exit (the connection settings are printed),
+# CS_PGBIN (default /usr/lib/postgresql/15/bin) to build against and run another
+# copy of PostgreSQL 15, e.g. a relocated one so that two checkouts can be tested
+# side by side without installing over each other.
 #
 # The server runs as postgres; every client (psql, pg_regress, pg_prove) runs as the
 # calling user (root) and connects as PGUSER=postgres over the Unix socket in the
@@ -16,7 +19,7 @@
 # cs_start_cluster sets an EXIT trap: a caller that needs its own EXIT trap must
 # call cs_stop_cluster from it.
 
-CS_PGBIN=/usr/lib/postgresql/15/bin
+CS_PGBIN=${CS_PGBIN:-/usr/lib/postgresql/15/bin}
 CS_PG_CONFIG=$CS_PGBIN/pg_config
 CS_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # the PG 15 binaries first, so that pg_prove's and make's psql is never another version
