@@ -3,7 +3,8 @@ EXTENSION  = credit_sandbox
 
 MODULE_big = $(EXTENSION)
 OBJS = src/credit_sandbox.o src/catalog.o src/matcher.o src/evaluate.o \
-       src/facts.o src/outcome.o src/trigger.o src/grading.o src/escalation.o
+       src/facts.o src/outcome.o src/trigger.o src/grading.o src/escalation.o \
+       src/replay.o
 
 # The 0.1 script as released, then one update script per release: a new
 # install runs the same path as an upgrade (as pg_cron does), so the two

@@ -576,7 +576,8 @@ load_rules(RuleCatalog *cat)
 		rule->version = DatumGetInt32(SPI_getbinval(tuple, desc, 7, &isnull));
 		old = MemoryContextSwitchTo(catalog_context);
 		rule->title = pstrdup(SPI_getvalue(tuple, desc, 2));
-		parse_rule_params(index, DatumGetJsonbP(SPI_getbinval(tuple, desc, 4, &isnull)), rule);
+		rule->params = DatumGetJsonbPCopy(SPI_getbinval(tuple, desc, 4, &isnull));
+		parse_rule_params(index, rule->params, rule);
 		MemoryContextSwitchTo(old);
 	}
 	SPI_freetuptable(SPI_tuptable);
@@ -631,6 +632,73 @@ cs_catalog(void)
 	}
 	PG_END_TRY();
 	return catalog;
+}
+
+/*
+ * The catalogue with a proposed change applied, for a replay: changes maps
+ * rule codes to {"enabled": bool, parameter: value...}; parameters left out
+ * keep their current values.  Validated as an edit of the rules table is
+ * (22023).  A changed rule has version 0, a version never stored.
+ */
+const RuleCatalog *
+cs_catalog_proposed(const RuleCatalog *current, Jsonb *changes)
+{
+	RuleCatalog *cat = palloc(sizeof(RuleCatalog));
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	int			index = -1;
+
+	*cat = *current;
+	if (!JB_ROOT_IS_OBJECT(changes) || JB_ROOT_IS_SCALAR(changes))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("proposed rules must be a JSON object keyed by rule code"),
+				 errhint("For example {\"RL04\": {\"threshold\": 5}, \"RL06\": {\"enabled\": false}}.")));
+	it = JsonbIteratorInit(&changes->root);
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		Rule	   *rule;
+		Jsonb	   *change;
+		JsonbValue *enabled;
+
+		if (tok == WJB_KEY)
+		{
+			char	   *code = pnstrdup(v.val.string.val, v.val.string.len);
+
+			index = rule_index(code);
+			if (index < 0 || current->rules[index].title == NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("proposed rules: no rule \"%s\"", code),
+						 errhint("Rules are the rows of credit_sandbox.rules.")));
+			continue;
+		}
+		if (tok != WJB_VALUE)
+			continue;
+		rule = &cat->rules[index];
+		if (v.type != jbvBinary || !JsonContainerIsObject(v.val.binary.data))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("proposed rules: the change of %s must be a JSON object", rule->code)));
+		change = JsonbValueToJsonb(&v);
+		enabled = getKeyJsonValueFromContainer(&change->root, "enabled", strlen("enabled"), NULL);
+		if (enabled)
+		{
+			if (enabled->type != jbvBool)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("proposed rules: \"enabled\" of %s must be true or false", rule->code)));
+			rule->enabled = enabled->val.boolean;
+			change = DatumGetJsonbP(DirectFunctionCall2(jsonb_delete, JsonbPGetDatum(change),
+														CStringGetTextDatum("enabled")));
+		}
+		rule->params = DatumGetJsonbP(DirectFunctionCall2(jsonb_concat, JsonbPGetDatum(rule->params),
+														  JsonbPGetDatum(change)));
+		parse_rule_params(index, rule->params, rule);
+		rule->version = 0;
+	}
+	return cat;
 }
 
 const char *

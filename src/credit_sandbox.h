@@ -15,6 +15,7 @@
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "utils/date.h"
+#include "utils/jsonb.h"
 #include "utils/numeric.h"
 
 #define CS_SCHEMA "credit_sandbox"
@@ -66,6 +67,7 @@ typedef struct Rule
 	int32		version;
 	char		code[5];
 	char	   *title;
+	Jsonb	   *params;			/* as stored */
 	/* parameters, parsed once; only the ones a rule uses are set */
 	Interval	window;
 	Interval	lookback;
@@ -93,6 +95,7 @@ typedef struct RuleCatalog
 
 extern const char *const cs_rule_codes[NUM_RULES];
 extern const RuleCatalog *cs_catalog(void);
+extern const RuleCatalog *cs_catalog_proposed(const RuleCatalog *current, Jsonb *changes);
 extern const char *cs_category_permit(const RuleCatalog *cat, const char *category);
 extern bool cs_category_in(struct HTAB *set, const char *category);
 extern char *cs_fold_case(const char *text, int len);
@@ -106,10 +109,32 @@ typedef enum EventKind
 	EVENT_COMPLAINT
 } EventKind;
 
+#define NUM_EVENT_KINDS (EVENT_COMPLAINT + 1)
+
+/* An event table, its generated id and the time its windows are on. */
+typedef struct EventTable
+{
+	const char *name;
+	const char *id_column;
+	const char *time_column;
+} EventTable;
+
+extern const EventTable cs_event_tables[NUM_EVENT_KINDS];
+
+/*
+ * Rows are judged in batches: enough to share the fact queries among many
+ * rows, few enough to keep memory bounded whatever the statement's size.
+ */
+#define CS_BATCH_ROWS 8192
+
 typedef struct EvalContext EvalContext;
+struct Hit;
+typedef void (*HitCollector) (const struct Hit *hit, void *arg);
 
 extern EventKind cs_event_kind(const char *name);
 extern EvalContext *cs_evaluate_begin(EventKind kind, TupleDesc desc);
+extern EvalContext *cs_replay_begin(EventKind kind, TupleDesc desc, const struct RuleCatalog *cat,
+									HitCollector collect, void *collect_arg);
 extern void cs_evaluate_add(EvalContext *ctx, HeapTuple tuple);
 extern int	cs_evaluate_pending(EvalContext *ctx);
 extern void cs_evaluate_flush(EvalContext *ctx);

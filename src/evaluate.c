@@ -14,7 +14,9 @@
  * the same rows inserted one by one in id order give.  Queries run on the
  * latest snapshot while the operator's lock is held (see cs_execute), which
  * makes the result that of sequential evaluation in commit order under
- * every isolation level.
+ * every isolation level.  A replay (replay.c) feeds stored rows through the
+ * same code, with every stored row ordered by id and the hits collected
+ * instead of recorded.
  *
  *-------------------------------------------------------------------------
  */
@@ -55,13 +57,17 @@ typedef struct EventColumns
 	int			outcome;
 } EventColumns;
 
-static const char *const event_tables[] = {"transactions", "returns", "complaints"};
+const EventTable cs_event_tables[NUM_EVENT_KINDS] = {
+	{"transactions", "txn_id", "occurred_at"},
+	{"returns", "return_id", "requested_at"},
+	{"complaints", "complaint_id", "received_at"},
+};
 
 EventKind
 cs_event_kind(const char *name)
 {
-	for (int i = 0; i < (int) lengthof(event_tables); i++)
-		if (strcmp(name, event_tables[i]) == 0)
+	for (int i = 0; i < NUM_EVENT_KINDS; i++)
+		if (strcmp(name, cs_event_tables[i].name) == 0)
 			return (EventKind) i;
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -87,11 +93,11 @@ resolve_columns(EventKind kind, TupleDesc desc, EventColumns *cols)
 {
 	memset(cols, 0, sizeof(*cols));
 	cols->operator_id = column(desc, "operator_id");
+	cols->id = column(desc, cs_event_tables[kind].id_column);
+	cols->at = column(desc, cs_event_tables[kind].time_column);
 	switch (kind)
 	{
 		case EVENT_TRANSACTION:
-			cols->id = column(desc, "txn_id");
-			cols->at = column(desc, "occurred_at");
 			cols->ship_to = column(desc, "ship_to");
 			cols->item_id = column(desc, "item_id");
 			cols->item_title = column(desc, "item_title");
@@ -100,16 +106,12 @@ resolve_columns(EventKind kind, TupleDesc desc, EventColumns *cols)
 			cols->list_price = column(desc, "list_price");
 			break;
 		case EVENT_RETURN:
-			cols->id = column(desc, "return_id");
-			cols->at = column(desc, "requested_at");
 			cols->txn_id = column(desc, "txn_id");
 			cols->category = column(desc, "category");
 			cols->delivered_at = column(desc, "delivered_at");
 			cols->outcome = column(desc, "outcome");
 			break;
 		case EVENT_COMPLAINT:
-			cols->id = column(desc, "complaint_id");
-			cols->at = column(desc, "received_at");
 			break;
 	}
 }
@@ -147,6 +149,8 @@ struct EvalContext
 	void	  **rows;			/* TxnRow, or a copy of the tuple */
 	Facts	   *facts;
 	Ledger	   *ledger;
+	HitCollector collect;		/* replay: hits go here, nothing is written */
+	void	   *collect_arg;
 	MemoryContext row_context;	/* what judging one row allocates */
 	bool	   *prohibited_found;	/* matcher results, reused row after row */
 	bool	   *absolute_found;
@@ -155,12 +159,26 @@ struct EvalContext
 EvalContext *
 cs_evaluate_begin(EventKind kind, TupleDesc desc)
 {
+	return cs_replay_begin(kind, desc, cs_catalog(), NULL, NULL);
+}
+
+/*
+ * An evaluator that judges stored rows against the rules of cat, ordering
+ * all stored rows by id, and hands each hit to collect instead of
+ * recording it (with collect NULL: the live evaluator).
+ */
+EvalContext *
+cs_replay_begin(EventKind kind, TupleDesc desc, const RuleCatalog *cat,
+				HitCollector collect, void *collect_arg)
+{
 	EvalContext *ctx = palloc(sizeof(EvalContext));
 
 	ctx->kind = kind;
 	ctx->desc = desc;
 	resolve_columns(kind, desc, &ctx->cols);
-	ctx->cat = cs_catalog();
+	ctx->cat = cat;
+	ctx->collect = collect;
+	ctx->collect_arg = collect_arg;
 	ctx->batch_context = AllocSetContextCreate(CurrentMemoryContext, "credit_sandbox batch",
 											   ALLOCSET_DEFAULT_SIZES);
 	ctx->row_context = AllocSetContextCreate(CurrentMemoryContext, "credit_sandbox row",
@@ -329,14 +347,15 @@ query_count(SPIPlanPtr plan, Datum *values, const char *nulls)
 
 /* Qualifying refusals of the operator with requested_at in (t - window, t]. */
 static int64
-count_qualifying_refusals(const Rule *rule, const char *operator_id, TimestampTz at, int64 return_id)
+count_qualifying_refusals(const Rule *rule, const char *operator_id, TimestampTz at, int64 return_id,
+						  bool by_id)
 {
 	static SPIPlanPtr plan = NULL;
-	Datum		values[6];
+	Datum		values[7];
 
 	if (plan == NULL)
 	{
-		Oid			types[6] = {TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, INTERVALOID, INT8OID, XIDOID};
+		Oid			types[7] = {TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, INTERVALOID, INT8OID, XIDOID, BOOLOID};
 
 		plan = cs_prepare(psprintf(
 								   "SELECT count(*) FROM %s x"
@@ -344,9 +363,9 @@ count_qualifying_refusals(const Rule *rule, const char *operator_id, TimestampTz
 								   "   AND x.requested_at > $2 AND x.requested_at <= $3"
 								   "   AND x.delivered_at IS NOT NULL AND x.requested_at <= x.delivered_at + $4"
 								   "   AND NOT EXISTS (SELECT FROM %s e WHERE e.category = x.category)"
-								   "   AND (x.return_id <= $5 OR NOT (x.xmin = $6))",
+								   "   AND (x.return_id <= $5 OR NOT ($7 OR x.xmin = $6))",
 								   cs_table("returns"), cs_table("return_exempt_categories")),
-						  6, types);
+						  7, types);
 	}
 	values[0] = CStringGetTextDatum(operator_id);
 	values[1] = TimestampTzGetDatum(cs_sub_interval(at, &rule->window));
@@ -354,31 +373,33 @@ count_qualifying_refusals(const Rule *rule, const char *operator_id, TimestampTz
 	values[3] = IntervalPGetDatum(&rule->return_period);
 	values[4] = Int64GetDatum(return_id);
 	values[5] = TransactionIdGetDatum(GetCurrentTransactionId());
+	values[6] = BoolGetDatum(by_id);
 	return query_count(plan, values, NULL);
 }
 
 /* Complaints in the window (t - W, t] and in the baseline (t - W - B, t - W]. */
 static void
 count_complaints(const Rule *rule, const char *operator_id, TimestampTz at, int64 complaint_id,
-				 int64 *in_window, int64 *in_baseline)
+				 bool by_id, int64 *in_window, int64 *in_baseline)
 {
 	static SPIPlanPtr plan = NULL;
-	Datum		values[6];
+	Datum		values[7];
 	TimestampTz window_start = cs_sub_interval(at, &rule->window);
 	bool		isnull;
 
 	if (plan == NULL)
 	{
-		Oid			types[6] = {TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT8OID, XIDOID};
+		Oid			types[7] = {TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT8OID, XIDOID,
+								BOOLOID};
 
 		plan = cs_prepare(psprintf(
 								   "SELECT count(*) FILTER (WHERE c.received_at > $3),"
 								   "       count(*) FILTER (WHERE c.received_at <= $3)"
 								   "  FROM %s c"
 								   " WHERE c.operator_id = $1 AND c.received_at > $2 AND c.received_at <= $4"
-								   "   AND (c.complaint_id <= $5 OR NOT (c.xmin = $6))",
+								   "   AND (c.complaint_id <= $5 OR NOT ($7 OR c.xmin = $6))",
 								   cs_table("complaints")),
-						  6, types);
+						  7, types);
 	}
 	values[0] = CStringGetTextDatum(operator_id);
 	values[1] = TimestampTzGetDatum(cs_sub_interval(window_start, &rule->baseline));
@@ -386,6 +407,7 @@ count_complaints(const Rule *rule, const char *operator_id, TimestampTz at, int6
 	values[3] = TimestampTzGetDatum(at);
 	values[4] = Int64GetDatum(complaint_id);
 	values[5] = TransactionIdGetDatum(GetCurrentTransactionId());
+	values[6] = BoolGetDatum(by_id);
 	cs_execute(plan, values, NULL);
 	*in_window = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	*in_baseline = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
@@ -521,29 +543,34 @@ history_seek(const History *h, TimestampTz t, bool after)
 	return lo;
 }
 
-/* A stored row counts for a row of this transaction if it came before it. */
+/*
+ * A stored row counts for the row being judged if it came before it: a row
+ * another transaction committed counts (the operator's lock admits the
+ * check only after that commit), a row of this transaction if its id is
+ * smaller.  A replay orders every stored row by id.
+ */
 static inline bool
-stored_before(const HistoryRow *hr, int64 id, bool or_itself)
+stored_before(const HistoryRow *hr, int64 id, bool by_id, bool or_itself)
 {
-	return !hr->this_xact || hr->id < id || (or_itself && hr->id == id);
+	return (!hr->this_xact && !by_id) || hr->id < id || (or_itself && hr->id == id);
 }
 
 /* RL04: orders of the operator to the address in (t - window, t], this one included. */
 static int64
-count_orders(const TxnRow *r, const Interval *window)
+count_orders(const TxnRow *r, const Interval *window, bool by_id)
 {
 	int64		n = 0;
 
 	for (int i = history_seek(r->orders, cs_sub_interval(r->at, window), true);
 		 i < r->orders->n && r->orders->rows[i].at <= r->at; i++)
-		if (stored_before(&r->orders->rows[i], r->id, true))
+		if (stored_before(&r->orders->rows[i], r->id, by_id, true))
 			n++;
 	return n;
 }
 
 /* RL05: the lowest earlier price of the item in [t - lookback, t). */
 static Numeric
-lowest_earlier_price(const TxnRow *r, const Interval *lookback)
+lowest_earlier_price(const TxnRow *r, const Interval *lookback, bool by_id)
 {
 	Numeric		lowest = NULL;
 
@@ -552,7 +579,7 @@ lowest_earlier_price(const TxnRow *r, const Interval *lookback)
 	{
 		const HistoryRow *hr = &r->prices->rows[i];
 
-		if (stored_before(hr, r->id, false) &&
+		if (stored_before(hr, r->id, by_id, false) &&
 			(lowest == NULL || num_cmp(hr->price, lowest) < 0))
 			lowest = hr->price;
 	}
@@ -589,6 +616,11 @@ hit(EvalContext *ctx, Hit *base, const Rule *rule, const char *subject_key, Stri
 	base->rule = rule;
 	base->subject_key = subject_key;
 	base->evidence = json_finish(evidence);
+	if (ctx->collect)
+	{
+		ctx->collect(base, ctx->collect_arg);
+		return;
+	}
 	cs_record_hit(ctx->ledger, base, &is_clue);
 	if (clue && is_clue)
 		*clue = true;
@@ -680,7 +712,7 @@ evaluate_transaction(EvalContext *ctx, TxnRow *r)
 
 	if (r->orders)
 	{
-		int64		orders = count_orders(r, &rules[RL04].window);
+		int64		orders = count_orders(r, &rules[RL04].window, ctx->collect != NULL);
 
 		if (orders >= rules[RL04].threshold)
 		{
@@ -695,7 +727,7 @@ evaluate_transaction(EvalContext *ctx, TxnRow *r)
 
 	if (r->prices)
 	{
-		Numeric		lowest = lowest_earlier_price(r, &rules[RL05].lookback);
+		Numeric		lowest = lowest_earlier_price(r, &rules[RL05].lookback, ctx->collect != NULL);
 
 		if (lowest && num_cmp(r->list_price, lowest) > 0)
 		{
@@ -803,7 +835,7 @@ evaluate_return(EvalContext *ctx, HeapTuple tuple)
 
 	operator_id = get_text(tuple, desc, c->operator_id);
 	return_id = DatumGetInt64(get_datum(tuple, desc, c->id, &isnull));
-	refusals = count_qualifying_refusals(rule, operator_id, at, return_id);
+	refusals = count_qualifying_refusals(rule, operator_id, at, return_id, ctx->collect != NULL);
 	if (refusals < rule->threshold)
 		return;
 
@@ -822,7 +854,7 @@ evaluate_return(EvalContext *ctx, HeapTuple tuple)
 		json_int(&ev, "txn_id", DatumGetInt64(txn_id));
 
 	base.operator_id = operator_id;
-	base.in_sandbox = cs_operator_in_sandbox(operator_id);
+	base.in_sandbox = ctx->collect == NULL && cs_operator_in_sandbox(operator_id);
 	base.source_table = "returns";
 	base.source_id = return_id;
 	base.at = at;
@@ -851,7 +883,7 @@ evaluate_complaint(EvalContext *ctx, HeapTuple tuple)
 	operator_id = get_text(tuple, desc, c->operator_id);
 	at = DatumGetTimestampTz(get_datum(tuple, desc, c->at, &isnull));
 	complaint_id = DatumGetInt64(get_datum(tuple, desc, c->id, &isnull));
-	count_complaints(rule, operator_id, at, complaint_id, &in_window, &in_baseline);
+	count_complaints(rule, operator_id, at, complaint_id, ctx->collect != NULL, &in_window, &in_baseline);
 	if (in_window < rule->threshold)
 		return;
 
@@ -877,7 +909,7 @@ evaluate_complaint(EvalContext *ctx, HeapTuple tuple)
 	json_interval(&ev, "baseline", &rule->baseline);
 
 	base.operator_id = operator_id;
-	base.in_sandbox = cs_operator_in_sandbox(operator_id);
+	base.in_sandbox = ctx->collect == NULL && cs_operator_in_sandbox(operator_id);
 	base.source_table = "complaints";
 	base.source_id = complaint_id;
 	base.at = at;
@@ -899,9 +931,12 @@ cs_evaluate_add(EvalContext *ctx, HeapTuple tuple)
 		ctx->rows = ctx->rows ? repalloc(ctx->rows, sizeof(void *) * ctx->capacity)
 			: palloc(sizeof(void *) * ctx->capacity);
 	}
-	cs_lock_operator(row_operator(ctx, tuple));
-	if (ctx->ledger == NULL)
-		ctx->ledger = cs_ledger_create();
+	if (ctx->collect == NULL)
+	{
+		cs_lock_operator(row_operator(ctx, tuple));
+		if (ctx->ledger == NULL)
+			ctx->ledger = cs_ledger_create();
+	}
 	if (ctx->kind == EVENT_TRANSACTION)
 	{
 		if (ctx->facts == NULL)

@@ -90,13 +90,6 @@ lock_statement_operators(EvalContext *ctx, Tuplestorestate *rows, TupleTableSlot
 	hash_destroy(seen);
 }
 
-/*
- * Rows are judged in batches: enough to share the fact queries among many
- * rows, few enough to keep memory bounded whatever the statement's size
- * (the transition table itself spills to disk).
- */
-#define BATCH_ROWS 8192
-
 static void
 check_transition_table(EvalContext *ctx, Tuplestorestate *rows, TupleDesc desc)
 {
@@ -121,7 +114,7 @@ check_transition_table(EvalContext *ctx, Tuplestorestate *rows, TupleDesc desc)
 		}
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(scratch);
-		if (!more || cs_evaluate_pending(ctx) >= BATCH_ROWS)
+		if (!more || cs_evaluate_pending(ctx) >= CS_BATCH_ROWS)
 			cs_evaluate_flush(ctx);
 		if (!more)
 			break;
