@@ -49,3 +49,15 @@ COMMENT ON FUNCTION credit_sandbox.check_consistency(timestamptz, timestamptz) I
 
 REVOKE ALL ON FUNCTION credit_sandbox.replay(timestamptz, timestamptz, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION credit_sandbox.check_consistency(timestamptz, timestamptz) FROM PUBLIC;
+
+-- ===== scaling out
+
+-- Each hit names its operator: the column a sharded deployment distributes
+-- the hit log by, co-located with warnings (README, "Partitioning and
+-- scaling out").  The row driver writes it keyed by that operator alone.
+ALTER TABLE credit_sandbox.warning_hits ADD COLUMN operator_id text;
+UPDATE credit_sandbox.warning_hits h SET operator_id = w.operator_id
+  FROM credit_sandbox.warnings w WHERE w.warning_id = h.warning_id;
+-- NOT VALID: a hit whose warning was deleted before the update keeps NULL
+ALTER TABLE credit_sandbox.warning_hits ADD CONSTRAINT warning_hits_operator_id_not_null
+    CHECK (operator_id IS NOT NULL) NOT VALID;

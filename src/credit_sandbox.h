@@ -35,6 +35,9 @@ extern char *cs_table(const char *relname);
 extern struct HTAB *cs_string_hash_create(const char *name, long size, Size entrysize,
 										  MemoryContext context);
 extern void cs_execute(SPIPlanPtr plan, Datum *values, const char *nulls);
+extern Datum cs_text_array(const char **items, int n);
+extern Datum cs_int8_array(const int64 *items, int n);
+extern Datum cs_timestamptz_array(const TimestampTz *items, int n);
 
 /*
  * A backend-local cache that is stale once any of its tables changed: a
@@ -132,7 +135,7 @@ struct Hit;
 typedef void (*HitCollector) (const struct Hit *hit, void *arg);
 
 extern EventKind cs_event_kind(const char *name);
-extern EvalContext *cs_evaluate_begin(EventKind kind, TupleDesc desc);
+extern EvalContext *cs_evaluate_begin(EventKind kind, TupleDesc desc, bool one_operator);
 extern EvalContext *cs_replay_begin(EventKind kind, TupleDesc desc, const struct RuleCatalog *cat,
 									HitCollector collect, void *collect_arg);
 extern void cs_evaluate_add(EvalContext *ctx, HeapTuple tuple);
@@ -160,7 +163,7 @@ extern void cs_lock_operator(const char *operator_id);
 extern void cs_lock_operator_key(uint32 key);
 typedef struct Ledger Ledger;
 
-extern Ledger *cs_ledger_create(void);
+extern Ledger *cs_ledger_create(bool one_operator);
 extern void cs_ledger_write(Ledger *ledger);
 extern int64 cs_record_hit(Ledger *ledger, const Hit *hit, bool *is_clue);
 extern bool cs_operator_in_sandbox(const char *operator_id);

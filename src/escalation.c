@@ -82,7 +82,7 @@ credit_sandbox_escalate_overdue(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "credit_sandbox: SPI_connect failed");
 	cat = cs_catalog();
-	ledger = cs_ledger_create();
+	ledger = cs_ledger_create(false);
 	if (overdue_plan == NULL)
 	{
 		Oid			types[1] = {TIMESTAMPTZOID};

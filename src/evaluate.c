@@ -149,6 +149,7 @@ struct EvalContext
 	void	  **rows;			/* TxnRow, or a copy of the tuple */
 	Facts	   *facts;
 	Ledger	   *ledger;
+	bool		one_operator;	/* see cs_evaluate_begin */
 	HitCollector collect;		/* replay: hits go here, nothing is written */
 	void	   *collect_arg;
 	MemoryContext row_context;	/* what judging one row allocates */
@@ -156,10 +157,17 @@ struct EvalContext
 	bool	   *absolute_found;
 };
 
+/*
+ * The live evaluator.  one_operator: every batch is one row (the row
+ * driver), and every query names its operator.
+ */
 EvalContext *
-cs_evaluate_begin(EventKind kind, TupleDesc desc)
+cs_evaluate_begin(EventKind kind, TupleDesc desc, bool one_operator)
 {
-	return cs_replay_begin(kind, desc, cs_catalog(), NULL, NULL);
+	EvalContext *ctx = cs_replay_begin(kind, desc, cs_catalog(), NULL, NULL);
+
+	ctx->one_operator = one_operator;
+	return ctx;
 }
 
 /*
@@ -177,6 +185,7 @@ cs_replay_begin(EventKind kind, TupleDesc desc, const RuleCatalog *cat,
 	ctx->desc = desc;
 	resolve_columns(kind, desc, &ctx->cols);
 	ctx->cat = cat;
+	ctx->one_operator = false;
 	ctx->collect = collect;
 	ctx->collect_arg = collect_arg;
 	ctx->batch_context = AllocSetContextCreate(CurrentMemoryContext, "credit_sandbox batch",
@@ -935,12 +944,12 @@ cs_evaluate_add(EvalContext *ctx, HeapTuple tuple)
 	{
 		cs_lock_operator(row_operator(ctx, tuple));
 		if (ctx->ledger == NULL)
-			ctx->ledger = cs_ledger_create();
+			ctx->ledger = cs_ledger_create(ctx->one_operator);
 	}
 	if (ctx->kind == EVENT_TRANSACTION)
 	{
 		if (ctx->facts == NULL)
-			ctx->facts = facts_create();
+			ctx->facts = facts_create(ctx->one_operator);
 		ctx->rows[ctx->nrows++] = plan_transaction(ctx, tuple);
 	}
 	else

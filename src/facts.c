@@ -49,6 +49,7 @@ typedef struct KeyEntry
 
 struct Facts
 {
+	bool		one_operator;	/* the row driver: queries keyed by one operator */
 	KeySet		operators;
 	KeySet		orders;
 	KeySet		prices;
@@ -94,11 +95,16 @@ keyset_get(KeySet *set, const char *first, const char *second, Size handle_size,
 	return set->handles[entry->position];
 }
 
+/*
+ * With one_operator, every query names the operator: no read of every
+ * current sandbox member, no list of keys (the shape a Citus shard runs).
+ */
 Facts *
-facts_create(void)
+facts_create(bool one_operator)
 {
 	Facts	   *facts = palloc(sizeof(Facts));
 
+	facts->one_operator = one_operator;
 	keyset_init(&facts->operators, "credit_sandbox operators");
 	keyset_init(&facts->orders, "credit_sandbox orders to address");
 	keyset_init(&facts->prices, "credit_sandbox item prices");
@@ -161,28 +167,17 @@ facts_category_reference(Facts *facts, const char *category)
 /* ---------------------------------------------------------------- loading */
 
 static Datum
-text_array(const char **items, int n)
+span_array(const KeySet *set, bool upper)
 {
-	Datum	   *elems = palloc(sizeof(Datum) * Max(n, 1));
-
-	for (int i = 0; i < n; i++)
-		elems[i] = CStringGetTextDatum(items[i]);
-	return PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
-}
-
-static Datum
-timestamptz_array(const KeySet *set, bool upper)
-{
-	Datum	   *elems = palloc(sizeof(Datum) * Max(set->n, 1));
+	TimestampTz *bounds = palloc(sizeof(TimestampTz) * Max(set->n, 1));
 
 	for (int i = 0; i < set->n; i++)
 	{
 		History    *h = set->handles[i];
 
-		elems[i] = TimestampTzGetDatum(upper ? h->to : h->from);
+		bounds[i] = upper ? h->to : h->from;
 	}
-	return PointerGetDatum(construct_array(elems, set->n, TIMESTAMPTZOID, sizeof(TimestampTz),
-										   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	return cs_timestamptz_array(bounds, set->n);
 }
 
 /* Elements of a one-dimensional array column, NULL elements flagged. */
@@ -203,29 +198,39 @@ array_column(HeapTuple row, TupleDesc desc, int column, Oid elemtype, Datum **el
 	return n;
 }
 
+/*
+ * The query for the operators' facts: over keys, a FROM item giving
+ * (op, i), with each operator named as key (one operator: $1 itself).
+ */
+static SPIPlanPtr
+operators_plan(const char *keys, const char *key, Oid type)
+{
+	char	   *lists = cs_table("operator_lists");
+
+	return cs_prepare(psprintf("SELECT k.i, o.operator_id IS NOT NULL, o.registered_on, o.licence_valid_until, o.permits,"
+							   "       ARRAY(SELECT l.list FROM %s l WHERE l.operator_id = %s ORDER BY l.list_entry_id),"
+							   "       ARRAY(SELECT l.listed_on FROM %s l WHERE l.operator_id = %s ORDER BY l.list_entry_id),"
+							   "       ARRAY(SELECT l.removed_on FROM %s l WHERE l.operator_id = %s ORDER BY l.list_entry_id)"
+							   "  FROM %s"
+							   "  LEFT JOIN LATERAL (SELECT * FROM %s x WHERE x.operator_id = %s OFFSET 0) o ON true",
+							   lists, key, lists, key, lists, key, keys, cs_table("operators"), key),
+					  1, &type);
+}
+
 static void
 load_operators(const char **ids, OperatorFacts **targets, int n)
 {
-	static SPIPlanPtr plan = NULL;
+	static SPIPlanPtr many_plan = NULL;
+	static SPIPlanPtr one_plan = NULL;
 	Datum		values[1];
 
-	if (plan == NULL)
+	if (many_plan == NULL)
 	{
-		Oid			types[1] = {TEXTARRAYOID};
-		char	   *lists = cs_table("operator_lists");
-
-		plan = cs_prepare(psprintf(
-								   "SELECT k.i, o.operator_id IS NOT NULL, o.registered_on, o.licence_valid_until, o.permits,"
-								   "       ARRAY(SELECT l.list FROM %s l WHERE l.operator_id = k.op ORDER BY l.list_entry_id),"
-								   "       ARRAY(SELECT l.listed_on FROM %s l WHERE l.operator_id = k.op ORDER BY l.list_entry_id),"
-								   "       ARRAY(SELECT l.removed_on FROM %s l WHERE l.operator_id = k.op ORDER BY l.list_entry_id)"
-								   "  FROM unnest($1) WITH ORDINALITY AS k(op, i)"
-								   "  LEFT JOIN LATERAL (SELECT * FROM %s x WHERE x.operator_id = k.op OFFSET 0) o ON true",
-								   lists, lists, lists, cs_table("operators")),
-						  1, types);
+		many_plan = operators_plan("unnest($1) WITH ORDINALITY AS k(op, i)", "k.op", TEXTARRAYOID);
+		one_plan = operators_plan("(SELECT 1::bigint AS i) k", "$1", TEXTOID);
 	}
-	values[0] = text_array(ids, n);
-	cs_execute(plan, values, NULL);
+	values[0] = n == 1 ? CStringGetTextDatum(ids[0]) : cs_text_array(ids, n);
+	cs_execute(n == 1 ? one_plan : many_plan, values, NULL);
 	for (uint64 r = 0; r < SPI_processed; r++)
 	{
 		HeapTuple	row = SPI_tuptable->vals[r];
@@ -407,7 +412,7 @@ members_prepare(void)
 
 /* Fills the batch's operator facts from the caches, reading what they lack. */
 static void
-load_operator_facts(KeySet *set)
+load_operator_facts(KeySet *set, bool one_operator)
 {
 	const char **missing = palloc(sizeof(char *) * set->n);
 	OperatorFacts **targets = palloc(sizeof(OperatorFacts *) * set->n);
@@ -415,7 +420,8 @@ load_operator_facts(KeySet *set)
 
 	AcceptInvalidationMessages();
 	operator_cache_prepare();
-	members_prepare();
+	if (!one_operator)
+		members_prepare();
 	/* a bulk load meets most operators: reading them all at once is cheaper */
 	if (!operator_cache_complete && !operator_cache_read_all_tried && set->n >= READ_ALL_FROM_OPERATORS)
 	{
@@ -441,7 +447,8 @@ load_operator_facts(KeySet *set)
 			f->registered_on_null = true;
 			f->licence_null = true;
 		}
-		f->in_sandbox = hash_search(members, &id, HASH_FIND, NULL) != NULL;
+		f->in_sandbox = one_operator ? cs_operator_in_sandbox(id)
+			: hash_search(members, &id, HASH_FIND, NULL) != NULL;
 	}
 	if (nmissing > 0)
 	{
@@ -516,10 +523,10 @@ load_histories(KeySet *set, const HistoryPlans *plans)
 	}
 	else
 	{
-		values[0] = text_array(set->first, set->n);
-		values[1] = text_array(set->second, set->n);
-		values[2] = timestamptz_array(set, false);
-		values[3] = timestamptz_array(set, true);
+		values[0] = cs_text_array(set->first, set->n);
+		values[1] = cs_text_array(set->second, set->n);
+		values[2] = span_array(set, false);
+		values[3] = span_array(set, true);
 	}
 	values[4] = TransactionIdGetDatum(GetCurrentTransactionId());
 	cs_execute(set->n == 1 ? plans->one : plans->many, values, NULL);
@@ -674,8 +681,8 @@ load_reference_prices(Facts *facts)
 								   prices, prices),
 						  2, types);
 	}
-	values[0] = text_array(facts->item_refs.first, facts->item_refs.n);
-	values[1] = text_array(facts->category_refs.first, facts->category_refs.n);
+	values[0] = cs_text_array(facts->item_refs.first, facts->item_refs.n);
+	values[1] = cs_text_array(facts->category_refs.first, facts->category_refs.n);
 	cs_execute(plan, values, NULL);
 	for (uint64 r = 0; r < SPI_processed; r++)
 	{
@@ -702,7 +709,7 @@ facts_load(Facts *facts)
 		history_plans(&prices_plans, "item_id", "t.unit_price", ">=", "<");
 	}
 	if (facts->operators.n > 0)
-		load_operator_facts(&facts->operators);
+		load_operator_facts(&facts->operators, facts->one_operator);
 	if (facts->orders.n > 0)
 		load_histories(&facts->orders, &orders_plans);
 	if (facts->prices.n > 0)

@@ -72,7 +72,7 @@ typedef struct Facts Facts;
  * Requests return handles that are filled by facts_load(); a request for a
  * key asked for before widens its span and returns the same handle.
  */
-extern Facts *facts_create(void);
+extern Facts *facts_create(bool one_operator);
 extern OperatorFacts *facts_operator(Facts *facts, const char *operator_id);
 extern History *facts_orders_to_address(Facts *facts, const char *operator_id, const char *ship_to,
 										TimestampTz from, TimestampTz to);

@@ -19,7 +19,6 @@
 #include "catalog/pg_type_d.h"
 #include "commands/trigger.h"
 #include "fmgr.h"
-#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/json.h"
 #include "utils/lsyscache.h"
@@ -242,16 +241,6 @@ query_indicators(TimestampTz at, const char *operator_id, bool only_ungraded)
 	cs_execute(plan, values, nulls);
 }
 
-static Datum
-text_array(char **items, int n)
-{
-	Datum	   *elems = palloc(sizeof(Datum) * Max(n, 1));
-
-	for (int i = 0; i < n; i++)
-		elems[i] = CStringGetTextDatum(items[i]);
-	return PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
-}
-
 /*
  * Writes the grades in one statement; members graded below A leave the
  * sandbox in the same statement, with the class as the reason.
@@ -296,12 +285,12 @@ record_grades(Grade *grades, int n, TimestampTz at, const char *cause)
 		indicators[i] = grades[i].indicators;
 		hard_rules[i] = grades[i].hard_rules;
 	}
-	values[0] = text_array(ids, n);
-	values[1] = text_array(scores, n);
-	values[2] = text_array(score_classes, n);
-	values[3] = text_array(classes, n);
-	values[4] = text_array(indicators, n);
-	values[5] = text_array(hard_rules, n);
+	values[0] = cs_text_array((const char **) ids, n);
+	values[1] = cs_text_array((const char **) scores, n);
+	values[2] = cs_text_array((const char **) score_classes, n);
+	values[3] = cs_text_array((const char **) classes, n);
+	values[4] = cs_text_array((const char **) indicators, n);
+	values[5] = cs_text_array((const char **) hard_rules, n);
 	values[6] = TimestampTzGetDatum(at);
 	values[7] = CStringGetTextDatum(cause);
 	cs_execute(plan, values, NULL);

@@ -22,16 +22,17 @@
 
 #include "credit_sandbox.h"
 
+#include "catalog/namespace.h"
 #include "catalog/pg_type_d.h"
 #include "commands/async.h"
 #include "common/hashfn.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "storage/lock.h"
-#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
 #include "utils/json.h"
+#include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 
 PG_FUNCTION_INFO_V1(credit_sandbox_lock_operator);
@@ -279,92 +280,130 @@ notify_new_warning(const Hit *hit, int64 warning_id, const char *list, bool has_
 typedef struct LedgerEntry
 {
 	char	   *key;			/* operator, code, subject key */
+	char	   *operator_id;
 	int64		warning_id;
 	bool		is_tip;
 	int32		pending_hits;
 	TimestampTz pending_last_hit;
 } LedgerEntry;
 
+/* A hit of the log not yet written. */
+typedef struct LoggedHit
+{
+	const LedgerEntry *warning;
+	const char *source_table;
+	int64		source_id;
+	TimestampTz at;
+} LoggedHit;
+
 struct Ledger
 {
 	MemoryContext context;
+	bool		one_operator;	/* every statement keyed by one operator */
 	HTAB	   *open;			/* key -> LedgerEntry */
-	/* the hit log not yet written */
 	int			nhits;
 	int			capacity;
-	int64	   *hit_warning;
-	const char **hit_table;
-	int64	   *hit_source;
-	TimestampTz *hit_at;
+	LoggedHit  *hits;
 };
 
+/*
+ * A ledger for the hits of a batch.  With one_operator (the row driver),
+ * its statements name the operator, never a list of rows: the shape a
+ * Citus shard can run (README, "Partitioning and scaling out").
+ */
 Ledger *
-cs_ledger_create(void)
+cs_ledger_create(bool one_operator)
 {
 	Ledger	   *ledger = palloc0(sizeof(Ledger));
 
 	ledger->context = CurrentMemoryContext;
+	ledger->one_operator = one_operator;
 	ledger->open = cs_string_hash_create("credit_sandbox open warnings", 256, sizeof(LedgerEntry),
 										 CurrentMemoryContext);
 	return ledger;
 }
 
 static void
-log_hit(Ledger *ledger, int64 warning_id, const Hit *hit)
+log_hit(Ledger *ledger, const LedgerEntry *warning, const Hit *hit)
 {
-	MemoryContext old = MemoryContextSwitchTo(ledger->context);
-
 	if (ledger->nhits == ledger->capacity)
 	{
 		ledger->capacity = Max(64, ledger->capacity * 2);
-		ledger->hit_warning = ledger->hit_warning
-			? repalloc(ledger->hit_warning, sizeof(int64) * ledger->capacity)
-			: palloc(sizeof(int64) * ledger->capacity);
-		ledger->hit_table = ledger->hit_table
-			? repalloc(ledger->hit_table, sizeof(char *) * ledger->capacity)
-			: palloc(sizeof(char *) * ledger->capacity);
-		ledger->hit_source = ledger->hit_source
-			? repalloc(ledger->hit_source, sizeof(int64) * ledger->capacity)
-			: palloc(sizeof(int64) * ledger->capacity);
-		ledger->hit_at = ledger->hit_at
-			? repalloc(ledger->hit_at, sizeof(TimestampTz) * ledger->capacity)
-			: palloc(sizeof(TimestampTz) * ledger->capacity);
+		ledger->hits = ledger->hits
+			? repalloc(ledger->hits, sizeof(LoggedHit) * ledger->capacity)
+			: MemoryContextAlloc(ledger->context, sizeof(LoggedHit) * ledger->capacity);
 	}
-	ledger->hit_warning[ledger->nhits] = warning_id;
-	ledger->hit_table[ledger->nhits] = hit->source_table;
-	ledger->hit_source[ledger->nhits] = hit->source_id;
-	ledger->hit_at[ledger->nhits] = hit->at;
+	ledger->hits[ledger->nhits].warning = warning;
+	ledger->hits[ledger->nhits].source_table = hit->source_table;
+	ledger->hits[ledger->nhits].source_id = hit->source_id;
+	ledger->hits[ledger->nhits].at = hit->at;
 	ledger->nhits++;
-	MemoryContextSwitchTo(old);
 }
 
-static Datum
-int8_array(const int64 *items, int n)
+/*
+ * The hit log names each hit's operator, the column a sharded deployment
+ * distributes it by.  A 0.1 schema (the library updated, ALTER EXTENSION
+ * UPDATE not run yet) lacks the column: its hits are logged without.
+ */
+static bool
+hit_log_names_operator(void)
 {
-	Datum	   *elems = palloc(sizeof(Datum) * Max(n, 1));
+	Oid			relid = get_relname_relid("warning_hits", get_namespace_oid(CS_SCHEMA, false));
 
-	for (int i = 0; i < n; i++)
-		elems[i] = Int64GetDatum(items[i]);
-	return PointerGetDatum(construct_array(elems, n, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	return get_attnum(relid, "operator_id") != InvalidAttrNumber;
 }
 
-static Datum
-timestamptz_array(const TimestampTz *items, int n)
-{
-	Datum	   *elems = palloc(sizeof(Datum) * Max(n, 1));
-
-	for (int i = 0; i < n; i++)
-		elems[i] = TimestampTzGetDatum(items[i]);
-	return PointerGetDatum(construct_array(elems, n, TIMESTAMPTZOID, sizeof(TimestampTz),
-										   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-}
-
-/* Writes the counts kept in memory and the hit log: one statement each. */
-void
-cs_ledger_write(Ledger *ledger)
+/* One operator's counts and hits, a statement per warning and per hit. */
+static void
+write_one_operator(Ledger *ledger)
 {
 	static SPIPlanPtr count_plan = NULL;
 	static SPIPlanPtr log_plan = NULL;
+	HASH_SEQ_STATUS status;
+	LedgerEntry *entry;
+
+	if (count_plan == NULL)
+	{
+		Oid			count_types[4] = {TEXTOID, INT8OID, INT4OID, TIMESTAMPTZOID};
+		Oid			log_types[5] = {TEXTOID, INT8OID, TEXTOID, INT8OID, TIMESTAMPTZOID};
+
+		count_plan = cs_prepare(psprintf("UPDATE %s w SET hits = w.hits + $3,"
+										 "       last_hit_at = GREATEST(w.last_hit_at, $4)"
+										 " WHERE w.operator_id = $1 AND w.warning_id = $2",
+										 cs_table("warnings")),
+								4, count_types);
+		log_plan = cs_prepare(psprintf("INSERT INTO %s (operator_id, warning_id, source_table, source_id, hit_at)"
+									   " VALUES ($1, $2, $3, $4, $5)",
+									   cs_table("warning_hits")),
+							  5, log_types);
+	}
+	hash_seq_init(&status, ledger->open);
+	while ((entry = hash_seq_search(&status)) != NULL)
+		if (entry->pending_hits > 0)
+		{
+			Datum		values[4] = {CStringGetTextDatum(entry->operator_id), Int64GetDatum(entry->warning_id),
+			Int32GetDatum(entry->pending_hits), TimestampTzGetDatum(entry->pending_last_hit)};
+
+			cs_execute(count_plan, values, NULL);
+			entry->pending_hits = 0;
+		}
+	for (int i = 0; i < ledger->nhits; i++)
+	{
+		const LoggedHit *h = &ledger->hits[i];
+		Datum		values[5] = {CStringGetTextDatum(h->warning->operator_id), Int64GetDatum(h->warning->warning_id),
+		CStringGetTextDatum(h->source_table), Int64GetDatum(h->source_id), TimestampTzGetDatum(h->at)};
+
+		cs_execute(log_plan, values, NULL);
+	}
+	ledger->nhits = 0;
+}
+
+/* A batch's counts and hits: one statement each. */
+static void
+write_batch(Ledger *ledger, bool names_operator)
+{
+	static SPIPlanPtr count_plan = NULL;
+	static SPIPlanPtr log_plans[2] = {NULL, NULL};
 	HASH_SEQ_STATUS status;
 	LedgerEntry *entry;
 	int			n = 0;
@@ -376,7 +415,8 @@ cs_ledger_write(Ledger *ledger)
 	if (count_plan == NULL)
 	{
 		Oid			count_types[3] = {INT8ARRAYOID, INT8ARRAYOID, TIMESTAMPTZARRAYOID};
-		Oid			log_types[4] = {INT8ARRAYOID, TEXTARRAYOID, INT8ARRAYOID, TIMESTAMPTZARRAYOID};
+		Oid			log_types[5] = {INT8ARRAYOID, TEXTARRAYOID, INT8ARRAYOID, TIMESTAMPTZARRAYOID, TEXTARRAYOID};
+		char	   *hit_log = cs_table("warning_hits");
 
 		count_plan = cs_prepare(psprintf("UPDATE %s w SET hits = w.hits + u.n,"
 										 "       last_hit_at = GREATEST(w.last_hit_at, u.last)"
@@ -384,10 +424,12 @@ cs_ledger_write(Ledger *ledger)
 										 " WHERE w.warning_id = u.id",
 										 cs_table("warnings")),
 								3, count_types);
-		log_plan = cs_prepare(psprintf("INSERT INTO %s (warning_id, source_table, source_id, hit_at)"
-									   " SELECT * FROM unnest($1, $2, $3, $4)",
-									   cs_table("warning_hits")),
-							  4, log_types);
+		log_plans[false] = cs_prepare(psprintf("INSERT INTO %s (warning_id, source_table, source_id, hit_at)"
+											   " SELECT * FROM unnest($1, $2, $3, $4)", hit_log),
+									  4, log_types);
+		log_plans[true] = cs_prepare(psprintf("INSERT INTO %s (warning_id, source_table, source_id, hit_at, operator_id)"
+											  " SELECT * FROM unnest($1, $2, $3, $4, $5)", hit_log),
+									 5, log_types);
 	}
 
 	hash_seq_init(&status, ledger->open);
@@ -402,33 +444,58 @@ cs_ledger_write(Ledger *ledger)
 		}
 	if (n > 0)
 	{
-		Datum		values[3] = {int8_array(ids, n), int8_array(hits, n), timestamptz_array(last, n)};
+		Datum		values[3] = {cs_int8_array(ids, n), cs_int8_array(hits, n), cs_timestamptz_array(last, n)};
 
 		cs_execute(count_plan, values, NULL);
 	}
 	if (ledger->nhits > 0)
 	{
-		Datum	   *tables = palloc(sizeof(Datum) * ledger->nhits);
-		Datum		values[4];
+		int			nh = ledger->nhits;
+		int64	   *warning_ids = palloc(sizeof(int64) * nh);
+		const char **tables = palloc(sizeof(char *) * nh);
+		int64	   *sources = palloc(sizeof(int64) * nh);
+		TimestampTz *at = palloc(sizeof(TimestampTz) * nh);
+		const char **operators = palloc(sizeof(char *) * nh);
+		Datum		values[5];
 
-		for (int i = 0; i < ledger->nhits; i++)
-			tables[i] = CStringGetTextDatum(ledger->hit_table[i]);
-		values[0] = int8_array(ledger->hit_warning, ledger->nhits);
-		values[1] = PointerGetDatum(construct_array(tables, ledger->nhits, TEXTOID, -1, false, TYPALIGN_INT));
-		values[2] = int8_array(ledger->hit_source, ledger->nhits);
-		values[3] = timestamptz_array(ledger->hit_at, ledger->nhits);
-		cs_execute(log_plan, values, NULL);
+		for (int i = 0; i < nh; i++)
+		{
+			warning_ids[i] = ledger->hits[i].warning->warning_id;
+			tables[i] = ledger->hits[i].source_table;
+			sources[i] = ledger->hits[i].source_id;
+			at[i] = ledger->hits[i].at;
+			operators[i] = ledger->hits[i].warning->operator_id;
+		}
+		values[0] = cs_int8_array(warning_ids, nh);
+		values[1] = cs_text_array(tables, nh);
+		values[2] = cs_int8_array(sources, nh);
+		values[3] = cs_timestamptz_array(at, nh);
+		values[4] = cs_text_array(operators, nh);
+		cs_execute(log_plans[names_operator], values, NULL);
 		ledger->nhits = 0;
 	}
 }
 
+/* Writes the counts kept in memory and the hit log. */
+void
+cs_ledger_write(Ledger *ledger)
+{
+	bool		names_operator = hit_log_names_operator();
+
+	if (ledger->one_operator && names_operator)
+		write_one_operator(ledger);
+	else
+		write_batch(ledger, names_operator);
+}
+
 static LedgerEntry *
-remember_open_warning(Ledger *ledger, char *key, int64 warning_id, bool is_tip)
+remember_open_warning(Ledger *ledger, char *key, const char *operator_id, int64 warning_id, bool is_tip)
 {
 	MemoryContext old = MemoryContextSwitchTo(ledger->context);
 	char	   *stored = pstrdup(key);
 	LedgerEntry *entry = hash_search(ledger->open, &stored, HASH_ENTER, NULL);
 
+	entry->operator_id = pstrdup(operator_id);
 	entry->warning_id = warning_id;
 	entry->is_tip = is_tip;
 	entry->pending_hits = 0;
@@ -462,7 +529,7 @@ cs_record_hit(Ledger *ledger, const Hit *hit, bool *is_clue)
 	}
 	else if (find_open_warning(hit, &warning_id, &is_tip))
 	{
-		entry = remember_open_warning(ledger, key, warning_id, is_tip);
+		entry = remember_open_warning(ledger, key, hit->operator_id, warning_id, is_tip);
 		entry->pending_hits = 1;
 		entry->pending_last_hit = hit->at;
 	}
@@ -482,9 +549,9 @@ cs_record_hit(Ledger *ledger, const Hit *hit, bool *is_clue)
 		notify_new_warning(hit, warning_id, is_tip ? "admin_tip" : "risk_trigger", has_due, due_at);
 		if (!is_tip)
 			cs_grade_after_warning_clue(hit->operator_id, hit->rule->code, hit->at);
-		remember_open_warning(ledger, key, warning_id, is_tip);
+		entry = remember_open_warning(ledger, key, hit->operator_id, warning_id, is_tip);
 	}
-	log_hit(ledger, warning_id, hit);
+	log_hit(ledger, entry, hit);
 	if (!is_tip && hit->in_sandbox)
 		leave_sandbox(hit, warning_id);
 	*is_clue = !is_tip;

@@ -18,6 +18,8 @@ passed=0 failed=0
 summary() { echo "$passed passed, $failed failed"; [ "$failed" -eq 0 ]; }
 
 cs_install_deps
+# test/row_driver_shape.sql reads the statements the triggers run
+export CS_PRELOAD=pg_stat_statements
 cs_build_install || { echo "build failed"; failed=1; summary; exit 1; }
 cs_start_cluster
 

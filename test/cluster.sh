@@ -11,7 +11,8 @@
 # running and its directory in place at exit (the connection settings are printed),
 # CS_PGBIN (default /usr/lib/postgresql/15/bin) to build against and run another
 # copy of PostgreSQL 15, e.g. a relocated one so that two checkouts can be tested
-# side by side without installing over each other.
+# side by side without installing over each other; CS_PRELOAD, more libraries for
+# shared_preload_libraries (the test suite adds pg_stat_statements).
 #
 # The server runs as postgres; every client (psql, pg_regress, pg_prove) runs as the
 # calling user (root) and connects as PGUSER=postgres over the Unix socket in the
@@ -80,7 +81,7 @@ port = ${CS_PGPORT:-54329}
 max_connections = 50
 shared_buffers = 256MB
 fsync = off
-shared_preload_libraries = 'credit_sandbox'
+shared_preload_libraries = 'credit_sandbox${CS_PRELOAD:+, $CS_PRELOAD}'
 EOF
     cs_as_pg pg_ctl -D "$CS_DIR/data" -l "$CS_DIR/server.log" -w start >/dev/null \
         || { tail -n 30 "$CS_DIR/server.log" >&2; return 1; }

@@ -110,8 +110,8 @@ SELECT throws_ok($$SELECT * FROM credit_sandbox.replay(rules => '{"RL04": {"thre
 -- ======================================================================= consistency
 DELETE FROM credit_sandbox.warning_hits
  WHERE (source_table, source_id) = (SELECT source_table, source_id FROM replayed WHERE code = 'RL06');
-INSERT INTO credit_sandbox.warning_hits (warning_id, source_table, source_id, hit_at)
-SELECT w.warning_id, 'transactions', t.txn_id, t.occurred_at
+INSERT INTO credit_sandbox.warning_hits (operator_id, warning_id, source_table, source_id, hit_at)
+SELECT w.operator_id, w.warning_id, 'transactions', t.txn_id, t.occurred_at
   FROM credit_sandbox.warnings w, credit_sandbox.transactions t
  WHERE w.operator_id = 'TRP-unknown' AND w.code = 'RL01' AND t.operator_id = 'TRP-a' AND t.item_id = 'shoe'
  ORDER BY t.txn_id LIMIT 1;
