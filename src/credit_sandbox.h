@@ -141,6 +141,7 @@ extern EvalContext *cs_replay_begin(EventKind kind, TupleDesc desc, const struct
 extern void cs_evaluate_add(EvalContext *ctx, HeapTuple tuple);
 extern int	cs_evaluate_pending(EvalContext *ctx);
 extern void cs_evaluate_flush(EvalContext *ctx);
+extern void cs_evaluate_end(EvalContext *ctx);
 extern int	cs_operator_column(EvalContext *ctx);
 
 /* ---- outcome (outcome.c) ---- */
@@ -164,6 +165,7 @@ extern void cs_lock_operator_key(uint32 key);
 typedef struct Ledger Ledger;
 
 extern Ledger *cs_ledger_create(bool one_operator);
+extern void cs_ledger_batch_done(Ledger *ledger);
 extern void cs_ledger_write(Ledger *ledger);
 extern int64 cs_record_hit(Ledger *ledger, const Hit *hit, bool *is_clue);
 extern bool cs_operator_in_sandbox(const char *operator_id);

@@ -167,7 +167,17 @@ cs_evaluate_begin(EventKind kind, TupleDesc desc, bool one_operator)
 	EvalContext *ctx = cs_replay_begin(kind, desc, cs_catalog(), NULL, NULL);
 
 	ctx->one_operator = one_operator;
+	ctx->ledger = cs_ledger_create(one_operator);
 	return ctx;
+}
+
+/* Writes what the evaluator kept in memory: once the statement's rows are judged. */
+void
+cs_evaluate_end(EvalContext *ctx)
+{
+	Assert(cs_evaluate_pending(ctx) == 0);
+	if (ctx->ledger)
+		cs_ledger_write(ctx->ledger);
 }
 
 /*
@@ -941,11 +951,7 @@ cs_evaluate_add(EvalContext *ctx, HeapTuple tuple)
 			: palloc(sizeof(void *) * ctx->capacity);
 	}
 	if (ctx->collect == NULL)
-	{
 		cs_lock_operator(row_operator(ctx, tuple));
-		if (ctx->ledger == NULL)
-			ctx->ledger = cs_ledger_create(ctx->one_operator);
-	}
 	if (ctx->kind == EVENT_TRANSACTION)
 	{
 		if (ctx->facts == NULL)
@@ -989,7 +995,7 @@ cs_evaluate_flush(EvalContext *ctx)
 		MemoryContextReset(ctx->row_context);
 	}
 	if (ctx->ledger)
-		cs_ledger_write(ctx->ledger);
+		cs_ledger_batch_done(ctx->ledger);
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(ctx->batch_context);
 	MemoryContextReset(ctx->row_context);
@@ -997,5 +1003,4 @@ cs_evaluate_flush(EvalContext *ctx)
 	ctx->capacity = 0;
 	ctx->rows = NULL;
 	ctx->facts = NULL;
-	ctx->ledger = NULL;
 }

@@ -10,11 +10,13 @@
  * the evaluator before it reads anything, so the open-warning lookup and
  * the insert that may follow cannot race.
  *
- * A batch keeps a ledger of the open warnings it has touched: a further hit
- * on one of them is counted in memory, and the counts and the hit log are
- * written once per batch.  Updating a hot warning once per hit would grow a
- * chain of row versions that no one can prune before the transaction ends,
- * and a large COPY would walk it on every hit.
+ * A statement keeps a ledger of the open warnings it has touched: a further
+ * hit on one of them is counted in memory, and the counts are written once
+ * per statement (or when the ledger holds LEDGER_MAX_OPEN warnings), the hit
+ * log once per batch.  Updating a hot warning once per hit, or even once per
+ * batch, grows a chain of row versions that no one can prune before the
+ * transaction ends, and every later lookup of that warning walks it: a
+ * single COPY of millions of rows slowed down as it went.
  *
  *-------------------------------------------------------------------------
  */
@@ -33,6 +35,7 @@
 #include "utils/hsearch.h"
 #include "utils/json.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/timestamp.h"
 
 PG_FUNCTION_INFO_V1(credit_sandbox_lock_operator);
@@ -141,39 +144,6 @@ find_open_warning(const Hit *hit, int64 *warning_id, bool *is_tip)
 	}
 	SPI_freetuptable(SPI_tuptable);
 	return found;
-}
-
-/*
- * Sandbox tolerance: a member's hit on a tolerable red line with no warning
- * or tip of that code whose last hit lies within the tolerance window.
- */
-static bool
-tolerated(Ledger *ledger, const Hit *hit)
-{
-	static SPIPlanPtr plan = NULL;
-	Datum		values[3];
-	bool		earlier;
-
-	if (!hit->in_sandbox || !hit->rule->tolerable || hit->rule->is_tip || hit->escalation)
-		return false;
-	/* the look-back reads last_hit_at: counts kept in memory go in first */
-	cs_ledger_write(ledger);
-	if (plan == NULL)
-	{
-		Oid			types[3] = {TEXTOID, TEXTOID, TIMESTAMPTZOID};
-
-		plan = cs_prepare(psprintf("SELECT FROM %s w WHERE w.operator_id = $1 AND w.code = $2"
-								   "   AND w.last_hit_at > $3 LIMIT 1",
-								   cs_table("warnings")),
-						  3, types);
-	}
-	values[0] = CStringGetTextDatum(hit->operator_id);
-	values[1] = CStringGetTextDatum(hit->rule->code);
-	values[2] = TimestampTzGetDatum(cs_sub_interval(hit->at, cs_tolerance_window));
-	cs_execute(plan, values, NULL);
-	earlier = SPI_processed > 0;
-	SPI_freetuptable(SPI_tuptable);
-	return !earlier;
 }
 
 static int64
@@ -296,31 +266,89 @@ typedef struct LoggedHit
 	TimestampTz at;
 } LoggedHit;
 
+/* The latest hit counted in memory on any warning of an operator and code. */
+typedef struct PendingRecent
+{
+	char	   *key;			/* operator, code */
+	TimestampTz last_hit;
+} PendingRecent;
+
+/* Warnings a ledger remembers before it writes their counts and forgets them. */
+#define LEDGER_MAX_OPEN 65536
+
 struct Ledger
 {
-	MemoryContext context;
+	MemoryContext context;		/* the hit log */
+	MemoryContext open_context; /* the warnings remembered */
 	bool		one_operator;	/* every statement keyed by one operator */
 	HTAB	   *open;			/* key -> LedgerEntry */
+	HTAB	   *recent;			/* operator, code -> PendingRecent */
 	int			nhits;
 	int			capacity;
 	LoggedHit  *hits;
 };
 
+static void
+ledger_forget_open(Ledger *ledger)
+{
+	MemoryContextReset(ledger->open_context);
+	ledger->open = cs_string_hash_create("credit_sandbox open warnings", 256, sizeof(LedgerEntry),
+										 ledger->open_context);
+	ledger->recent = cs_string_hash_create("credit_sandbox recent hits", 256, sizeof(PendingRecent),
+										   ledger->open_context);
+}
+
 /*
- * A ledger for the hits of a batch.  With one_operator (the row driver),
- * its statements name the operator, never a list of rows: the shape a
- * Citus shard can run (README, "Partitioning and scaling out").
+ * A ledger for the hits of a statement.  With one_operator (the row
+ * driver), its statements name the operator, never a list of rows: the
+ * shape a Citus shard can run (README, "Partitioning and scaling out").
  */
 Ledger *
 cs_ledger_create(bool one_operator)
 {
 	Ledger	   *ledger = palloc0(sizeof(Ledger));
 
-	ledger->context = CurrentMemoryContext;
+	ledger->context = AllocSetContextCreate(CurrentMemoryContext, "credit_sandbox ledger",
+											ALLOCSET_DEFAULT_SIZES);
+	ledger->open_context = AllocSetContextCreate(ledger->context, "credit_sandbox open warnings",
+												 ALLOCSET_DEFAULT_SIZES);
 	ledger->one_operator = one_operator;
-	ledger->open = cs_string_hash_create("credit_sandbox open warnings", 256, sizeof(LedgerEntry),
-										 CurrentMemoryContext);
+	ledger_forget_open(ledger);
 	return ledger;
+}
+
+static char *
+recent_key(const char *operator_id, const char *code)
+{
+	return psprintf("%zu:%s%s", strlen(operator_id), operator_id, code);
+}
+
+/* Notes a hit counted in memory for the look-back of tolerated(). */
+static void
+note_pending_hit(Ledger *ledger, LedgerEntry *entry, const Hit *hit)
+{
+	char	   *key = recent_key(hit->operator_id, hit->rule->code);
+	PendingRecent *recent = hash_search(ledger->recent, &key, HASH_FIND, NULL);
+
+	entry->pending_hits++;
+	entry->pending_last_hit = Max(entry->pending_last_hit, hit->at);
+	if (recent == NULL)
+	{
+		key = MemoryContextStrdup(ledger->open_context, key);
+		recent = hash_search(ledger->recent, &key, HASH_ENTER, NULL);
+		recent->last_hit = hit->at;
+	}
+	recent->last_hit = Max(recent->last_hit, hit->at);
+}
+
+/* Whether a hit counted in memory on a warning of operator and code came after since. */
+static bool
+pending_hit_after(Ledger *ledger, const char *operator_id, const char *code, TimestampTz since)
+{
+	char	   *key = recent_key(operator_id, code);
+	PendingRecent *recent = hash_search(ledger->recent, &key, HASH_FIND, NULL);
+
+	return recent != NULL && recent->last_hit > since;
 }
 
 static void
@@ -353,57 +381,15 @@ hit_log_names_operator(void)
 	return get_attnum(relid, "operator_id") != InvalidAttrNumber;
 }
 
-/* One operator's counts and hits, a statement per warning and per hit. */
+/*
+ * The counts kept in memory: with one operator a statement per warning,
+ * else one statement.
+ */
 static void
-write_one_operator(Ledger *ledger)
+write_counts(Ledger *ledger)
 {
-	static SPIPlanPtr count_plan = NULL;
-	static SPIPlanPtr log_plan = NULL;
-	HASH_SEQ_STATUS status;
-	LedgerEntry *entry;
-
-	if (count_plan == NULL)
-	{
-		Oid			count_types[4] = {TEXTOID, INT8OID, INT4OID, TIMESTAMPTZOID};
-		Oid			log_types[5] = {TEXTOID, INT8OID, TEXTOID, INT8OID, TIMESTAMPTZOID};
-
-		count_plan = cs_prepare(psprintf("UPDATE %s w SET hits = w.hits + $3,"
-										 "       last_hit_at = GREATEST(w.last_hit_at, $4)"
-										 " WHERE w.operator_id = $1 AND w.warning_id = $2",
-										 cs_table("warnings")),
-								4, count_types);
-		log_plan = cs_prepare(psprintf("INSERT INTO %s (operator_id, warning_id, source_table, source_id, hit_at)"
-									   " VALUES ($1, $2, $3, $4, $5)",
-									   cs_table("warning_hits")),
-							  5, log_types);
-	}
-	hash_seq_init(&status, ledger->open);
-	while ((entry = hash_seq_search(&status)) != NULL)
-		if (entry->pending_hits > 0)
-		{
-			Datum		values[4] = {CStringGetTextDatum(entry->operator_id), Int64GetDatum(entry->warning_id),
-			Int32GetDatum(entry->pending_hits), TimestampTzGetDatum(entry->pending_last_hit)};
-
-			cs_execute(count_plan, values, NULL);
-			entry->pending_hits = 0;
-		}
-	for (int i = 0; i < ledger->nhits; i++)
-	{
-		const LoggedHit *h = &ledger->hits[i];
-		Datum		values[5] = {CStringGetTextDatum(h->warning->operator_id), Int64GetDatum(h->warning->warning_id),
-		CStringGetTextDatum(h->source_table), Int64GetDatum(h->source_id), TimestampTzGetDatum(h->at)};
-
-		cs_execute(log_plan, values, NULL);
-	}
-	ledger->nhits = 0;
-}
-
-/* A batch's counts and hits: one statement each. */
-static void
-write_batch(Ledger *ledger, bool names_operator)
-{
-	static SPIPlanPtr count_plan = NULL;
-	static SPIPlanPtr log_plans[2] = {NULL, NULL};
+	static SPIPlanPtr one_plan = NULL;
+	static SPIPlanPtr batch_plan = NULL;
 	HASH_SEQ_STATUS status;
 	LedgerEntry *entry;
 	int			n = 0;
@@ -412,53 +398,103 @@ write_batch(Ledger *ledger, bool names_operator)
 	int64	   *hits = palloc(sizeof(int64) * Max(nentries, 1));
 	TimestampTz *last = palloc(sizeof(TimestampTz) * Max(nentries, 1));
 
-	if (count_plan == NULL)
+	if (one_plan == NULL)
 	{
-		Oid			count_types[3] = {INT8ARRAYOID, INT8ARRAYOID, TIMESTAMPTZARRAYOID};
-		Oid			log_types[5] = {INT8ARRAYOID, TEXTARRAYOID, INT8ARRAYOID, TIMESTAMPTZARRAYOID, TEXTARRAYOID};
-		char	   *hit_log = cs_table("warning_hits");
+		Oid			one_types[4] = {TEXTOID, INT8OID, INT8OID, TIMESTAMPTZOID};
+		Oid			batch_types[3] = {INT8ARRAYOID, INT8ARRAYOID, TIMESTAMPTZARRAYOID};
+		char	   *warnings = cs_table("warnings");
 
-		count_plan = cs_prepare(psprintf("UPDATE %s w SET hits = w.hits + u.n,"
+		one_plan = cs_prepare(psprintf("UPDATE %s w SET hits = w.hits + $3,"
+									   "       last_hit_at = GREATEST(w.last_hit_at, $4)"
+									   " WHERE w.operator_id = $1 AND w.warning_id = $2", warnings),
+							  4, one_types);
+		batch_plan = cs_prepare(psprintf("UPDATE %s w SET hits = w.hits + u.n,"
 										 "       last_hit_at = GREATEST(w.last_hit_at, u.last)"
 										 "  FROM unnest($1, $2, $3) AS u(id, n, last)"
-										 " WHERE w.warning_id = u.id",
-										 cs_table("warnings")),
-								3, count_types);
-		log_plans[false] = cs_prepare(psprintf("INSERT INTO %s (warning_id, source_table, source_id, hit_at)"
-											   " SELECT * FROM unnest($1, $2, $3, $4)", hit_log),
-									  4, log_types);
-		log_plans[true] = cs_prepare(psprintf("INSERT INTO %s (warning_id, source_table, source_id, hit_at, operator_id)"
-											  " SELECT * FROM unnest($1, $2, $3, $4, $5)", hit_log),
-									 5, log_types);
+										 " WHERE w.warning_id = u.id", warnings),
+								3, batch_types);
 	}
-
 	hash_seq_init(&status, ledger->open);
 	while ((entry = hash_seq_search(&status)) != NULL)
-		if (entry->pending_hits > 0)
+	{
+		if (entry->pending_hits == 0)
+			continue;
+		if (ledger->one_operator)
+		{
+			Datum		values[4] = {CStringGetTextDatum(entry->operator_id), Int64GetDatum(entry->warning_id),
+			Int64GetDatum(entry->pending_hits), TimestampTzGetDatum(entry->pending_last_hit)};
+
+			cs_execute(one_plan, values, NULL);
+		}
+		else
 		{
 			ids[n] = entry->warning_id;
 			hits[n] = entry->pending_hits;
 			last[n] = entry->pending_last_hit;
 			n++;
-			entry->pending_hits = 0;
 		}
+		entry->pending_hits = 0;
+	}
 	if (n > 0)
 	{
 		Datum		values[3] = {cs_int8_array(ids, n), cs_int8_array(hits, n), cs_timestamptz_array(last, n)};
 
-		cs_execute(count_plan, values, NULL);
+		cs_execute(batch_plan, values, NULL);
 	}
-	if (ledger->nhits > 0)
+}
+
+/*
+ * The hit log: with one operator a statement per hit, else one statement
+ * (without the operator on a 0.1 schema, see hit_log_names_operator).
+ */
+static void
+write_hit_log(Ledger *ledger)
+{
+	static SPIPlanPtr one_plan = NULL;
+	static SPIPlanPtr batch_plans[2] = {NULL, NULL};
+	bool		names_operator;
+	int			n = ledger->nhits;
+
+	if (n == 0)
+		return;
+	if (one_plan == NULL)
 	{
-		int			nh = ledger->nhits;
-		int64	   *warning_ids = palloc(sizeof(int64) * nh);
-		const char **tables = palloc(sizeof(char *) * nh);
-		int64	   *sources = palloc(sizeof(int64) * nh);
-		TimestampTz *at = palloc(sizeof(TimestampTz) * nh);
-		const char **operators = palloc(sizeof(char *) * nh);
+		Oid			one_types[5] = {TEXTOID, INT8OID, TEXTOID, INT8OID, TIMESTAMPTZOID};
+		Oid			batch_types[5] = {INT8ARRAYOID, TEXTARRAYOID, INT8ARRAYOID, TIMESTAMPTZARRAYOID, TEXTARRAYOID};
+		char	   *hit_log = cs_table("warning_hits");
+
+		one_plan = cs_prepare(psprintf("INSERT INTO %s (operator_id, warning_id, source_table, source_id, hit_at)"
+									   " VALUES ($1, $2, $3, $4, $5)", hit_log),
+							  5, one_types);
+		batch_plans[false] = cs_prepare(psprintf("INSERT INTO %s (warning_id, source_table, source_id, hit_at)"
+												 " SELECT * FROM unnest($1, $2, $3, $4)", hit_log),
+										4, batch_types);
+		batch_plans[true] = cs_prepare(psprintf("INSERT INTO %s (warning_id, source_table, source_id, hit_at, operator_id)"
+												" SELECT * FROM unnest($1, $2, $3, $4, $5)", hit_log),
+									   5, batch_types);
+	}
+	names_operator = hit_log_names_operator();
+	if (ledger->one_operator && names_operator)
+	{
+		for (int i = 0; i < n; i++)
+		{
+			const LoggedHit *h = &ledger->hits[i];
+			Datum		values[5] = {CStringGetTextDatum(h->warning->operator_id), Int64GetDatum(h->warning->warning_id),
+			CStringGetTextDatum(h->source_table), Int64GetDatum(h->source_id), TimestampTzGetDatum(h->at)};
+
+			cs_execute(one_plan, values, NULL);
+		}
+	}
+	else
+	{
+		int64	   *warning_ids = palloc(sizeof(int64) * n);
+		const char **tables = palloc(sizeof(char *) * n);
+		int64	   *sources = palloc(sizeof(int64) * n);
+		TimestampTz *at = palloc(sizeof(TimestampTz) * n);
+		const char **operators = palloc(sizeof(char *) * n);
 		Datum		values[5];
 
-		for (int i = 0; i < nh; i++)
+		for (int i = 0; i < n; i++)
 		{
 			warning_ids[i] = ledger->hits[i].warning->warning_id;
 			tables[i] = ledger->hits[i].source_table;
@@ -466,32 +502,43 @@ write_batch(Ledger *ledger, bool names_operator)
 			at[i] = ledger->hits[i].at;
 			operators[i] = ledger->hits[i].warning->operator_id;
 		}
-		values[0] = cs_int8_array(warning_ids, nh);
-		values[1] = cs_text_array(tables, nh);
-		values[2] = cs_int8_array(sources, nh);
-		values[3] = cs_timestamptz_array(at, nh);
-		values[4] = cs_text_array(operators, nh);
-		cs_execute(log_plans[names_operator], values, NULL);
-		ledger->nhits = 0;
+		values[0] = cs_int8_array(warning_ids, n);
+		values[1] = cs_text_array(tables, n);
+		values[2] = cs_int8_array(sources, n);
+		values[3] = cs_timestamptz_array(at, n);
+		values[4] = cs_text_array(operators, n);
+		cs_execute(batch_plans[names_operator], values, NULL);
+	}
+	ledger->nhits = 0;
+}
+
+/*
+ * After a batch: the hit log is written; the counts too, and the warnings
+ * forgotten, once the ledger remembers too many of them.
+ */
+void
+cs_ledger_batch_done(Ledger *ledger)
+{
+	write_hit_log(ledger);
+	if (hash_get_num_entries(ledger->open) > LEDGER_MAX_OPEN)
+	{
+		write_counts(ledger);
+		ledger_forget_open(ledger);
 	}
 }
 
-/* Writes the counts kept in memory and the hit log. */
+/* Writes everything kept in memory: at the end of a statement. */
 void
 cs_ledger_write(Ledger *ledger)
 {
-	bool		names_operator = hit_log_names_operator();
-
-	if (ledger->one_operator && names_operator)
-		write_one_operator(ledger);
-	else
-		write_batch(ledger, names_operator);
+	write_hit_log(ledger);
+	write_counts(ledger);
 }
 
 static LedgerEntry *
 remember_open_warning(Ledger *ledger, char *key, const char *operator_id, int64 warning_id, bool is_tip)
 {
-	MemoryContext old = MemoryContextSwitchTo(ledger->context);
+	MemoryContext old = MemoryContextSwitchTo(ledger->open_context);
 	char	   *stored = pstrdup(key);
 	LedgerEntry *entry = hash_search(ledger->open, &stored, HASH_ENTER, NULL);
 
@@ -502,6 +549,42 @@ remember_open_warning(Ledger *ledger, char *key, const char *operator_id, int64 
 	entry->pending_last_hit = DT_NOBEGIN;
 	MemoryContextSwitchTo(old);
 	return entry;
+}
+
+/*
+ * Sandbox tolerance: a member's hit on a tolerable red line with no warning
+ * or tip of that code whose last hit lies within the tolerance window.
+ */
+static bool
+tolerated(Ledger *ledger, const Hit *hit)
+{
+	static SPIPlanPtr plan = NULL;
+	Datum		values[3];
+	bool		earlier;
+
+	TimestampTz since = cs_sub_interval(hit->at, cs_tolerance_window);
+
+	if (!hit->in_sandbox || !hit->rule->tolerable || hit->rule->is_tip || hit->escalation)
+		return false;
+	/* last_hit_at as stored, or later by a hit counted in memory */
+	if (pending_hit_after(ledger, hit->operator_id, hit->rule->code, since))
+		return false;
+	if (plan == NULL)
+	{
+		Oid			types[3] = {TEXTOID, TEXTOID, TIMESTAMPTZOID};
+
+		plan = cs_prepare(psprintf("SELECT FROM %s w WHERE w.operator_id = $1 AND w.code = $2"
+								   "   AND w.last_hit_at > $3 LIMIT 1",
+								   cs_table("warnings")),
+						  3, types);
+	}
+	values[0] = CStringGetTextDatum(hit->operator_id);
+	values[1] = CStringGetTextDatum(hit->rule->code);
+	values[2] = TimestampTzGetDatum(since);
+	cs_execute(plan, values, NULL);
+	earlier = SPI_processed > 0;
+	SPI_freetuptable(SPI_tuptable);
+	return !earlier;
 }
 
 /*
@@ -521,17 +604,15 @@ cs_record_hit(Ledger *ledger, const Hit *hit, bool *is_clue)
 
 	if (entry)
 	{
-		/* an open warning this batch has seen: counted in memory */
-		entry->pending_hits++;
-		entry->pending_last_hit = Max(entry->pending_last_hit, hit->at);
+		/* an open warning this statement has seen: counted in memory */
+		note_pending_hit(ledger, entry, hit);
 		warning_id = entry->warning_id;
 		is_tip = entry->is_tip;
 	}
 	else if (find_open_warning(hit, &warning_id, &is_tip))
 	{
 		entry = remember_open_warning(ledger, key, hit->operator_id, warning_id, is_tip);
-		entry->pending_hits = 1;
-		entry->pending_last_hit = hit->at;
+		note_pending_hit(ledger, entry, hit);
 	}
 	else
 	{

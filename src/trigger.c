@@ -165,6 +165,7 @@ credit_sandbox_check_rows(PG_FUNCTION_ARGS)
 	}
 	else
 		check_transition_table(ctx, trigdata->tg_newtable, desc);
+	cs_evaluate_end(ctx);
 	SPI_finish();
 	return PointerGetDatum(NULL);
 }
