@@ -72,3 +72,27 @@ BEGIN
     ON CONFLICT (operator_id) WHERE exited_at IS NULL DO NOTHING;
     RETURN FOUND;
 END $$;
+
+-- Run as the extension's owner (SECURITY DEFINER), as the checks' trigger
+-- check_rows already does: the functions that write what no role may write
+-- (grades, memberships, warnings, draws, rule history, the event tables'
+-- triggers), and the readers an analyst may call without table grants.
+-- Each pins its search_path (the sql and plpgsql ones already did), so that
+-- no caller's schema can put its operators or functions into the owner's
+-- queries.  A later CREATE OR REPLACE of one of them must say SECURITY
+-- DEFINER again (test/privileges.sql notices if it does not).
+ALTER FUNCTION credit_sandbox.grade(text, timestamptz) SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION credit_sandbox.regrade(timestamptz) SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION credit_sandbox.grade_ungraded(timestamptz) SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION credit_sandbox.escalate_overdue(timestamptz) SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION credit_sandbox.admit(text) SECURITY DEFINER;
+ALTER FUNCTION credit_sandbox.renew_sandbox(timestamptz) SECURITY DEFINER;
+ALTER FUNCTION credit_sandbox.acknowledge(bigint, text) SECURITY DEFINER;
+ALTER FUNCTION credit_sandbox.record_correction(bigint, text) SECURITY DEFINER;
+ALTER FUNCTION credit_sandbox.close_warning(bigint, text) SECURITY DEFINER;
+ALTER FUNCTION credit_sandbox.draw_inspections(text, jsonb, int) SECURITY DEFINER;
+ALTER FUNCTION credit_sandbox.set_driver(text) SECURITY DEFINER;
+ALTER FUNCTION credit_sandbox.rules_record_version() SECURITY DEFINER;
+ALTER FUNCTION credit_sandbox.in_sandbox(text) SECURITY DEFINER;
+ALTER FUNCTION credit_sandbox.sandbox_members_at(timestamptz) SECURITY DEFINER;
+ALTER FUNCTION credit_sandbox.verify_draw(bigint) SECURITY DEFINER;
