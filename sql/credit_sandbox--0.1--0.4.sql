@@ -96,3 +96,64 @@ ALTER FUNCTION credit_sandbox.rules_record_version() SECURITY DEFINER;
 ALTER FUNCTION credit_sandbox.in_sandbox(text) SECURITY DEFINER;
 ALTER FUNCTION credit_sandbox.sandbox_members_at(timestamptz) SECURITY DEFINER;
 ALTER FUNCTION credit_sandbox.verify_draw(bigint) SECURITY DEFINER;
+
+-- Creates the three group roles (NOLOGIN) that do not exist yet and grants
+-- them what they need; the DBA then grants membership to login roles.  Give
+-- other names to grant to roles of one's own.  Idempotent: run it again after
+-- ALTER EXTENSION UPDATE, which may add views.  Returns the statements it ran.
+-- Not at CREATE EXTENSION: roles are cluster-wide, and which roles a
+-- cluster has is the DBA's decision.
+CREATE FUNCTION credit_sandbox.create_roles(app name DEFAULT 'credit_sandbox_app',
+                                            analyst name DEFAULT 'credit_sandbox_analyst',
+                                            admin name DEFAULT 'credit_sandbox_admin') RETURNS SETOF text
+    LANGUAGE plpgsql STRICT SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    s text;
+BEGIN
+    IF NOT (SELECT pg_has_role(e.extowner, 'USAGE') FROM pg_extension e WHERE e.extname = 'credit_sandbox') THEN
+        RAISE EXCEPTION 'only the owner of extension credit_sandbox may create its roles'
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    FOREACH s IN ARRAY ARRAY[app, analyst, admin] LOOP
+        IF NOT EXISTS (SELECT FROM pg_roles r WHERE r.rolname = s) THEN
+            EXECUTE format('CREATE ROLE %I NOLOGIN', s);
+            RETURN NEXT format('CREATE ROLE %I NOLOGIN', s);
+        END IF;
+    END LOOP;
+    FOREACH s IN ARRAY ARRAY[
+        format('GRANT USAGE ON SCHEMA credit_sandbox TO %I, %I, %I', app, analyst, admin),
+        -- the platforms: insert events and operator data, read nothing back
+        -- but the generated keys (INSERT ... RETURNING)
+        format('GRANT INSERT ON credit_sandbox.transactions, credit_sandbox.returns, credit_sandbox.complaints,'
+               ' credit_sandbox.operators, credit_sandbox.operator_lists TO %I', app),
+        format('GRANT SELECT (txn_id) ON credit_sandbox.transactions TO %I', app),
+        format('GRANT SELECT (return_id) ON credit_sandbox.returns TO %I', app),
+        format('GRANT SELECT (complaint_id) ON credit_sandbox.complaints TO %I', app),
+        format('GRANT SELECT (list_entry_id) ON credit_sandbox.operator_lists TO %I', app),
+        -- analysts: every view, and the readers that need no base table
+        format('GRANT SELECT ON %s TO %I',
+               (SELECT string_agg(c.oid::regclass::text, ', ' ORDER BY c.relname) FROM pg_class c
+                 WHERE c.relnamespace = 'credit_sandbox'::regnamespace AND c.relkind IN ('v', 'm')), analyst),
+        format('GRANT EXECUTE ON FUNCTION credit_sandbox.sandbox_members_at(timestamptz),'
+               ' credit_sandbox.verify_draw(bigint) TO %I, %I', analyst, admin),
+        -- administrators: read everything; edit operators, lists, rules,
+        -- grading and inspectors; never the events or what is derived
+        format('GRANT SELECT ON ALL TABLES IN SCHEMA credit_sandbox TO %I', admin),
+        format('GRANT INSERT, UPDATE, DELETE ON credit_sandbox.operators, credit_sandbox.operator_lists,'
+               ' credit_sandbox.regulated_categories, credit_sandbox.prohibited_categories,'
+               ' credit_sandbox.prohibited_terms, credit_sandbox.absolute_terms,'
+               ' credit_sandbox.return_exempt_categories, credit_sandbox.reference_prices,'
+               ' credit_sandbox.inspectors, credit_sandbox.inspector_conflicts TO %I', admin),
+        format('GRANT UPDATE ON credit_sandbox.rules, credit_sandbox.grading_weights,'
+               ' credit_sandbox.grade_boundaries TO %I', admin),
+        format('GRANT EXECUTE ON FUNCTION credit_sandbox.grade(text, timestamptz), credit_sandbox.regrade(timestamptz),'
+               ' credit_sandbox.grade_ungraded(timestamptz), credit_sandbox.admit(text),'
+               ' credit_sandbox.renew_sandbox(timestamptz), credit_sandbox.acknowledge(bigint, text),'
+               ' credit_sandbox.record_correction(bigint, text), credit_sandbox.close_warning(bigint, text),'
+               ' credit_sandbox.escalate_overdue(timestamptz), credit_sandbox.draw_inspections(text, jsonb, int),'
+               ' credit_sandbox.set_driver(text) TO %I', admin)] LOOP
+        EXECUTE s;
+        RETURN NEXT s;
+    END LOOP;
+END $$;
+REVOKE ALL ON FUNCTION credit_sandbox.create_roles(name, name, name) FROM PUBLIC;
