@@ -61,3 +61,159 @@ UPDATE credit_sandbox.warning_hits h SET operator_id = w.operator_id
 -- NOT VALID: a hit whose warning was deleted before the update keeps NULL
 ALTER TABLE credit_sandbox.warning_hits ADD CONSTRAINT warning_hits_operator_id_not_null
     CHECK (operator_id IS NOT NULL) NOT VALID;
+
+-- ===== privileges
+-- Three kinds of user (README, "Privileges"): the platforms' applications
+-- insert rows, analysts read the views, administrators edit the rules and
+-- lists and run grading, renewal, escalation and draws.  No role may write
+-- what the extension derives (warnings, hits, grades, memberships, draws,
+-- rule history): only its functions do, as the extension's owner.
+
+-- Who did it is the login (session_user).  Inside the SECURITY DEFINER
+-- functions below current_user is the extension's owner, and a member who
+-- SET ROLE to a shared group role must still be recorded by name.
+ALTER TABLE credit_sandbox.rules ALTER COLUMN changed_by SET DEFAULT SESSION_USER;
+ALTER TABLE credit_sandbox.sandbox_memberships ALTER COLUMN admitted_by SET DEFAULT SESSION_USER;
+ALTER TABLE credit_sandbox.inspection_draws ALTER COLUMN drawn_by SET DEFAULT SESSION_USER;
+
+-- Internal: the status changes it allows are the caller's to choose, so it is
+-- granted to nobody; acknowledge, record_correction and close_warning use it.
+CREATE OR REPLACE FUNCTION credit_sandbox.change_warning_status(warning_id bigint, from_status text[], to_status text,
+                                                                note text)
+    RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_column
+DECLARE
+    w credit_sandbox.warnings;
+BEGIN
+    SELECT * INTO w FROM credit_sandbox.warnings x WHERE x.warning_id = change_warning_status.warning_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'warning % does not exist', change_warning_status.warning_id USING ERRCODE = 'no_data_found';
+    END IF;
+    PERFORM credit_sandbox.lock_operator(w.operator_id);
+    UPDATE credit_sandbox.warnings x
+       SET status = to_status, status_changed_at = pg_catalog.now(), status_changed_by = SESSION_USER,
+           status_note = coalesce(note, x.status_note)
+     WHERE x.warning_id = w.warning_id AND x.status = ANY (from_status);
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'warning % is %, not %', w.warning_id,
+              (SELECT x.status FROM credit_sandbox.warnings x WHERE x.warning_id = w.warning_id),
+              array_to_string(from_status, ' or ')
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'A warning goes open -> acknowledged -> corrected or escalated -> closed.';
+    END IF;
+END $$;
+
+CREATE OR REPLACE FUNCTION credit_sandbox.admit(operator_id text) RETURNS boolean
+    LANGUAGE plpgsql STRICT SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_column
+DECLARE
+    g credit_sandbox.operator_grades;
+BEGIN
+    IF NOT EXISTS (SELECT FROM credit_sandbox.operators o WHERE o.operator_id = admit.operator_id) THEN
+        RAISE EXCEPTION 'operator "%" does not exist', admit.operator_id
+            USING ERRCODE = 'no_data_found',
+                  HINT = 'Insert the operator into credit_sandbox.operators first.';
+    END IF;
+    PERFORM credit_sandbox.lock_operator(admit.operator_id);
+    PERFORM credit_sandbox.grade(admit.operator_id);
+    SELECT * INTO g FROM credit_sandbox.operator_grades x
+     WHERE x.operator_id = admit.operator_id ORDER BY x.grade_id DESC LIMIT 1;
+    IF g.class <> 'A' THEN
+        RAISE EXCEPTION 'operator "%" is class %, and only class A enters the sandbox', admit.operator_id, g.class
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = format('Score %s; hard rules: %s.', g.score,
+                                  coalesce((SELECT string_agg(r, '; ') FROM jsonb_array_elements_text(g.hard_rules) r), 'none')),
+                  HINT = 'See credit_sandbox.operator_grades for the indicators behind the class.';
+    END IF;
+    INSERT INTO credit_sandbox.sandbox_memberships (operator_id, admit_reason)
+    VALUES (admit.operator_id, format('admitted by %s: class A, score %s', SESSION_USER, g.score))
+    ON CONFLICT (operator_id) WHERE exited_at IS NULL DO NOTHING;
+    RETURN FOUND;
+END $$;
+
+-- Run as the extension's owner (SECURITY DEFINER), as the checks' trigger
+-- check_rows already does: the functions that write what no role may write
+-- (grades, memberships, warnings, draws, rule history, the event tables'
+-- triggers), and the readers an analyst may call without table grants.
+-- Each pins its search_path (the sql and plpgsql ones already did), so that
+-- no caller's schema can put its operators or functions into the owner's
+-- queries.  A later CREATE OR REPLACE of one of them must say SECURITY
+-- DEFINER again (test/privileges.sql notices if it does not).
+ALTER FUNCTION credit_sandbox.grade(text, timestamptz) SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION credit_sandbox.regrade(timestamptz) SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION credit_sandbox.grade_ungraded(timestamptz) SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION credit_sandbox.escalate_overdue(timestamptz) SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION credit_sandbox.admit(text) SECURITY DEFINER;
+ALTER FUNCTION credit_sandbox.renew_sandbox(timestamptz) SECURITY DEFINER;
+ALTER FUNCTION credit_sandbox.acknowledge(bigint, text) SECURITY DEFINER;
+ALTER FUNCTION credit_sandbox.record_correction(bigint, text) SECURITY DEFINER;
+ALTER FUNCTION credit_sandbox.close_warning(bigint, text) SECURITY DEFINER;
+ALTER FUNCTION credit_sandbox.draw_inspections(text, jsonb, int) SECURITY DEFINER;
+ALTER FUNCTION credit_sandbox.set_driver(text) SECURITY DEFINER;
+ALTER FUNCTION credit_sandbox.rules_record_version() SECURITY DEFINER;
+ALTER FUNCTION credit_sandbox.in_sandbox(text) SECURITY DEFINER;
+ALTER FUNCTION credit_sandbox.sandbox_members_at(timestamptz) SECURITY DEFINER;
+ALTER FUNCTION credit_sandbox.verify_draw(bigint) SECURITY DEFINER;
+
+-- Creates the three group roles (NOLOGIN) that do not exist yet and grants
+-- them what they need; the DBA then grants membership to login roles.  Give
+-- other names to grant to roles of one's own.  Idempotent: run it again after
+-- ALTER EXTENSION UPDATE, which may add views.  Returns the statements it ran.
+-- Not at CREATE EXTENSION: roles are cluster-wide, and which roles a
+-- cluster has is the DBA's decision.
+CREATE FUNCTION credit_sandbox.create_roles(app name DEFAULT 'credit_sandbox_app',
+                                            analyst name DEFAULT 'credit_sandbox_analyst',
+                                            admin name DEFAULT 'credit_sandbox_admin') RETURNS SETOF text
+    LANGUAGE plpgsql STRICT SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    s text;
+BEGIN
+    IF NOT (SELECT pg_has_role(e.extowner, 'USAGE') FROM pg_extension e WHERE e.extname = 'credit_sandbox') THEN
+        RAISE EXCEPTION 'only the owner of extension credit_sandbox may create its roles'
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    FOREACH s IN ARRAY ARRAY[app, analyst, admin] LOOP
+        IF NOT EXISTS (SELECT FROM pg_roles r WHERE r.rolname = s) THEN
+            EXECUTE format('CREATE ROLE %I NOLOGIN', s);
+            RETURN NEXT format('CREATE ROLE %I NOLOGIN', s);
+        END IF;
+    END LOOP;
+    FOREACH s IN ARRAY ARRAY[
+        format('GRANT USAGE ON SCHEMA credit_sandbox TO %I, %I, %I', app, analyst, admin),
+        -- the platforms: insert events and operator data, read nothing back
+        -- but the generated keys (INSERT ... RETURNING)
+        format('GRANT INSERT ON credit_sandbox.transactions, credit_sandbox.returns, credit_sandbox.complaints,'
+               ' credit_sandbox.operators, credit_sandbox.operator_lists TO %I', app),
+        format('GRANT SELECT (txn_id) ON credit_sandbox.transactions TO %I', app),
+        format('GRANT SELECT (return_id) ON credit_sandbox.returns TO %I', app),
+        format('GRANT SELECT (complaint_id) ON credit_sandbox.complaints TO %I', app),
+        format('GRANT SELECT (list_entry_id) ON credit_sandbox.operator_lists TO %I', app),
+        -- analysts: every view, and the readers that need no base table
+        format('GRANT SELECT ON %s TO %I',
+               (SELECT string_agg(c.oid::regclass::text, ', ' ORDER BY c.relname) FROM pg_class c
+                 WHERE c.relnamespace = 'credit_sandbox'::regnamespace AND c.relkind IN ('v', 'm')), analyst),
+        format('GRANT EXECUTE ON FUNCTION credit_sandbox.sandbox_members_at(timestamptz),'
+               ' credit_sandbox.verify_draw(bigint) TO %I, %I', analyst, admin),
+        -- administrators: read everything; edit operators, lists, rules,
+        -- grading and inspectors; never the events or what is derived
+        format('GRANT SELECT ON ALL TABLES IN SCHEMA credit_sandbox TO %I', admin),
+        format('GRANT INSERT, UPDATE, DELETE ON credit_sandbox.operators, credit_sandbox.operator_lists,'
+               ' credit_sandbox.regulated_categories, credit_sandbox.prohibited_categories,'
+               ' credit_sandbox.prohibited_terms, credit_sandbox.absolute_terms,'
+               ' credit_sandbox.return_exempt_categories, credit_sandbox.reference_prices,'
+               ' credit_sandbox.inspectors, credit_sandbox.inspector_conflicts TO %I', admin),
+        format('GRANT UPDATE ON credit_sandbox.rules, credit_sandbox.grading_weights,'
+               ' credit_sandbox.grade_boundaries TO %I', admin),
+        format('GRANT EXECUTE ON FUNCTION credit_sandbox.grade(text, timestamptz), credit_sandbox.regrade(timestamptz),'
+               ' credit_sandbox.grade_ungraded(timestamptz), credit_sandbox.admit(text),'
+               ' credit_sandbox.renew_sandbox(timestamptz), credit_sandbox.acknowledge(bigint, text),'
+               ' credit_sandbox.record_correction(bigint, text), credit_sandbox.close_warning(bigint, text),'
+               ' credit_sandbox.escalate_overdue(timestamptz), credit_sandbox.draw_inspections(text, jsonb, int),'
+               ' credit_sandbox.set_driver(text), credit_sandbox.replay(timestamptz, timestamptz, jsonb),'
+               ' credit_sandbox.check_consistency(timestamptz, timestamptz) TO %I', admin)] LOOP
+        EXECUTE s;
+        RETURN NEXT s;
+    END LOOP;
+END $$;
+REVOKE ALL ON FUNCTION credit_sandbox.create_roles(name, name, name) FROM PUBLIC;

@@ -290,7 +290,10 @@ replace_untouched_default(const char *code)
 	return replaced;
 }
 
-/* NEW with the version that follows previous, stamped with who and when. */
+/*
+ * NEW with the version that follows previous, stamped with who (the login,
+ * as every record of who did what) and when.
+ */
 static HeapTuple
 next_version(HeapTuple newtuple, TupleDesc desc, int32 previous)
 {
@@ -301,7 +304,7 @@ next_version(HeapTuple newtuple, TupleDesc desc, int32 previous)
 
 	values[0] = Int32GetDatum(previous + 1);
 	values[1] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
-	values[2] = DirectFunctionCall1(namein, CStringGetDatum(GetUserNameFromId(GetUserId(), false)));
+	values[2] = DirectFunctionCall1(namein, CStringGetDatum(GetUserNameFromId(GetSessionUserId(), false)));
 	return heap_modify_tuple_by_cols(newtuple, desc, 3, cols, values, nulls);
 }
 

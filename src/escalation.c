@@ -36,7 +36,7 @@ mark_escalated(int64 tip_id, TimestampTz at)
 		Oid			types[2] = {INT8OID, TIMESTAMPTZOID};
 
 		plan = cs_prepare(psprintf("UPDATE %s w SET status = 'escalated', status_changed_at = pg_catalog.now(),"
-								   "       status_changed_by = CURRENT_USER"
+								   "       status_changed_by = SESSION_USER"
 								   " WHERE w.warning_id = $1 AND w.status IN ('open', 'acknowledged')"
 								   "   AND w.due_at < $2",
 								   cs_table("warnings")),

@@ -126,6 +126,12 @@ check_transition_table(EvalContext *ctx, Tuplestorestate *rows, TupleDesc desc)
 /*
  * credit_sandbox.check_rows(kind): AFTER INSERT, FOR EACH ROW or FOR EACH
  * STATEMENT with REFERENCING NEW TABLE.
+ *
+ * Declared SECURITY DEFINER with a pinned search_path, so all it does (the
+ * facts it reads, warnings, hits, sandbox exits, grades, NOTIFY) runs as the
+ * function's owner, the extension's owner, who owns every table involved:
+ * the inserting role needs INSERT on the event table and nothing else, and
+ * neither its privileges nor its search_path reach the checks.
  */
 Datum
 credit_sandbox_check_rows(PG_FUNCTION_ARGS)

@@ -15,6 +15,7 @@
 #   - dedup: a second hit on the open key sends nothing (hits = 2)
 #   - one row raising RL01 and RL06: two notifications, in code order
 #   - a sandbox member's tolerated hit: admin_tip with due_at in the payload
+#   - a warning raised by a login that may only insert (create_roles' app role)
 #   - pgbench, 6 clients committing or rolling back at random: exactly one
 #     notification per committed warning, none for rolled-back ones
 set -euo pipefail
@@ -121,6 +122,19 @@ conc_check "tolerated hit of a sandbox member: one admin_tip notification with d
     "$(notes | grep -F '"operator_id":"M-tip"' | grep -F '"list":"admin_tip"' | grep -cv '"due_at":null' || true)"
 unexpected=$(grep -E 'ERROR|FATAL' "$CONC_TMP/w1.out" | grep -v 'division by zero' || true)
 conc_check "no unexpected error in the writing session" "" "$unexpected"
+
+# --- a login of the application role, which may only insert: its warning is
+# announced all the same (the checks run as the extension's owner)
+q "$DB" "SELECT count(*) FROM credit_sandbox.create_roles('cs_conc_app', 'cs_conc_analyst', 'cs_conc_admin');
+         CREATE ROLE cs_conc_app_login LOGIN IN ROLE cs_conc_app" >/dev/null
+q "$DB" "$(ins N-app cup 'plain cup')" -U cs_conc_app_login
+if wait_note '"operator_id":"N-app"'; then
+    conc_ok "notification for a warning raised by an INSERT-only login"
+else
+    conc_notok "no notification for a warning raised by an INSERT-only login"
+fi
+q "$DB" "DROP OWNED BY cs_conc_app, cs_conc_analyst, cs_conc_admin;
+         DROP ROLE cs_conc_app_login, cs_conc_app, cs_conc_analyst, cs_conc_admin"
 
 # --- concurrent writers committing or rolling back at random
 cat >"$CONC_TMP/random_commit.sql" <<'SQL'
