@@ -13,7 +13,7 @@
 BEGIN;
 SET LOCAL client_min_messages = warning;
 SET LOCAL TimeZone = 'UTC';
-SELECT plan(85);
+SELECT plan(87);
 
 \ir lib/defaults.sql
 \ir lib/helpers.sql
@@ -270,6 +270,9 @@ SELECT ok(credit_sandbox.draw_inspections('pv seed') > 0, 'admin: draws inspecti
 SELECT is(credit_sandbox.set_driver('row') || credit_sandbox.set_driver('statement'), 'rowstatement',
           'admin: switches the driver');
 SELECT ok(credit_sandbox.grade('PV-B') IS NOT NULL AND credit_sandbox.regrade() > 0, 'admin: grades');
+SELECT lives_ok($$SELECT count(*) FROM credit_sandbox.replay(rules => '{"RL04": {"threshold": 3}}')$$,
+                'admin: replays a proposed rule change');
+SELECT lives_ok($$SELECT count(*) FROM credit_sandbox.check_consistency()$$, 'admin: checks consistency');
 RESET SESSION AUTHORIZATION;
 
 -- the caller is recorded, not the functions' owner
