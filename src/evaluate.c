@@ -149,6 +149,7 @@ struct EvalContext
 	void	  **rows;			/* TxnRow, or a copy of the tuple */
 	Facts	   *facts;
 	Ledger	   *ledger;
+	MemoryContext context;		/* lives as long as the evaluator */
 	bool		one_operator;	/* see cs_evaluate_begin */
 	HitCollector collect;		/* replay: hits go here, nothing is written */
 	void	   *collect_arg;
@@ -167,7 +168,6 @@ cs_evaluate_begin(EventKind kind, TupleDesc desc, bool one_operator)
 	EvalContext *ctx = cs_replay_begin(kind, desc, cs_catalog(), NULL, NULL);
 
 	ctx->one_operator = one_operator;
-	ctx->ledger = cs_ledger_create(one_operator);
 	return ctx;
 }
 
@@ -195,6 +195,7 @@ cs_replay_begin(EventKind kind, TupleDesc desc, const RuleCatalog *cat,
 	ctx->desc = desc;
 	resolve_columns(kind, desc, &ctx->cols);
 	ctx->cat = cat;
+	ctx->context = CurrentMemoryContext;
 	ctx->one_operator = false;
 	ctx->collect = collect;
 	ctx->collect_arg = collect_arg;
@@ -639,6 +640,14 @@ hit(EvalContext *ctx, Hit *base, const Rule *rule, const char *subject_key, Stri
 	{
 		ctx->collect(base, ctx->collect_arg);
 		return;
+	}
+	/* most statements hit nothing: the ledger is made for the first hit */
+	if (ctx->ledger == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(ctx->context);
+
+		ctx->ledger = cs_ledger_create(ctx->one_operator);
+		MemoryContextSwitchTo(old);
 	}
 	cs_record_hit(ctx->ledger, base, &is_clue);
 	if (clue && is_clue)
