@@ -83,11 +83,17 @@ q() {
     psql -X -q -A -t -v ON_ERROR_STOP=1 "$@" -d "$db" -c "$sql"
 }
 
-# conc_createdb DB: fresh database with the extension; dropped at exit.
-conc_createdb() {
+# conc_emptydb DB: fresh empty database; dropped at exit.
+conc_emptydb() {
     dropdb --if-exists --force "$1" >/dev/null 2>&1 || true
     createdb "$1"
     CONC_DBS+=("$1")
+}
+
+# conc_createdb DB: fresh database with the extension (created under
+# $PGOPTIONS when given); dropped at exit.
+conc_createdb() {
+    conc_emptydb "$1"
     psql -X -q -v ON_ERROR_STOP=1 -d "$1" -c 'CREATE EXTENSION credit_sandbox' >/dev/null
 }
 
