@@ -6,7 +6,8 @@
 #   2. pg_prove on each pgTAP file test/*.sql, in database cs_tap, and again in
 #      cs_tap_partitioned where transactions is hash-partitioned by operator_id;
 #   3. each test/concurrency/*.sh and test/ops/*.sh (exit status;
-#      PGHOST/PGPORT/PGUSER set).
+#      PGHOST/PGPORT/PGUSER set; test/ops/crash.sh runs a cluster of its own
+#      on port CS_PGPORT + 1).
 # Ends with the line "N passed, M failed" and exits non-zero if M > 0.
 set -euo pipefail
 # shellcheck source=test/cluster.sh

@@ -27,6 +27,8 @@ CONC_CHECKS=0
 CONC_DBS=()
 CONC_PIDS=()
 CONC_TMP=
+# commands conc_cleanup runs last (a test that runs a cluster of its own stops it there)
+CONC_AT_EXIT=()
 
 conc_ok()    { CONC_CHECKS=$((CONC_CHECKS + 1)); echo "ok - $*"; }
 conc_notok() { CONC_CHECKS=$((CONC_CHECKS + 1)); CONC_FAILS=$((CONC_FAILS + 1)); echo "not ok - $*"; }
@@ -51,6 +53,9 @@ conc_cleanup() {
         dropdb --if-exists --force "$db" >/dev/null 2>&1
     done
     [ -n "$CONC_TMP" ] && rm -rf "$CONC_TMP"
+    for cmd in "${CONC_AT_EXIT[@]}"; do
+        "$cmd"
+    done
     exit "$rc"
 }
 
