@@ -152,9 +152,9 @@ conc_true "the server restarted through crash recovery" \
     "$(grep -q 'redo starts at' "$CS_DIR/server.log" && echo t || echo f)" "no redo in the server log"
 
 # what the clients saw: committed rows (table, id, tag) and the transactions begun
-cat "$CONC_TMP"/client*.out | awk '$1 == "commit" { for (i = 4; i <= NF; i++) print $3 "\t" $i "\t" $2 }' \
+awk '$1 == "commit" { for (i = 4; i <= NF; i++) print $3 "\t" $i "\t" $2 }' "$CONC_TMP"/client*.out \
     >"$CONC_TMP/committed.tsv"
-cat "$CONC_TMP"/client*.out | awk '$1 == "begin" { print $2 "\t" $3 "\t" $4 "\t" $5 }' >"$CONC_TMP/begun.tsv"
+awk '$1 == "begin" { print $2 "\t" $3 "\t" $4 "\t" $5 }' "$CONC_TMP"/client*.out >"$CONC_TMP/begun.tsv"
 psql -X -q -v ON_ERROR_STOP=1 -d "$DB" >/dev/null <<SQL
 CREATE TABLE public.committed (tab text, id bigint, tag text);
 CREATE TABLE public.begun (tag text PRIMARY KEY, transactions int, returns int, complaints int,
@@ -178,12 +178,13 @@ conc_check "every committed row is there with its transaction's tag ($n_committe
 conc_check "no id twice" "0" \
     "$(q "$DB" "SELECT count(*) - count(DISTINCT (tab, id)) FROM public.present")"
 conc_check "every transaction's rows there in full or not at all, none twice" "" \
-    "$(q "$DB" "SELECT string_agg(format('%s %s: %s rows', p.tag, p.tab, p.n), ', ')
-                  FROM (SELECT tag, tab, count(*) AS n FROM public.present GROUP BY tag, tab) p
-                  LEFT JOIN public.begun b ON b.tag = p.tag
-                 WHERE b.tag IS NULL
-                    OR p.n <> CASE p.tab WHEN 'transactions' THEN b.transactions
-                                         WHEN 'returns' THEN b.returns ELSE b.complaints END")"
+    "$(q "$DB" "SELECT string_agg(format('%s: %s transactions, %s returns, %s complaints', p.tag, p.t, p.r, p.k), ', ')
+                  FROM (SELECT tag, count(*) FILTER (WHERE tab = 'transactions') AS t,
+                               count(*) FILTER (WHERE tab = 'returns') AS r,
+                               count(*) FILTER (WHERE tab = 'complaints') AS k
+                          FROM public.present GROUP BY tag) p
+                  LEFT JOIN public.begun b USING (tag)
+                 WHERE (p.t, p.r, p.k) IS DISTINCT FROM (b.transactions, b.returns, b.complaints)")"
 in_flight=$(q "$DB" "SELECT count(DISTINCT tag) FROM public.present p
                       WHERE NOT EXISTS (SELECT FROM public.committed c WHERE c.tag = p.tag)")
 conc_check "rows not reported committed are those of a client's last transaction ($in_flight of $CLIENTS landed)" "" \
