@@ -57,11 +57,22 @@ BEGIN
     RETURN NULL;
 END $$;
 
--- AFTER INSERT on removed_rows: the recorded row goes (again).
+-- AFTER INSERT on removed_rows: the recorded row goes (again).  Only one row
+-- of a table whose removals are recorded, named by its whole primary key: a
+-- record cannot empty a table or reach the warnings.
 CREATE FUNCTION credit_sandbox.remove_recorded_row() RETURNS trigger
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    tab regclass := to_regclass(format('credit_sandbox.%I', NEW.table_name));
 BEGIN
-    EXECUTE format('DELETE FROM credit_sandbox.%I t WHERE to_jsonb(t) @> $1', NEW.table_name) USING NEW.key;
+    IF NOT EXISTS (SELECT FROM pg_trigger t WHERE t.tgrelid = tab AND t.tgname = 'record_removed_rows')
+       OR NEW.key IS DISTINCT FROM credit_sandbox.primary_key_of(tab, NEW.key) THEN
+        RAISE EXCEPTION 'removed_rows: % % is not the primary key of a table filled with defaults',
+                        NEW.table_name, NEW.key
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Record rows of rules, the reference lists, grading_weights or grade_boundaries.';
+    END IF;
+    EXECUTE format('DELETE FROM %s t WHERE to_jsonb(t) @> $1', tab) USING NEW.key;
     RETURN NULL;
 END $$;
 CREATE TRIGGER remove_recorded_row AFTER INSERT ON credit_sandbox.removed_rows

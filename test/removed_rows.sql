@@ -4,7 +4,7 @@
 -- One transaction, rolled back.
 BEGIN;
 SET LOCAL client_min_messages = warning;
-SELECT plan(12);
+SELECT plan(14);
 
 CREATE FUNCTION pg_temp.records() RETURNS SETOF text LANGUAGE sql AS $$
     SELECT table_name || ' ' || key::text FROM credit_sandbox.removed_rows ORDER BY 1 $$;
@@ -58,6 +58,11 @@ SELECT ok(NOT EXISTS (SELECT FROM credit_sandbox.absolute_terms WHERE term = '�
           'a record written by hand removes its row');
 SELECT is((SELECT count(*) FROM credit_sandbox.removed_rows WHERE key = '{"term": "第一"}'), 1::bigint,
           '... and is recorded once');
+
+SELECT throws_ok($$INSERT INTO credit_sandbox.removed_rows (table_name, key) VALUES ('warnings', '{"warning_id": 1}')$$,
+                 '22023', NULL, 'a record for a table without defaults is refused');
+SELECT throws_ok($$INSERT INTO credit_sandbox.removed_rows (table_name, key) VALUES ('prohibited_terms', '{}')$$,
+                 '22023', NULL, 'so is a record that is not a whole primary key');
 
 SELECT * FROM finish();
 ROLLBACK;
