@@ -5,7 +5,9 @@
 #   1. pg_regress (`make installcheck`): one suite per test in REGRESS;
 #   2. pg_prove on each pgTAP file test/*.sql, in database cs_tap, and again in
 #      cs_tap_partitioned where transactions is hash-partitioned by operator_id;
-#   3. each test/concurrency/*.sh (exit status; PGHOST/PGPORT/PGUSER set).
+#   3. each test/concurrency/*.sh and test/ops/*.sh (exit status;
+#      PGHOST/PGPORT/PGUSER set; test/ops/crash.sh runs a cluster of its own
+#      on port CS_PGPORT + 1).
 # Ends with the line "N passed, M failed" and exits non-zero if M > 0.
 set -euo pipefail
 # shellcheck source=test/cluster.sh
@@ -58,7 +60,7 @@ if [ ${#tap_files[@]} -gt 0 ]; then
     run_tap cs_tap_partitioned 8
 fi
 
-for s in test/concurrency/*.sh; do
+for s in test/concurrency/*.sh test/ops/*.sh; do
     echo "== $s"
     if bash "$s"; then passed=$((passed + 1)); else echo "FAILED: $s"; failed=$((failed + 1)); fi
 done

@@ -12,7 +12,8 @@
 # CS_PGBIN (default /usr/lib/postgresql/15/bin) to build against and run another
 # copy of PostgreSQL 15, e.g. a relocated one so that two checkouts can be tested
 # side by side without installing over each other; CS_PRELOAD, more libraries for
-# shared_preload_libraries (the test suite adds pg_stat_statements).
+# shared_preload_libraries (the test suite adds pg_stat_statements); CS_FSYNC=on for
+# a cluster whose durability is under test (default off).
 #
 # The server runs as postgres; every client (psql, pg_regress, pg_prove) runs as the
 # calling user (root) and connects as PGUSER=postgres over the Unix socket in the
@@ -71,7 +72,8 @@ cs_start_cluster() {
     echo "== starting a throwaway cluster in $CS_DIR (port ${CS_PGPORT:-54329})"
     cs_as_pg initdb -D "$CS_DIR/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 \
         >"$CS_DIR/initdb.log" 2>&1 || { cat "$CS_DIR/initdb.log" >&2; return 1; }
-    # fsync off: the cluster is thrown away, durability is irrelevant and costs time.
+    # fsync off unless asked for: the cluster is thrown away, durability is
+    # irrelevant and costs time.
     # The library preloaded, as the README advises: its settings are then checked
     # when written, even before a session touches the extension.
     cat >>"$CS_DIR/data/postgresql.conf" <<EOF
@@ -80,7 +82,7 @@ unix_socket_directories = '$CS_DIR'
 port = ${CS_PGPORT:-54329}
 max_connections = 50
 shared_buffers = 256MB
-fsync = off
+fsync = ${CS_FSYNC:-off}
 shared_preload_libraries = 'credit_sandbox${CS_PRELOAD:+, $CS_PRELOAD}'
 EOF
     cs_as_pg pg_ctl -D "$CS_DIR/data" -l "$CS_DIR/server.log" -w start >/dev/null \

@@ -27,6 +27,8 @@ CONC_CHECKS=0
 CONC_DBS=()
 CONC_PIDS=()
 CONC_TMP=
+# commands conc_cleanup runs last (a test that runs a cluster of its own stops it there)
+CONC_AT_EXIT=()
 
 conc_ok()    { CONC_CHECKS=$((CONC_CHECKS + 1)); echo "ok - $*"; }
 conc_notok() { CONC_CHECKS=$((CONC_CHECKS + 1)); CONC_FAILS=$((CONC_FAILS + 1)); echo "not ok - $*"; }
@@ -51,6 +53,9 @@ conc_cleanup() {
         dropdb --if-exists --force "$db" >/dev/null 2>&1
     done
     [ -n "$CONC_TMP" ] && rm -rf "$CONC_TMP"
+    for cmd in "${CONC_AT_EXIT[@]}"; do
+        "$cmd"
+    done
     exit "$rc"
 }
 
@@ -83,11 +88,17 @@ q() {
     psql -X -q -A -t -v ON_ERROR_STOP=1 "$@" -d "$db" -c "$sql"
 }
 
-# conc_createdb DB: fresh database with the extension; dropped at exit.
-conc_createdb() {
+# conc_emptydb DB: fresh empty database; dropped at exit.
+conc_emptydb() {
     dropdb --if-exists --force "$1" >/dev/null 2>&1 || true
     createdb "$1"
     CONC_DBS+=("$1")
+}
+
+# conc_createdb DB: fresh database with the extension (created under
+# $PGOPTIONS when given); dropped at exit.
+conc_createdb() {
+    conc_emptydb "$1"
     psql -X -q -v ON_ERROR_STOP=1 -d "$1" -c 'CREATE EXTENSION credit_sandbox' >/dev/null
 }
 
