@@ -457,25 +457,18 @@ write_hit_log(Ledger *ledger)
 
 	if (n == 0)
 		return;
-	if (one_plan == NULL)
-	{
-		Oid			one_types[5] = {TEXTOID, INT8OID, TEXTOID, INT8OID, TIMESTAMPTZOID};
-		Oid			batch_types[5] = {INT8ARRAYOID, TEXTARRAYOID, INT8ARRAYOID, TIMESTAMPTZARRAYOID, TEXTARRAYOID};
-		char	   *hit_log = cs_table("warning_hits");
-
-		one_plan = cs_prepare(psprintf("INSERT INTO %s (operator_id, warning_id, source_table, source_id, hit_at)"
-									   " VALUES ($1, $2, $3, $4, $5)", hit_log),
-							  5, one_types);
-		batch_plans[false] = cs_prepare(psprintf("INSERT INTO %s (warning_id, source_table, source_id, hit_at)"
-												 " SELECT * FROM unnest($1, $2, $3, $4)", hit_log),
-										4, batch_types);
-		batch_plans[true] = cs_prepare(psprintf("INSERT INTO %s (warning_id, source_table, source_id, hit_at, operator_id)"
-												" SELECT * FROM unnest($1, $2, $3, $4, $5)", hit_log),
-									   5, batch_types);
-	}
+	/* each plan prepared when first used: on a 0.1 schema two of them cannot be */
 	names_operator = hit_log_names_operator();
 	if (ledger->one_operator && names_operator)
 	{
+		if (one_plan == NULL)
+		{
+			Oid			types[5] = {TEXTOID, INT8OID, TEXTOID, INT8OID, TIMESTAMPTZOID};
+
+			one_plan = cs_prepare(psprintf("INSERT INTO %s (operator_id, warning_id, source_table, source_id, hit_at)"
+										   " VALUES ($1, $2, $3, $4, $5)", cs_table("warning_hits")),
+								  5, types);
+		}
 		for (int i = 0; i < n; i++)
 		{
 			const LoggedHit *h = &ledger->hits[i];
@@ -507,6 +500,16 @@ write_hit_log(Ledger *ledger)
 		values[2] = cs_int8_array(sources, n);
 		values[3] = cs_timestamptz_array(at, n);
 		values[4] = cs_text_array(operators, n);
+		if (batch_plans[names_operator] == NULL)
+		{
+			Oid			types[5] = {INT8ARRAYOID, TEXTARRAYOID, INT8ARRAYOID, TIMESTAMPTZARRAYOID, TEXTARRAYOID};
+
+			batch_plans[names_operator] =
+				cs_prepare(psprintf("INSERT INTO %s (warning_id, source_table, source_id, hit_at%s)"
+									" SELECT * FROM unnest($1, $2, $3, $4%s)", cs_table("warning_hits"),
+									names_operator ? ", operator_id" : "", names_operator ? ", $5" : ""),
+						   names_operator ? 5 : 4, types);
+		}
 		cs_execute(batch_plans[names_operator], values, NULL);
 	}
 	ledger->nhits = 0;
