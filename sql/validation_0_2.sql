@@ -19,9 +19,9 @@ WITH w AS (
     INSERT INTO credit_sandbox.warnings (operator_id, code, list, subject_key, source_table, source_id,
                                          occurred_at, rule_version, evidence, last_hit_at)
     VALUES ('VR-V', 'RL03', 'risk_trigger', 'gun', 'transactions', 0, '2041-03-14 20:00+00', 1, '{}', '2041-03-14 20:00+00')
-    RETURNING warning_id, occurred_at)
-INSERT INTO credit_sandbox.warning_hits (warning_id, source_table, source_id, hit_at)
-SELECT warning_id, 'transactions', 0, occurred_at FROM w;
+    RETURNING warning_id, operator_id, occurred_at)
+INSERT INTO credit_sandbox.warning_hits (warning_id, operator_id, source_table, source_id, hit_at)
+SELECT warning_id, operator_id, 'transactions', 0, occurred_at FROM w;
 SELECT day, code, list, hits, warnings, operators
   FROM credit_sandbox.rule_hits_daily WHERE day BETWEEN '2041-03-13' AND '2041-03-16';
 SELECT operator_id, code, status, registered, in_sandbox
