@@ -30,10 +30,17 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
-/* The keys asked for of one kind, in the order first asked, and their handles. */
+/*
+ * The keys asked for of one kind, in the order first asked, and their
+ * handles.  A few keys are searched in turn; the index is built once there
+ * are more (a single-row INSERT then makes no hash table).
+ */
+#define KEYSET_LINEAR_MAX 8
+
 typedef struct KeySet
 {
-	HTAB	   *index;			/* key string -> position */
+	const char *name;
+	HTAB	   *index;			/* key string -> position, or NULL while few */
 	int			n;
 	int			capacity;
 	const char **first;			/* operator_id, item_id or category */
@@ -60,7 +67,8 @@ struct Facts
 static void
 keyset_init(KeySet *set, const char *name)
 {
-	set->index = cs_string_hash_create(name, 64, sizeof(KeyEntry), CurrentMemoryContext);
+	set->name = name;
+	set->index = NULL;
 	set->n = 0;
 	set->capacity = 16;
 	set->first = palloc(sizeof(char *) * set->capacity);
@@ -68,31 +76,72 @@ keyset_init(KeySet *set, const char *name)
 	set->handles = palloc(sizeof(void *) * set->capacity);
 }
 
+/* length-prefixed, so that no two pairs share a key string */
+static char *
+keyset_key(const char *first, const char *second)
+{
+	return second ? psprintf("%zu:%s%s", strlen(first), first, second) : pstrdup(first);
+}
+
+static int
+keyset_find_linear(const KeySet *set, const char *first, const char *second)
+{
+	for (int i = 0; i < set->n; i++)
+		if (strcmp(set->first[i], first) == 0 &&
+			(second == NULL || strcmp(set->second[i], second) == 0))
+			return i;
+	return -1;
+}
+
+static void
+keyset_index_entry(KeySet *set, int position)
+{
+	char	   *key = keyset_key(set->first[position], set->second[position]);
+	KeyEntry   *entry = hash_search(set->index, &key, HASH_ENTER, NULL);
+
+	entry->position = position;
+}
+
 /* The handle of (first, second), made zeroed on first request. */
 static void *
 keyset_get(KeySet *set, const char *first, const char *second, Size handle_size, bool *found)
 {
-	/* length-prefixed, so that no two pairs share a key string */
-	char	   *key = second ? psprintf("%zu:%s%s", strlen(first), first, second) : pstrdup(first);
-	KeyEntry   *entry = hash_search(set->index, &key, HASH_ENTER, found);
+	int			position;
 
-	if (!*found)
-	{
-		if (set->n == set->capacity)
-		{
-			set->capacity *= 2;
-			set->first = repalloc(set->first, sizeof(char *) * set->capacity);
-			set->second = repalloc(set->second, sizeof(char *) * set->capacity);
-			set->handles = repalloc(set->handles, sizeof(void *) * set->capacity);
-		}
-		entry->position = set->n++;
-		set->first[entry->position] = first;
-		set->second[entry->position] = second;
-		set->handles[entry->position] = palloc0(handle_size);
-	}
+	if (set->index == NULL)
+		position = keyset_find_linear(set, first, second);
 	else
+	{
+		char	   *key = keyset_key(first, second);
+		KeyEntry   *entry = hash_search(set->index, &key, HASH_FIND, NULL);
+
+		position = entry ? entry->position : -1;
 		pfree(key);
-	return set->handles[entry->position];
+	}
+	*found = position >= 0;
+	if (*found)
+		return set->handles[position];
+
+	if (set->n == set->capacity)
+	{
+		set->capacity *= 2;
+		set->first = repalloc(set->first, sizeof(char *) * set->capacity);
+		set->second = repalloc(set->second, sizeof(char *) * set->capacity);
+		set->handles = repalloc(set->handles, sizeof(void *) * set->capacity);
+	}
+	position = set->n++;
+	set->first[position] = first;
+	set->second[position] = second;
+	set->handles[position] = palloc0(handle_size);
+	if (set->index == NULL && set->n > KEYSET_LINEAR_MAX)
+	{
+		set->index = cs_string_hash_create(set->name, 64, sizeof(KeyEntry), CurrentMemoryContext);
+		for (int i = 0; i < set->n; i++)
+			keyset_index_entry(set, i);
+	}
+	else if (set->index != NULL)
+		keyset_index_entry(set, position);
+	return set->handles[position];
 }
 
 /*

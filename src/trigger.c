@@ -97,7 +97,9 @@ check_transition_table(EvalContext *ctx, Tuplestorestate *rows, TupleDesc desc)
 	MemoryContext scratch = AllocSetContextCreate(CurrentMemoryContext, "credit_sandbox scan",
 												  ALLOCSET_DEFAULT_SIZES);
 
-	lock_statement_operators(ctx, rows, slot, scratch);
+	/* one row: cs_evaluate_add takes its operator's lock */
+	if (tuplestore_tuple_count(rows) > 1)
+		lock_statement_operators(ctx, rows, slot, scratch);
 
 	tuplestore_rescan(rows);
 	for (;;)
