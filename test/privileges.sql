@@ -78,7 +78,7 @@ SELECT is((SELECT coalesce(array_agg(p.oid::regprocedure::text ORDER BY p.pronam
           '{}', 'every SECURITY DEFINER function of the extension pins search_path = pg_catalog, pg_temp');
 SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
             WHERE p.pronamespace = 'credit_sandbox'::regnamespace AND p.prosecdef),
-          '{acknowledge,admit,check_rows,close_warning,draw_inspections,escalate_overdue,grade,grade_ungraded,'
+          '{acknowledge,admit,close_warning,draw_inspections,escalate_overdue,grade,grade_ungraded,'
           'in_sandbox,record_correction,record_removed_rows,regrade,renew_sandbox,rules_record_version,'
           'sandbox_members_at,set_driver,verify_draw}',
           'these functions, and only these, run as the extension''s owner');
