@@ -5,7 +5,8 @@
 #   1. pg_regress (`make installcheck`): one suite per test in REGRESS;
 #   2. pg_prove on each pgTAP file test/*.sql, in database cs_tap, and again in
 #      cs_tap_partitioned where transactions is hash-partitioned by operator_id;
-#   3. each test/concurrency/*.sh (exit status; PGHOST/PGPORT/PGUSER set).
+#   3. each test/concurrency/*.sh (exit status; PGHOST/PGPORT/PGUSER set), unless
+#      CS_CONCURRENCY=0 (test/valgrind.sh: their timing is not a server's under Valgrind).
 # Ends with the line "N passed, M failed" and exits non-zero if M > 0.
 set -euo pipefail
 # shellcheck source=test/cluster.sh
@@ -56,7 +57,9 @@ if [ ${#tap_files[@]} -gt 0 ]; then
     run_tap cs_tap_partitioned 8
 fi
 
-for s in test/concurrency/*.sh; do
+concurrency_scripts=(test/concurrency/*.sh)
+[ "${CS_CONCURRENCY:-1}" = 0 ] && concurrency_scripts=()
+for s in "${concurrency_scripts[@]}"; do
     echo "== $s"
     if bash "$s"; then passed=$((passed + 1)); else echo "FAILED: $s"; failed=$((failed + 1)); fi
 done
