@@ -6,7 +6,9 @@
 #   2. pg_prove on each pgTAP file test/*.sql, in database cs_tap, and again in
 #      cs_tap_partitioned where transactions is hash-partitioned by operator_id;
 #   3. each test/concurrency/*.sh (exit status; PGHOST/PGPORT/PGUSER set), unless
-#      CS_CONCURRENCY=0 (test/valgrind.sh: their timing is not a server's under Valgrind).
+#      CS_CONCURRENCY=0 (test/valgrind.sh: their timing is not a server's under Valgrind);
+#   4. a fuzzing smoke run, test/fuzz/run.sh 5: each target replays the inputs that once
+#      found a bug, then fuzzes for 5 seconds (CS_FUZZ=0 skips it).
 # Ends with the line "N passed, M failed" and exits non-zero if M > 0.
 set -euo pipefail
 # shellcheck source=test/cluster.sh
@@ -63,5 +65,10 @@ for s in "${concurrency_scripts[@]}"; do
     echo "== $s"
     if bash "$s"; then passed=$((passed + 1)); else echo "FAILED: $s"; failed=$((failed + 1)); fi
 done
+
+if [ "${CS_FUZZ:-1}" != 0 ]; then
+    echo "== test/fuzz/run.sh 5"
+    if bash test/fuzz/run.sh 5; then passed=$((passed + 1)); else echo "FAILED: test/fuzz/run.sh"; failed=$((failed + 1)); fi
+fi
 
 summary

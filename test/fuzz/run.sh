@@ -67,7 +67,8 @@ fuzz_matcher() {
         -L"$("$CS_PG_CONFIG" --pkglibdir)" -lpgport -o "$dir/matcher_fuzz"
     cd "$dir"
     echo "== matcher: regression inputs"
-    ./matcher_fuzz -artifact_prefix="$dir/" "$FUZZ"/regress/matcher/* || failed=1
+    ./matcher_fuzz -artifact_prefix="$dir/" "$FUZZ"/regress/matcher/* >"$dir/regress.log" 2>&1 \
+        || { cat "$dir/regress.log"; failed=1; }
     echo "== matcher: fuzzing for $seconds s"
     nice -n 19 ./matcher_fuzz -max_total_time="$seconds" -print_final_stats=1 \
         -dict="$FUZZ/matcher.dict" -artifact_prefix="$dir/" "$dir/corpus" "$FUZZ/corpus/matcher" \

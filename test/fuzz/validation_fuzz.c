@@ -109,6 +109,7 @@ statement_for(const char *s, int len, Datum *args, char *nulls)
 		case 'B':
 			/* lines c=v: one row each, one statement, so the order check sees them all */
 			args[0] = text_datum(s + 1, len - 1);
+			nulls[1] = 'n';		/* $2 unused */
 			return "INSERT INTO credit_sandbox.grade_boundaries (class, min_score)"
 				" SELECT split_part(l, '=', 1), split_part(l, '=', 2)::numeric"
 				"   FROM regexp_split_to_table($1, '\\n') AS l"
