@@ -3,7 +3,7 @@
 # runs them; not the concurrency scripts nor the fuzzing smoke run) against a server
 # running under Valgrind memcheck, then a report of the errors Valgrind found in
 # credit_sandbox code.
-# Too slow for CI (about 15 minutes); run it by hand:
+# Too slow for CI (10 to 15 minutes); run it by hand:
 #
 #   sudo bash test/valgrind.sh            # CS_PGBIN / CS_PGPORT as for check.sh
 #
