@@ -349,3 +349,14 @@ SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.removed_rows', '');
 REVOKE ALL ON TABLE credit_sandbox.removed_rows FROM PUBLIC;
 REVOKE ALL ON FUNCTION credit_sandbox.primary_key_of(regclass, jsonb), credit_sandbox.record_removed_rows(),
                        credit_sandbox.remove_recorded_row() FROM PUBLIC;
+-- ===== hostile input
+-- numeric has held 'Infinity' since PostgreSQL 14, and the 0.1 checks (>= 0, not
+-- NaN) let it through: a sale at an infinite price was stored, and an infinite list
+-- price made the evidence of its RL05 hit invalid JSON.  Prices are finite.
+-- NOT VALID: updating never scans or fails on the rows already stored; every new
+-- row is checked.
+ALTER TABLE credit_sandbox.transactions
+    ADD CONSTRAINT transactions_unit_price_finite CHECK (unit_price <> 'Infinity') NOT VALID,
+    ADD CONSTRAINT transactions_list_price_finite CHECK (list_price <> 'Infinity') NOT VALID;
+ALTER TABLE credit_sandbox.reference_prices
+    ADD CONSTRAINT reference_prices_price_finite CHECK (price <> 'Infinity') NOT VALID;

@@ -184,8 +184,9 @@ parse_param(const ParamSpec *spec, JsonbValue *v, Rule *rule)
 }
 
 /*
- * Validates a rule's parameters, raising 22023 naming the rule and the
- * parameter; fills the parsed values into rule when it is not NULL.
+ * Validates a rule's parameters (params NULL for an SQL NULL), raising 22023
+ * naming the rule and the parameter; fills the parsed values into rule when
+ * it is not NULL.
  */
 static void
 parse_rule_params(int index, Jsonb *params, Rule *rule)
@@ -200,7 +201,8 @@ parse_rule_params(int index, Jsonb *params, Rule *rule)
 	initStringInfo(&allowed);
 	param_allowed_list(&allowed, specs);
 
-	if (!JB_ROOT_IS_OBJECT(params) || JB_ROOT_IS_SCALAR(params))
+	/* NULL: a BEFORE trigger sees the row before its NOT NULL constraint does */
+	if (params == NULL || !JB_ROOT_IS_OBJECT(params) || JB_ROOT_IS_SCALAR(params))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("rule %s: parameters must be a JSON object", code),
@@ -328,6 +330,7 @@ credit_sandbox_rules_validate(PG_FUNCTION_ARGS)
 	TupleDesc	desc;
 	HeapTuple	newtuple;
 	HeapTuple	previous;
+	Datum		params;
 	bool		isnull;
 	char	   *code;
 	int			index;
@@ -353,9 +356,8 @@ credit_sandbox_rules_validate(PG_FUNCTION_ARGS)
 				 errmsg("unknown rule code \"%s\"", code ? code : "(null)"),
 				 errhint("The rules are RL01 to RL09 and TP01.")));
 
-	parse_rule_params(index,
-					  DatumGetJsonbP(heap_getattr(newtuple, SPI_fnumber(desc, "params"), desc, &isnull)),
-					  NULL);
+	params = heap_getattr(newtuple, SPI_fnumber(desc, "params"), desc, &isnull);
+	parse_rule_params(index, isnull ? NULL : DatumGetJsonbP(params), NULL);
 
 	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
 	{

@@ -171,14 +171,27 @@ _PG_init(void)
 	facts_register_callbacks();
 }
 
-/* The row's legal day: its date in the regulator's time zone. */
+/*
+ * The row's legal day: its date in the regulator's time zone.  An infinite
+ * moment has an infinite day, as timestamptz::date gives (timestamp2tm
+ * would read the infinity sentinel as a date in the year 294277).
+ */
 DateADT
 cs_legal_date(TimestampTz ts)
 {
 	struct pg_tm tm;
 	fsec_t		fsec;
 	int			tz;
+	DateADT		day;
 
+	if (TIMESTAMP_NOT_FINITE(ts))
+	{
+		if (TIMESTAMP_IS_NOBEGIN(ts))
+			DATE_NOBEGIN(day);
+		else
+			DATE_NOEND(day);
+		return day;
+	}
 	if (timestamp2tm(ts, &tz, &tm, &fsec, NULL, legal_tz) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),

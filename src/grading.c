@@ -55,6 +55,7 @@ static const char *const indicator_names[NUM_INDICATORS] = {
 static const char *const class_names[] = {"A", "B", "C", "D"};
 
 #define MAX_SCORE 100.0
+#define MAX_WEIGHT 1e6
 
 typedef struct GradingModel
 {
@@ -460,6 +461,14 @@ credit_sandbox_grading_validate(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("grading indicator %s: the weight must be a finite number >= 0", indicator),
 					 errhint("A weight is the points taken off a score of 100 per unit of the indicator.")));
+		/* beyond it, weight x value can overflow a double and the grade cannot be written */
+		if (weight > MAX_WEIGHT)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("grading indicator %s: the weight must be at most %.0f", indicator, MAX_WEIGHT),
+					 errdetail("The weight %g was given.", weight),
+					 errhint("A weight of %.0f already takes a score of 100 to 0 at a ten-thousandth of a unit.",
+									 MAX_WEIGHT)));
 	}
 	else
 	{

@@ -7,7 +7,10 @@
 #      cs_tap_partitioned where transactions is hash-partitioned by operator_id;
 #   3. each test/concurrency/*.sh and test/ops/*.sh (exit status;
 #      PGHOST/PGPORT/PGUSER set; test/ops/crash.sh runs a cluster of its own
-#      on port CS_PGPORT + 1).
+#      on port CS_PGPORT + 1), unless CS_CONCURRENCY=0 (test/valgrind.sh: their
+#      timing is not a server's under Valgrind);
+#   4. a fuzzing smoke run, test/fuzz/run.sh 5: each target replays the inputs that once
+#      found a bug, then fuzzes for 5 seconds (CS_FUZZ=0 skips it).
 # Ends with the line "N passed, M failed" and exits non-zero if M > 0.
 set -euo pipefail
 # shellcheck source=test/cluster.sh
@@ -60,9 +63,16 @@ if [ ${#tap_files[@]} -gt 0 ]; then
     run_tap cs_tap_partitioned 8
 fi
 
-for s in test/concurrency/*.sh test/ops/*.sh; do
+scripts=(test/concurrency/*.sh test/ops/*.sh)
+[ "${CS_CONCURRENCY:-1}" = 0 ] && scripts=()
+for s in "${scripts[@]}"; do
     echo "== $s"
     if bash "$s"; then passed=$((passed + 1)); else echo "FAILED: $s"; failed=$((failed + 1)); fi
 done
+
+if [ "${CS_FUZZ:-1}" != 0 ]; then
+    echo "== test/fuzz/run.sh 5"
+    if bash test/fuzz/run.sh 5; then passed=$((passed + 1)); else echo "FAILED: test/fuzz/run.sh"; failed=$((failed + 1)); fi
+fi
 
 summary

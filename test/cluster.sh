@@ -13,7 +13,9 @@
 # copy of PostgreSQL 15, e.g. a relocated one so that two checkouts can be tested
 # side by side without installing over each other; CS_PRELOAD, more libraries for
 # shared_preload_libraries (the test suite adds pg_stat_statements); CS_FSYNC=on for
-# a cluster whose durability is under test (default off).
+# a cluster whose durability is under test (default off); CS_POSTGRES, an executable
+# that pg_ctl starts instead of $CS_PGBIN/postgres (test/valgrind.sh's wrapper), and
+# CS_PG_CTL_TIMEOUT, the seconds pg_ctl waits for the server to start or stop (60).
 #
 # The server runs as postgres; every client (psql, pg_regress, pg_prove) runs as the
 # calling user (root) and connects as PGUSER=postgres over the Unix socket in the
@@ -85,7 +87,8 @@ shared_buffers = 256MB
 fsync = ${CS_FSYNC:-off}
 shared_preload_libraries = 'credit_sandbox${CS_PRELOAD:+, $CS_PRELOAD}'
 EOF
-    cs_as_pg pg_ctl -D "$CS_DIR/data" -l "$CS_DIR/server.log" -w start >/dev/null \
+    cs_as_pg pg_ctl -D "$CS_DIR/data" -l "$CS_DIR/server.log" ${CS_POSTGRES:+-p "$CS_POSTGRES"} \
+        -w -t "${CS_PG_CTL_TIMEOUT:-60}" start >/dev/null \
         || { tail -n 30 "$CS_DIR/server.log" >&2; return 1; }
     export PGHOST=$CS_DIR PGPORT=${CS_PGPORT:-54329} PGUSER=postgres PGDATABASE=postgres
 }
@@ -97,7 +100,7 @@ cs_stop_cluster() {
         echo "   stop it with: runuser -u postgres -- $CS_PGBIN/pg_ctl -D $CS_DIR/data -m fast stop && rm -rf $CS_DIR"
         return 0
     fi
-    cs_as_pg pg_ctl -D "$CS_DIR/data" -m fast -w stop >/dev/null 2>&1 || true
+    cs_as_pg pg_ctl -D "$CS_DIR/data" -m fast -w -t "${CS_PG_CTL_TIMEOUT:-60}" stop >/dev/null 2>&1 || true
     rm -rf "$CS_DIR"
     CS_DIR=
 }
