@@ -38,9 +38,15 @@ UPDATE credit_sandbox.rules SET params = '{"window": 24, "threshold": 8}' WHERE 
 \echo :LAST_ERROR_SQLSTATE
 UPDATE credit_sandbox.rules SET params = '{"lookback": "P101Y"}' WHERE code = 'RL05';
 \echo :LAST_ERROR_SQLSTATE
--- ---------------------------------------------------------------- numbers (>= 0)
+-- ---------------------------------------------------------------- numbers (0 to 1000000)
 UPDATE credit_sandbox.rules SET params = '{"max_markup_pct": -1}' WHERE code = 'RL09';
 \echo :LAST_ERROR_SQLSTATE
+UPDATE credit_sandbox.rules SET params = '{"max_markup_pct": 1000000.01}' WHERE code = 'RL09';
+\echo :LAST_ERROR_SQLSTATE
+BEGIN;
+UPDATE credit_sandbox.rules SET params = '{"max_markup_pct": 1000000}' WHERE code = 'RL09'
+RETURNING params;
+ROLLBACK;
 UPDATE credit_sandbox.rules SET params = '{"max_markup_pct": "50"}' WHERE code = 'RL09';
 \echo :LAST_ERROR_SQLSTATE
 UPDATE credit_sandbox.rules

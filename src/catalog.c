@@ -97,7 +97,7 @@ param_expectation(RuleParamKind kind)
 		case PARAM_COUNT:
 			return "an integer from 1 to 2147483647";
 		case PARAM_NUMBER:
-			return "a number >= 0";
+			return "a number from 0 to 1000000";
 	}
 	return NULL;
 }
@@ -175,6 +175,9 @@ parse_param(const ParamSpec *spec, JsonbValue *v, Rule *rule)
 				return "it is not a number";
 			if (numeric_cmp_int(v->val.numeric, 0) < 0)
 				return "it is negative";
+			/* a factor or markup beyond this only overflows the rows it judges */
+			if (numeric_cmp_int(v->val.numeric, 1000000) > 0)
+				return "it is above 1000000";
 			if (rule)
 				*(Numeric *) ((char *) rule + spec->offset) =
 					DatumGetNumericCopy(NumericGetDatum(v->val.numeric));

@@ -565,10 +565,11 @@ tolerated(Ledger *ledger, const Hit *hit)
 	Datum		values[3];
 	bool		earlier;
 
-	TimestampTz since = cs_sub_interval(hit->at, cs_tolerance_window);
+	TimestampTz since;
 
 	if (!hit->in_sandbox || !hit->rule->tolerable || hit->rule->is_tip || hit->escalation)
 		return false;
+	since = cs_sub_interval(hit->at, cs_tolerance_window);
 	/* last_hit_at as stored, or later by a hit counted in memory */
 	if (pending_hit_after(ledger, hit->operator_id, hit->rule->code, since))
 		return false;
