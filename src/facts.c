@@ -318,10 +318,12 @@ load_operators(const char **ids, OperatorFacts **targets, int n)
 
 /*
  * Operators' master data and list entries change far less often than rows
- * arrive, so each backend keeps those it has met; the first batch with many
- * operators reads all of them at once, while there are at most
+ * arrive, so each backend keeps those it has met; once it has met many
+ * (in one batch, or one at a time as a connection of single-row inserts
+ * does) it reads all of them at once, while there are at most
  * OPERATOR_CACHE_LIMIT (a connection that inserts a few rows does not pay
- * for reading them all).  The
+ * for reading them all).  The row driver never reads them all: that query
+ * would span every shard.  The
  * sandbox's current members are kept apart, as a set read in one query: an
  * exit, far more frequent than an edit of an operator, then costs only
  * that.  A statement trigger on each table sends a relcache invalidation;
@@ -471,8 +473,9 @@ load_operator_facts(KeySet *set, bool one_operator)
 	operator_cache_prepare();
 	if (!one_operator)
 		members_prepare();
-	/* a bulk load meets most operators: reading them all at once is cheaper */
-	if (!operator_cache_complete && !operator_cache_read_all_tried && set->n >= READ_ALL_FROM_OPERATORS)
+	/* a bulk load, or a busy connection, meets most operators: reading them all is cheaper */
+	if (!operator_cache_complete && !operator_cache_read_all_tried && !one_operator &&
+		set->n + hash_get_num_entries(operator_cache) >= READ_ALL_FROM_OPERATORS)
 	{
 		operator_cache_read_all_tried = true;
 		operator_cache_complete = read_all_operators();
