@@ -158,36 +158,9 @@ struct EvalContext
 	bool	   *absolute_found;
 };
 
-/*
- * The live evaluator.  one_operator: every batch is one row (the row
- * driver), and every query names its operator.
- */
-EvalContext *
-cs_evaluate_begin(EventKind kind, TupleDesc desc, bool one_operator)
-{
-	EvalContext *ctx = cs_replay_begin(kind, desc, cs_catalog(), NULL, NULL);
-
-	ctx->one_operator = one_operator;
-	return ctx;
-}
-
-/* Writes what the evaluator kept in memory: once the statement's rows are judged. */
-void
-cs_evaluate_end(EvalContext *ctx)
-{
-	Assert(cs_evaluate_pending(ctx) == 0);
-	if (ctx->ledger)
-		cs_ledger_write(ctx->ledger);
-}
-
-/*
- * An evaluator that judges stored rows against the rules of cat, ordering
- * all stored rows by id, and hands each hit to collect instead of
- * recording it (with collect NULL: the live evaluator).
- */
-EvalContext *
-cs_replay_begin(EventKind kind, TupleDesc desc, const RuleCatalog *cat,
-				HitCollector collect, void *collect_arg)
+static EvalContext *
+evaluator_create(EventKind kind, TupleDesc desc, const RuleCatalog *cat, bool one_operator,
+				 HitCollector collect, void *collect_arg)
 {
 	EvalContext *ctx = palloc(sizeof(EvalContext));
 
@@ -196,7 +169,7 @@ cs_replay_begin(EventKind kind, TupleDesc desc, const RuleCatalog *cat,
 	resolve_columns(kind, desc, &ctx->cols);
 	ctx->cat = cat;
 	ctx->context = CurrentMemoryContext;
-	ctx->one_operator = false;
+	ctx->one_operator = one_operator;
 	ctx->collect = collect;
 	ctx->collect_arg = collect_arg;
 	ctx->batch_context = AllocSetContextCreate(CurrentMemoryContext, "credit_sandbox batch",
@@ -211,6 +184,37 @@ cs_replay_begin(EventKind kind, TupleDesc desc, const RuleCatalog *cat,
 	ctx->facts = NULL;
 	ctx->ledger = NULL;
 	return ctx;
+}
+
+/*
+ * The live evaluator.  one_operator: every batch is one row (the row
+ * driver), and every query names its operator.
+ */
+EvalContext *
+cs_evaluate_begin(EventKind kind, TupleDesc desc, bool one_operator)
+{
+	return evaluator_create(kind, desc, cs_catalog(), one_operator, NULL, NULL);
+}
+
+/*
+ * An evaluator that judges stored rows against the rules of cat, ordering
+ * all stored rows by id, and hands each hit to collect instead of
+ * recording it.
+ */
+EvalContext *
+cs_replay_begin(EventKind kind, TupleDesc desc, const RuleCatalog *cat,
+				HitCollector collect, void *collect_arg)
+{
+	return evaluator_create(kind, desc, cat, false, collect, collect_arg);
+}
+
+/* Writes what the evaluator kept in memory: once the statement's rows are judged. */
+void
+cs_evaluate_end(EvalContext *ctx)
+{
+	Assert(cs_evaluate_pending(ctx) == 0);
+	if (ctx->ledger)
+		cs_ledger_write(ctx->ledger);
 }
 
 static char *
