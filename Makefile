@@ -3,7 +3,7 @@ EXTENSION  = credit_sandbox
 
 MODULE_big = $(EXTENSION)
 OBJS = src/credit_sandbox.o src/catalog.o src/matcher.o src/evaluate.o \
-       src/facts.o src/outcome.o src/trigger.o src/grading.o src/escalation.o \
+       src/facts.o src/history.o src/outcome.o src/trigger.o src/grading.o src/escalation.o \
        src/replay.o
 
 # The 0.1 script as released, then one update script per release: a new
@@ -25,4 +25,4 @@ include $(PGXS)
 $(OBJS): src/credit_sandbox.h
 src/catalog.o src/evaluate.o src/matcher.o: src/matcher.h
 src/credit_sandbox.o: src/facts.h
-src/evaluate.o src/facts.o: src/facts.h
+src/evaluate.o src/facts.o src/history.o: src/facts.h

@@ -135,7 +135,7 @@ struct Hit;
 typedef void (*HitCollector) (const struct Hit *hit, void *arg);
 
 extern EventKind cs_event_kind(const char *name);
-extern EvalContext *cs_evaluate_begin(EventKind kind, TupleDesc desc, bool one_operator);
+extern EvalContext *cs_evaluate_begin(EventKind kind, Relation judged, bool one_operator);
 extern EvalContext *cs_replay_begin(EventKind kind, TupleDesc desc, const struct RuleCatalog *cat,
 									HitCollector collect, void *collect_arg);
 extern void cs_evaluate_add(EvalContext *ctx, HeapTuple tuple);

@@ -151,6 +151,7 @@ struct EvalContext
 	Ledger	   *ledger;
 	MemoryContext context;		/* lives as long as the evaluator */
 	bool		one_operator;	/* see cs_evaluate_begin */
+	Oid			judged;			/* the relation the rows are in, or invalid */
 	HitCollector collect;		/* replay: hits go here, nothing is written */
 	void	   *collect_arg;
 	MemoryContext row_context;	/* what judging one row allocates */
@@ -159,7 +160,7 @@ struct EvalContext
 };
 
 static EvalContext *
-evaluator_create(EventKind kind, TupleDesc desc, const RuleCatalog *cat, bool one_operator,
+evaluator_create(EventKind kind, TupleDesc desc, Oid judged, const RuleCatalog *cat, bool one_operator,
 				 HitCollector collect, void *collect_arg)
 {
 	EvalContext *ctx = palloc(sizeof(EvalContext));
@@ -170,6 +171,7 @@ evaluator_create(EventKind kind, TupleDesc desc, const RuleCatalog *cat, bool on
 	ctx->cat = cat;
 	ctx->context = CurrentMemoryContext;
 	ctx->one_operator = one_operator;
+	ctx->judged = judged;
 	ctx->collect = collect;
 	ctx->collect_arg = collect_arg;
 	ctx->batch_context = AllocSetContextCreate(CurrentMemoryContext, "credit_sandbox batch",
@@ -187,13 +189,15 @@ evaluator_create(EventKind kind, TupleDesc desc, const RuleCatalog *cat, bool on
 }
 
 /*
- * The live evaluator.  one_operator: every batch is one row (the row
- * driver), and every query names its operator.
+ * The live evaluator, for rows just inserted into judged.  one_operator:
+ * every batch is one row (the row driver), and every query names its
+ * operator.
  */
 EvalContext *
-cs_evaluate_begin(EventKind kind, TupleDesc desc, bool one_operator)
+cs_evaluate_begin(EventKind kind, Relation judged, bool one_operator)
 {
-	return evaluator_create(kind, desc, cs_catalog(), one_operator, NULL, NULL);
+	return evaluator_create(kind, RelationGetDescr(judged), RelationGetRelid(judged), cs_catalog(),
+							one_operator, NULL, NULL);
 }
 
 /*
@@ -205,7 +209,7 @@ EvalContext *
 cs_replay_begin(EventKind kind, TupleDesc desc, const RuleCatalog *cat,
 				HitCollector collect, void *collect_arg)
 {
-	return evaluator_create(kind, desc, cat, false, collect, collect_arg);
+	return evaluator_create(kind, desc, InvalidOid, cat, false, collect, collect_arg);
 }
 
 /* Writes what the evaluator kept in memory: once the statement's rows are judged. */
@@ -968,7 +972,7 @@ cs_evaluate_add(EvalContext *ctx, HeapTuple tuple)
 	if (ctx->kind == EVENT_TRANSACTION)
 	{
 		if (ctx->facts == NULL)
-			ctx->facts = facts_create(ctx->one_operator);
+			ctx->facts = facts_create(ctx->one_operator, ctx->judged);
 		ctx->rows[ctx->nrows++] = plan_transaction(ctx, tuple);
 	}
 	else

@@ -6,8 +6,9 @@
  *	  item key in the windows the rows look at; reference prices.
  *
  * The evaluator first asks for everything its rows need, then facts_load()
- * runs one query per kind of fact for the whole batch (unnest of the keys,
- * a LATERAL index scan per key), so a COPY of thousands of rows costs a few
+ * fetches each kind of fact for the whole batch at once: one query (unnest
+ * of the keys, a LATERAL index scan per key) or a cache, and the windows of
+ * history through history.c, so a COPY of thousands of rows costs a few
  * queries, and a single-row INSERT the same few.  OFFSET 0 keeps each
  * LATERAL subquery from being flattened into a join that the planner may
  * run as a hash join over the whole table.  Windows are bounded by
@@ -57,6 +58,7 @@ typedef struct KeyEntry
 struct Facts
 {
 	bool		one_operator;	/* the row driver: queries keyed by one operator */
+	Oid			judged;			/* the relation whose rows are judged, or invalid */
 	KeySet		operators;
 	KeySet		orders;
 	KeySet		prices;
@@ -149,11 +151,12 @@ keyset_get(KeySet *set, const char *first, const char *second, Size handle_size,
  * current sandbox member, no list of keys (the shape a Citus shard runs).
  */
 Facts *
-facts_create(bool one_operator)
+facts_create(bool one_operator, Oid judged)
 {
 	Facts	   *facts = palloc(sizeof(Facts));
 
 	facts->one_operator = one_operator;
+	facts->judged = judged;
 	keyset_init(&facts->operators, "credit_sandbox operators");
 	keyset_init(&facts->orders, "credit_sandbox orders to address");
 	keyset_init(&facts->prices, "credit_sandbox item prices");
@@ -214,20 +217,6 @@ facts_category_reference(Facts *facts, const char *category)
 }
 
 /* ---------------------------------------------------------------- loading */
-
-static Datum
-span_array(const KeySet *set, bool upper)
-{
-	TimestampTz *bounds = palloc(sizeof(TimestampTz) * Max(set->n, 1));
-
-	for (int i = 0; i < set->n; i++)
-	{
-		History    *h = set->handles[i];
-
-		bounds[i] = upper ? h->to : h->from;
-	}
-	return cs_timestamptz_array(bounds, set->n);
-}
 
 /* Elements of a one-dimensional array column, NULL elements flagged. */
 static int
@@ -509,120 +498,6 @@ load_operator_facts(KeySet *set, bool one_operator)
 	}
 }
 
-static int
-history_row_cmp(const void *a, const void *b)
-{
-	const HistoryRow *x = a;
-	const HistoryRow *y = b;
-
-	if (x->at != y->at)
-		return x->at < y->at ? -1 : 1;
-	return (x->id > y->id) - (x->id < y->id);
-}
-
-/*
- * The queries for one kind of history: for a batch, unnest of its keys with
- * a LATERAL index scan each; for a single key (a one-row INSERT), a plain
- * index scan, which starts up much faster.  Both return (position, time,
- * id, this transaction, price or NULL).
- */
-typedef struct HistoryPlans
-{
-	SPIPlanPtr	many;
-	SPIPlanPtr	one;
-} HistoryPlans;
-
-static void
-history_plans(HistoryPlans *plans, const char *key_column, const char *price_column,
-			  const char *lower, const char *upper)
-{
-	Oid			many_types[5] = {TEXTARRAYOID, TEXTARRAYOID, TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID, XIDOID};
-	Oid			one_types[5] = {TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, XIDOID};
-	char	   *table = cs_table("transactions");
-
-	plans->many = cs_prepare(psprintf("SELECT k.i, t.occurred_at, t.txn_id, t.xmin = $5, %s"
-									  "  FROM unnest($1, $2, $3, $4) WITH ORDINALITY AS k(op, key, lo, hi, i)"
-									  " CROSS JOIN LATERAL ("
-									  "   SELECT x.occurred_at, x.txn_id, x.xmin, x.unit_price FROM %s x"
-									  "    WHERE x.operator_id = k.op AND x.%s = k.key"
-									  "      AND x.occurred_at %s k.lo AND x.occurred_at %s k.hi OFFSET 0) t",
-									  price_column, table, key_column, lower, upper),
-							 5, many_types);
-	plans->one = cs_prepare(psprintf("SELECT 1::bigint, t.occurred_at, t.txn_id, t.xmin = $5, %s FROM %s t"
-									 " WHERE t.operator_id = $1 AND t.%s = $2"
-									 "   AND t.occurred_at %s $3 AND t.occurred_at %s $4",
-									 price_column, table, key_column, lower, upper),
-							5, one_types);
-}
-
-/*
- * The stored rows of every (operator, key) of set in its span, sorted by
- * time.
- */
-static void
-load_histories(KeySet *set, const HistoryPlans *plans)
-{
-	Datum		values[5];
-
-	if (set->n == 1)
-	{
-		History    *h = set->handles[0];
-
-		values[0] = CStringGetTextDatum(set->first[0]);
-		values[1] = CStringGetTextDatum(set->second[0]);
-		values[2] = TimestampTzGetDatum(h->from);
-		values[3] = TimestampTzGetDatum(h->to);
-	}
-	else
-	{
-		values[0] = cs_text_array(set->first, set->n);
-		values[1] = cs_text_array(set->second, set->n);
-		values[2] = span_array(set, false);
-		values[3] = span_array(set, true);
-	}
-	values[4] = TransactionIdGetDatum(GetCurrentTransactionId());
-	cs_execute(set->n == 1 ? plans->one : plans->many, values, NULL);
-
-	/* count per key, then fill */
-	for (uint64 r = 0; r < SPI_processed; r++)
-	{
-		bool		isnull;
-		History    *h = set->handles[DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r],
-																	 SPI_tuptable->tupdesc, 1, &isnull)) - 1];
-
-		h->n++;
-	}
-	for (int i = 0; i < set->n; i++)
-	{
-		History    *h = set->handles[i];
-
-		h->rows = palloc(sizeof(HistoryRow) * Max(h->n, 1));
-		h->n = 0;
-	}
-	for (uint64 r = 0; r < SPI_processed; r++)
-	{
-		HeapTuple	row = SPI_tuptable->vals[r];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		bool		isnull;
-		History    *h = set->handles[DatumGetInt64(SPI_getbinval(row, desc, 1, &isnull)) - 1];
-		HistoryRow *hr = &h->rows[h->n++];
-		Datum		price;
-
-		hr->at = DatumGetTimestampTz(SPI_getbinval(row, desc, 2, &isnull));
-		hr->id = DatumGetInt64(SPI_getbinval(row, desc, 3, &isnull));
-		hr->this_xact = DatumGetBool(SPI_getbinval(row, desc, 4, &isnull));
-		price = SPI_getbinval(row, desc, 5, &isnull);
-		hr->price = isnull ? NULL : DatumGetNumeric(datumCopy(price, false, -1));
-	}
-	SPI_freetuptable(SPI_tuptable);
-	for (int i = 0; i < set->n; i++)
-	{
-		History    *h = set->handles[i];
-
-		qsort(h->rows, h->n, sizeof(HistoryRow), history_row_cmp);
-	}
-}
-
 /* Adds the (price, valid_from, valid_to) at column first.. of row to list. */
 static void
 append_price(PriceList *list, HeapTuple row, TupleDesc desc, int first)
@@ -751,21 +626,14 @@ load_reference_prices(Facts *facts)
 void
 facts_load(Facts *facts)
 {
-	static HistoryPlans orders_plans = {NULL, NULL};
-	static HistoryPlans prices_plans = {NULL, NULL};
-
-	/* orders to an address in (from, to]; earlier prices of an item in [from, to) */
-	if (orders_plans.one == NULL)
-	{
-		history_plans(&orders_plans, "ship_to", "NULL::numeric", ">", "<=");
-		history_plans(&prices_plans, "item_id", "t.unit_price", ">=", "<");
-	}
 	if (facts->operators.n > 0)
 		load_operator_facts(&facts->operators, facts->one_operator);
 	if (facts->orders.n > 0)
-		load_histories(&facts->orders, &orders_plans);
+		history_load(HISTORY_ORDERS, facts->judged, facts->orders.n, facts->orders.first,
+					 facts->orders.second, (History **) facts->orders.handles);
 	if (facts->prices.n > 0)
-		load_histories(&facts->prices, &prices_plans);
+		history_load(HISTORY_PRICES, facts->judged, facts->prices.n, facts->prices.first,
+					 facts->prices.second, (History **) facts->prices.handles);
 	if (facts->item_refs.n > 0 || facts->category_refs.n > 0)
 	{
 		reference_cache_prepare();
@@ -785,4 +653,5 @@ facts_register_callbacks(void)
 	cs_watch_tables(&operator_watch);
 	cs_watch_tables(&member_watch);
 	cs_watch_tables(&reference_watch);
+	history_register_callbacks();
 }

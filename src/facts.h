@@ -72,7 +72,7 @@ typedef struct Facts Facts;
  * Requests return handles that are filled by facts_load(); a request for a
  * key asked for before widens its span and returns the same handle.
  */
-extern Facts *facts_create(bool one_operator);
+extern Facts *facts_create(bool one_operator, Oid judged);
 extern OperatorFacts *facts_operator(Facts *facts, const char *operator_id);
 extern History *facts_orders_to_address(Facts *facts, const char *operator_id, const char *ship_to,
 										TimestampTz from, TimestampTz to);
@@ -82,5 +82,16 @@ extern PriceList *facts_item_reference(Facts *facts, const char *item_id);
 extern PriceList *facts_category_reference(Facts *facts, const char *category);
 extern void facts_load(Facts *facts);
 extern void facts_register_callbacks(void);
+
+/* history.c */
+typedef enum HistoryKind
+{
+	HISTORY_ORDERS,				/* orders to an address, in (from, to] */
+	HISTORY_PRICES,				/* earlier prices of an item, in [from, to) */
+} HistoryKind;
+
+extern void history_load(HistoryKind kind, Oid judged, int n, const char **operators, const char **keys,
+						 History **handles);
+extern void history_register_callbacks(void);
 
 #endif							/* CS_FACTS_H */

@@ -196,7 +196,7 @@ credit_sandbox_check_rows(PG_FUNCTION_ARGS)
 	desc = RelationGetDescr(trigdata->tg_relation);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "credit_sandbox: SPI_connect failed");
-	ctx = cs_evaluate_begin(cs_event_kind(trigger->tgargs[0]), desc,
+	ctx = cs_evaluate_begin(cs_event_kind(trigger->tgargs[0]), trigdata->tg_relation,
 							TRIGGER_FIRED_FOR_ROW(trigdata->tg_event));
 	if (TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
 	{
