@@ -24,6 +24,7 @@
 #include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
+#include "utils/plancache.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
@@ -308,6 +309,44 @@ cs_prepare(const char *query, int nargs, Oid *argtypes)
 }
 
 /*
+ * A kept plan is planned once, often while the tables are still empty, and
+ * then runs for as long as the backend lives while they grow: a sequential
+ * scan that was cheapest on an empty warnings table would read it whole for
+ * every hit a million rows later.  So its generic plan is built, and built
+ * again after an invalidation, with sequential scans disabled wherever an
+ * index serves, and without JIT, which the planner would otherwise switch
+ * on for the cost that disabling adds.
+ */
+static void
+build_generic_plan(SPIPlanPtr plan)
+{
+	ListCell   *lc;
+	bool		built = true;
+	int			nest_level;
+	CachedPlan *generic;
+
+	AcceptInvalidationMessages();
+	foreach(lc, SPI_plan_get_plan_sources(plan))
+	{
+		CachedPlanSource *source = lfirst(lc);
+
+		/* a plan not kept is planned when it runs, on the tables as they are */
+		built = built && (!source->is_saved ||
+						  (source->is_valid && source->gplan != NULL && source->gplan->is_valid));
+	}
+	if (built)
+		return;
+	nest_level = NewGUCNestLevel();
+	(void) set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+							 true, 0, false);
+	(void) set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	generic = SPI_plan_get_cached_plan(plan);
+	if (generic != NULL)
+		ReleaseCachedPlan(generic, CurrentResourceOwner);
+	AtEOXact_GUC(true, nest_level);
+}
+
+/*
  * Runs a kept plan on the latest snapshot.  The caller holds the operator's
  * lock, so what commits before it is seen whatever the isolation level:
  * under REPEATABLE READ the transaction snapshot would miss rows committed
@@ -320,6 +359,7 @@ cs_execute(SPIPlanPtr plan, Datum *values, const char *nulls)
 	MemoryContext caller = CurrentMemoryContext;
 	int			rc;
 
+	build_generic_plan(plan);
 	rc = SPI_execute_snapshot(plan, values, nulls, GetLatestSnapshot(),
 							  InvalidSnapshot, false, true, 0);
 	MemoryContextSwitchTo(caller);
