@@ -7,12 +7,13 @@
  * These windows are most of a check's work, one per row.  When the rows
  * judged are in credit_sandbox.transactions itself and it is a plain table,
  * they are read straight from its (operator_id, key, occurred_at) btree
- * index, one rescan per key, as PostgreSQL's own RI checks would wish to:
- * no executor start-up, no parameter arrays, no result tuples to form and
- * take apart.  A partitioned table, a Citus shard (the trigger's relation
- * is not the table itself) or a missing index takes the SPI queries, which
- * return the same rows.  Both read on the latest snapshot after a command
- * counter increment, as cs_execute does.
+ * index, one rescan per key: no executor start-up, no parameter arrays, no
+ * result tuples to form and take apart.  A partitioned table, a Citus shard
+ * (the trigger's relation is not the table itself) or a missing index takes
+ * the SPI queries, which return the same rows.  Both read on the latest
+ * snapshot after a command counter increment, as SPI does.  Either may
+ * return more than a row's own window (a key's span covers every row of
+ * the batch that asks for it): the evaluator bounds each window itself.
  *
  *-------------------------------------------------------------------------
  */
@@ -22,13 +23,10 @@
 
 #include "access/genam.h"
 #include "access/htup_details.h"
-#include "access/nbtree.h"
-#include "access/relation.h"
 #include "access/stratnum.h"
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
-#include "catalog/index.h"
 #include "catalog/pg_am_d.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_type_d.h"
