@@ -170,6 +170,7 @@ _PG_init(void)
 
 	cs_register_cache_callbacks();
 	facts_register_callbacks();
+	cs_outcome_register_callbacks();
 }
 
 /*

@@ -168,6 +168,7 @@ extern Ledger *cs_ledger_create(bool one_operator);
 extern void cs_ledger_batch_done(Ledger *ledger);
 extern void cs_ledger_write(Ledger *ledger);
 extern int64 cs_record_hit(Ledger *ledger, const Hit *hit, bool *is_clue);
+extern void cs_outcome_register_callbacks(void);
 extern bool cs_operator_in_sandbox(const char *operator_id);
 
 /* ---- grading (grading.c) ---- */

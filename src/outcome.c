@@ -24,7 +24,6 @@
 
 #include "credit_sandbox.h"
 
-#include "catalog/namespace.h"
 #include "catalog/pg_type_d.h"
 #include "commands/async.h"
 #include "common/hashfn.h"
@@ -371,14 +370,29 @@ log_hit(Ledger *ledger, const LedgerEntry *warning, const Hit *hit)
 /*
  * The hit log names each hit's operator, the column a sharded deployment
  * distributes it by.  A 0.1 schema (the library updated, ALTER EXTENSION
- * UPDATE not run yet) lacks the column: its hits are logged without.
+ * UPDATE not run yet) lacks the column: its hits are logged without.  The
+ * answer is kept until warning_hits changes (ALTER EXTENSION UPDATE adds
+ * the column).
  */
+static const char *const hit_log_tables[] = {"warning_hits"};
+static WatchedTables hit_log_watch = {hit_log_tables, lengthof(hit_log_tables)};
+static bool hit_log_has_operator;
+
 static bool
 hit_log_names_operator(void)
 {
-	Oid			relid = get_relname_relid("warning_hits", get_namespace_oid(CS_SCHEMA, false));
+	if (!hit_log_watch.valid)
+	{
+		cs_watch_refresh(&hit_log_watch);
+		hit_log_has_operator = get_attnum(hit_log_watch.oids[0], "operator_id") != InvalidAttrNumber;
+	}
+	return hit_log_has_operator;
+}
 
-	return get_attnum(relid, "operator_id") != InvalidAttrNumber;
+void
+cs_outcome_register_callbacks(void)
+{
+	cs_watch_tables(&hit_log_watch);
 }
 
 /*
@@ -393,10 +407,10 @@ write_counts(Ledger *ledger)
 	HASH_SEQ_STATUS status;
 	LedgerEntry *entry;
 	int			n = 0;
-	long		nentries = hash_get_num_entries(ledger->open);
-	int64	   *ids = palloc(sizeof(int64) * Max(nentries, 1));
-	int64	   *hits = palloc(sizeof(int64) * Max(nentries, 1));
-	TimestampTz *last = palloc(sizeof(TimestampTz) * Max(nentries, 1));
+	long		batch_size = ledger->one_operator ? 0 : hash_get_num_entries(ledger->open);
+	int64	   *ids = palloc(sizeof(int64) * Max(batch_size, 1));
+	int64	   *hits = palloc(sizeof(int64) * Max(batch_size, 1));
+	TimestampTz *last = palloc(sizeof(TimestampTz) * Max(batch_size, 1));
 
 	if (one_plan == NULL)
 	{
