@@ -47,7 +47,7 @@ typedef struct HistorySpec
 	bool		from_inclusive; /* orders (from, to]; prices [from, to) */
 	SPIPlanPtr	many_plan;		/* a batch: unnest of the keys, LATERAL scan each */
 	SPIPlanPtr	one_plan;		/* one key: a plain index scan */
-	Oid			index;			/* (operator_id, key, occurred_at) btree, or invalid */
+	Oid			index;			/* (operator_id, key, occurred_at) btree of a plain table, or invalid */
 } HistorySpec;
 
 static HistorySpec specs[] = {
@@ -58,7 +58,6 @@ static HistorySpec specs[] = {
 /* what the direct path needs of transactions; re-read when its relcache entry changes */
 static const char *const history_tables[] = {"transactions"};
 static WatchedTables table_watch = {history_tables, lengthof(history_tables)};
-static bool direct_possible = false;	/* a plain table with both indexes */
 static AttrNumber id_attnum;
 static AttrNumber price_attnum;
 
@@ -216,12 +215,9 @@ refresh_direct(void)
 
 	cs_watch_refresh(&table_watch);
 	table = table_open(table_watch.oids[0], AccessShareLock);
-	direct_possible = table->rd_rel->relkind == RELKIND_RELATION;
 	for (int k = 0; k < (int) lengthof(specs); k++)
-	{
-		specs[k].index = direct_possible ? find_index(table, specs[k].key_column) : InvalidOid;
-		direct_possible = direct_possible && OidIsValid(specs[k].index);
-	}
+		specs[k].index = table->rd_rel->relkind == RELKIND_RELATION
+			? find_index(table, specs[k].key_column) : InvalidOid;
 	id_attnum = get_attnum(RelationGetRelid(table), "txn_id");
 	price_attnum = get_attnum(RelationGetRelid(table), "unit_price");
 	table_close(table, AccessShareLock);
@@ -340,7 +336,7 @@ history_load(HistoryKind kind, Oid judged, int n, const char **operators, const 
 			prepare_plans(&specs[k]);
 	if (!table_watch.valid)
 		refresh_direct();
-	if (direct_possible && judged == table_watch.oids[0])
+	if (OidIsValid(spec->index) && judged == table_watch.oids[0])
 		load_by_index(spec, n, operators, keys, handles);
 	else
 		load_by_query(spec, n, operators, keys, handles);
