@@ -22,7 +22,7 @@
 PG_FUNCTION_INFO_V1(credit_sandbox_escalate_overdue);
 
 /*
- * Marks the tip escalated if it still is overdue and open once its
+ * Marks the tip escalated if it still is overdue and open now that its
  * operator's lock is held; false when someone corrected it meanwhile.
  */
 static bool
@@ -78,6 +78,7 @@ credit_sandbox_escalate_overdue(PG_FUNCTION_ARGS)
 	const RuleCatalog *cat;
 	Ledger	   *ledger;
 	Datum		values[1];
+	uint32	   *keys;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "credit_sandbox: SPI_connect failed");
@@ -98,6 +99,12 @@ credit_sandbox_escalate_overdue(PG_FUNCTION_ARGS)
 	cs_execute(overdue_plan, values, NULL);
 	overdue = SPI_tuptable;
 	noverdue = SPI_processed;
+
+	/* every tip's operator locked first, in the global order (no deadlock with inserts) */
+	keys = palloc(sizeof(uint32) * Max(noverdue, 1));
+	for (uint64 i = 0; i < noverdue; i++)
+		keys[i] = cs_operator_lock_key(SPI_getvalue(overdue->vals[i], overdue->tupdesc, 2));
+	cs_lock_operator_keys(keys, (int) noverdue);
 
 	for (uint64 i = 0; i < noverdue; i++)
 	{
@@ -120,7 +127,6 @@ credit_sandbox_escalate_overdue(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_UNDEFINED_OBJECT),
 					 errmsg("tip %lld cannot be escalated: rule %s does not exist", (long long) tip_id, code)));
 
-		cs_lock_operator(operator_id);
 		if (!mark_escalated(tip_id, at))
 			continue;
 

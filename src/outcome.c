@@ -24,6 +24,7 @@
 
 #include "credit_sandbox.h"
 
+#include "access/xact.h"
 #include "catalog/pg_type_d.h"
 #include "commands/async.h"
 #include "common/hashfn.h"
@@ -32,28 +33,29 @@
 #include "storage/lock.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
-#include "utils/json.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
 PG_FUNCTION_INFO_V1(credit_sandbox_lock_operator);
+PG_FUNCTION_INFO_V1(credit_sandbox_lock_all_operators);
 
 /*
- * Advisory locks in their own space ('CSBX' as the first key), so they
- * cannot collide with an application's advisory locks on plain numbers.
  * Operators are spread over a fixed number of locks by the hash of their
  * id: a COPY touching every operator then holds at most CS_LOCK_BUCKETS
  * locks, which the default lock table (64 per connection) can take, where
  * one lock per operator would run out of shared memory beyond a few
  * thousand operators.  Two operators sharing a lock only wait for each other.
+ *
+ * The locks are advisory lock tags of a class of their own (the last field,
+ * which SQL's pg_advisory_lock sets to 1 or 2): no login can take one of
+ * them from SQL and so hold up the checks.
  */
-#define CS_LOCK_SPACE 0x43534258
+#define CS_LOCK_SPACE 0x43534258	/* 'CSBX' */
+#define CS_LOCK_CLASS 0x4353		/* 'CS' */
 #define CS_LOCK_BUCKETS 512
 
 #define NOTIFY_CHANNEL "credit_sandbox"
-/* the longest payload NOTIFY accepts, as defined in commands/async.c */
-#define NOTIFY_PAYLOAD_LIMIT (BLCKSZ - NAMEDATALEN - 128)
 
 uint32
 cs_operator_lock_key_bytes(const char *operator_id, int len)
@@ -72,7 +74,7 @@ cs_lock_operator_key(uint32 key)
 {
 	LOCKTAG		tag;
 
-	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, CS_LOCK_SPACE, key, 2);
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, CS_LOCK_SPACE, key, CS_LOCK_CLASS);
 	(void) LockAcquire(&tag, ExclusiveLock, false, false);
 }
 
@@ -82,10 +84,49 @@ cs_lock_operator(const char *operator_id)
 	cs_lock_operator_key(cs_operator_lock_key(operator_id));
 }
 
+/*
+ * Every operator's lock, in the one global order (ascending key) that every
+ * caller taking several follows: for what reads or writes across operators
+ * (grading everyone, sandbox renewal), so that no check is half-way through
+ * an operator while it runs.
+ */
+void
+cs_lock_all_operators(void)
+{
+	for (uint32 key = 0; key < CS_LOCK_BUCKETS; key++)
+		cs_lock_operator_key(key);
+}
+
+static int
+compare_keys(const void *a, const void *b)
+{
+	uint32		x = *(const uint32 *) a;
+	uint32		y = *(const uint32 *) b;
+
+	return (x > y) - (x < y);
+}
+
+/* The locks of n keys (repeats allowed), in the global order; sorts keys. */
+void
+cs_lock_operator_keys(uint32 *keys, int n)
+{
+	qsort(keys, n, sizeof(uint32), compare_keys);
+	for (int i = 0; i < n; i++)
+		if (i == 0 || keys[i] != keys[i - 1])
+			cs_lock_operator_key(keys[i]);
+}
+
 Datum
 credit_sandbox_lock_operator(PG_FUNCTION_ARGS)
 {
 	cs_lock_operator(text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	PG_RETURN_VOID();
+}
+
+Datum
+credit_sandbox_lock_all_operators(PG_FUNCTION_ARGS)
+{
+	cs_lock_all_operators();
 	PG_RETURN_VOID();
 }
 
@@ -181,7 +222,12 @@ insert_warning(const Hit *hit, const char *list, bool has_due, TimestampTz due_a
 	return warning_id;
 }
 
-/* A warning clue ends the operator's stay in the sandbox. */
+/*
+ * A warning clue ends the operator's stay in the sandbox.  Stays are stamped
+ * with the time the operator's lock was held (clock_timestamp, not the
+ * transaction's start), so that stays of one operator follow each other in
+ * the order they were written and never overlap.
+ */
 static void
 leave_sandbox(const Hit *hit, int64 warning_id)
 {
@@ -192,7 +238,7 @@ leave_sandbox(const Hit *hit, int64 warning_id)
 	{
 		Oid			types[5] = {TEXTOID, TEXTOID, TEXTOID, INT8OID, TIMESTAMPTZOID};
 
-		plan = cs_prepare(psprintf("UPDATE %s m SET exited_at = pg_catalog.now(), exit_reason = $2,"
+		plan = cs_prepare(psprintf("UPDATE %s m SET exited_at = pg_catalog.clock_timestamp(), exit_reason = $2,"
 								   "       exit_code = $3, exit_warning_id = $4, exit_hit_at = $5"
 								   " WHERE m.operator_id = $1 AND m.exited_at IS NULL",
 								   cs_table("sandbox_memberships")),
@@ -207,41 +253,24 @@ leave_sandbox(const Hit *hit, int64 warning_id)
 }
 
 /*
- * NOTIFY credit_sandbox with the new warning as JSON; PostgreSQL delivers
- * it only if the transaction commits.  Keys that would push the payload
- * past the protocol limit are dropped rather than failing the insert.
+ * NOTIFY credit_sandbox is a wake-up signal only: any login may LISTEN to
+ * any channel, so it carries nothing (no operator, code or key), and it is
+ * sent once, just before a transaction that wrote a warning or tip commits.
+ * A prepared transaction sends none (PREPARE TRANSACTION refuses one that
+ * has notified); nor does one that aborts.  A subtransaction that wrote a
+ * warning and rolled back may leave a needless wake-up, which costs a
+ * listener one look.
  */
-static void
-notify_new_warning(const Hit *hit, int64 warning_id, const char *list, bool has_due, TimestampTz due_at)
-{
-	StringInfoData buf;
+static bool new_warning_in_xact = false;
 
-	for (int with_keys = 1; with_keys >= 0; with_keys--)
-	{
-		initStringInfo(&buf);
-		appendStringInfo(&buf, "{\"warning_id\":" INT64_FORMAT, warning_id);
-		appendStringInfo(&buf, ",\"code\":\"%s\",\"list\":\"%s\"", hit->rule->code, list);
-		if (with_keys)
-		{
-			appendStringInfoString(&buf, ",\"operator_id\":");
-			escape_json(&buf, hit->operator_id);
-			appendStringInfoString(&buf, ",\"subject_key\":");
-			escape_json(&buf, hit->subject_key);
-		}
-		appendStringInfo(&buf, ",\"source_table\":\"%s\",\"source_id\":" INT64_FORMAT,
-						 hit->source_table, hit->source_id);
-		appendStringInfoString(&buf, ",\"occurred_at\":");
-		escape_json(&buf, JsonEncodeDateTime(NULL, TimestampTzGetDatum(hit->at), TIMESTAMPTZOID, NULL));
-		appendStringInfoString(&buf, ",\"due_at\":");
-		if (has_due)
-			escape_json(&buf, JsonEncodeDateTime(NULL, TimestampTzGetDatum(due_at), TIMESTAMPTZOID, NULL));
-		else
-			appendStringInfoString(&buf, "null");
-		appendStringInfoChar(&buf, '}');
-		if (buf.len < NOTIFY_PAYLOAD_LIMIT)
-			break;
-	}
-	Async_Notify(NOTIFY_CHANNEL, buf.data);
+static void
+notify_at_commit(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_PRE_COMMIT && new_warning_in_xact)
+		Async_Notify(NOTIFY_CHANNEL, NULL);
+	if (event == XACT_EVENT_PRE_COMMIT || event == XACT_EVENT_PRE_PREPARE || event == XACT_EVENT_ABORT ||
+		event == XACT_EVENT_PARALLEL_ABORT)
+		new_warning_in_xact = false;
 }
 
 /* ---------------------------------------------------------------- ledger */
@@ -252,7 +281,7 @@ typedef struct LedgerEntry
 	char	   *operator_id;
 	int64		warning_id;
 	bool		is_tip;
-	int32		pending_hits;
+	int64		pending_hits;
 	TimestampTz pending_last_hit;
 } LedgerEntry;
 
@@ -393,6 +422,7 @@ void
 cs_outcome_register_callbacks(void)
 {
 	cs_watch_tables(&hit_log_watch);
+	RegisterXactCallback(notify_at_commit, NULL);
 }
 
 /*
@@ -645,7 +675,7 @@ cs_record_hit(Ledger *ledger, const Hit *hit, bool *is_clue)
 			due_at = cs_add_interval(hit->at, cs_correction_period);
 		}
 		warning_id = insert_warning(hit, is_tip ? "admin_tip" : "risk_trigger", has_due, due_at);
-		notify_new_warning(hit, warning_id, is_tip ? "admin_tip" : "risk_trigger", has_due, due_at);
+		new_warning_in_xact = true;
 		if (!is_tip)
 			cs_grade_after_warning_clue(hit->operator_id, hit->rule->code, hit->at);
 		entry = remember_open_warning(ledger, key, hit->operator_id, warning_id, is_tip);

@@ -29,15 +29,6 @@
 
 PG_FUNCTION_INFO_V1(credit_sandbox_check_rows);
 
-static int
-compare_keys(const void *a, const void *b)
-{
-	uint32		x = *(const uint32 *) a;
-	uint32		y = *(const uint32 *) b;
-
-	return (x > y) - (x < y);
-}
-
 /*
  * Takes the locks of every operator in the statement in one global order,
  * so that two concurrent multi-operator statements cannot deadlock.  The
@@ -55,7 +46,7 @@ lock_statement_operators(EvalContext *ctx, Tuplestorestate *rows, TupleTableSlot
 	HASH_SEQ_STATUS status;
 	uint32	   *key;
 	uint32	   *keys;
-	long		nkeys = 0;
+	int			nkeys = 0;
 
 	ctl.keysize = sizeof(uint32);
 	ctl.entrysize = sizeof(uint32);
@@ -88,9 +79,7 @@ lock_statement_operators(EvalContext *ctx, Tuplestorestate *rows, TupleTableSlot
 	hash_seq_init(&status, seen);
 	while ((key = hash_seq_search(&status)) != NULL)
 		keys[nkeys++] = *key;
-	qsort(keys, nkeys, sizeof(uint32), compare_keys);
-	for (long i = 0; i < nkeys; i++)
-		cs_lock_operator_key(keys[i]);
+	cs_lock_operator_keys(keys, nkeys);
 	pfree(keys);
 	hash_destroy(seen);
 }
