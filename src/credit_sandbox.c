@@ -11,10 +11,12 @@
 
 #include "credit_sandbox.h"
 #include "facts.h"
+#include "key_readback.h"
 
 #include "catalog/namespace.h"
 #include "catalog/pg_type_d.h"
 #include "common/hashfn.h"
+#include "common/int.h"
 #include "fmgr.h"
 #include "pgtime.h"
 #include "utils/array.h"
@@ -171,6 +173,7 @@ _PG_init(void)
 	cs_register_cache_callbacks();
 	facts_register_callbacks();
 	cs_outcome_register_callbacks();
+	cs_key_readback_init();
 }
 
 /*
@@ -207,20 +210,98 @@ credit_sandbox_legal_day(PG_FUNCTION_ARGS)
 	PG_RETURN_DATEADT(cs_legal_date(PG_GETARG_TIMESTAMPTZ(0)));
 }
 
+/* Moves a calendar date by months, as PostgreSQL's interval arithmetic does. */
+static void
+add_months(int *year, int *mon, int *mday, int months)
+{
+	*mon += months;
+	if (*mon > MONTHS_PER_YEAR)
+	{
+		*year += (*mon - 1) / MONTHS_PER_YEAR;
+		*mon = (*mon - 1) % MONTHS_PER_YEAR + 1;
+	}
+	else if (*mon < 1)
+	{
+		*year += *mon / MONTHS_PER_YEAR - 1;
+		*mon = *mon % MONTHS_PER_YEAR + MONTHS_PER_YEAR;
+	}
+	/* the 31st of a shorter month is its last day */
+	*mday = Min(*mday, day_tab[isleap(*year)][*mon - 1]);
+}
+
+/*
+ * Moves ts by months or days of the regulator's local calendar: the local
+ * time of day stays, the offset is that of the new day.
+ */
+static bool
+add_local_days(TimestampTz *ts, int months, int days)
+{
+	struct pg_tm tm;
+	fsec_t		fsec;
+	int			tz;
+
+	if (timestamp2tm(*ts, &tz, &tm, &fsec, NULL, legal_tz) != 0)
+		return false;
+	add_months(&tm.tm_year, &tm.tm_mon, &tm.tm_mday, months);
+	if (days != 0)
+		j2date(date2j(tm.tm_year, tm.tm_mon, tm.tm_mday) + days, &tm.tm_year, &tm.tm_mon, &tm.tm_mday);
+	if (!IS_VALID_JULIAN(tm.tm_year, tm.tm_mon, tm.tm_mday))
+		return false;
+	tz = DetermineTimeZoneOffset(&tm, legal_tz);
+	return tm2timestamp(&tm, fsec, &tz, ts) == 0 && IS_VALID_TIMESTAMP(*ts);
+}
+
+/*
+ * ts + sign * span, computed as timestamptz + interval does but in the
+ * regulator's time zone, not the session's: months, then days, move the
+ * local calendar there (so "7 days" across a daylight-saving change is 7
+ * local days), then the time part is added as elapsed time.  The same rows
+ * then give the same windows and deadlines from any session.  A result
+ * beyond the timestamp range saturates to infinity in its direction: a row
+ * at the end of time is still judged.
+ */
+static TimestampTz
+add_interval_legal(TimestampTz ts, const Interval *span, int sign)
+{
+	if (TIMESTAMP_NOT_FINITE(ts))
+		return ts;
+	if ((span->month == 0 || add_local_days(&ts, sign * span->month, 0)) &&
+		(span->day == 0 || add_local_days(&ts, 0, sign * span->day)) &&
+		!pg_add_s64_overflow(ts, sign * span->time, &ts) && IS_VALID_TIMESTAMP(ts))
+		return ts;
+	return sign > 0 ? DT_NOEND : DT_NOBEGIN;
+}
+
 TimestampTz
 cs_add_interval(TimestampTz ts, const Interval *span)
 {
-	return DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
-												   TimestampTzGetDatum(ts),
-												   IntervalPGetDatum(span)));
+	return add_interval_legal(ts, span, 1);
 }
 
 TimestampTz
 cs_sub_interval(TimestampTz ts, const Interval *span)
 {
-	return DatumGetTimestampTz(DirectFunctionCall2(timestamptz_mi_interval,
-												   TimestampTzGetDatum(ts),
-												   IntervalPGetDatum(span)));
+	return add_interval_legal(ts, span, -1);
+}
+
+/*
+ * The day that (day + span)::date gives, in whole-day arithmetic: no time
+ * zone, and no overflow where the timestamp range ends before the date
+ * range does.
+ */
+DateADT
+cs_date_add_interval(DateADT day, const Interval *span)
+{
+	int			year;
+	int			mon;
+	int			mday;
+	int64		whole_days = span->time / USECS_PER_DAY - (span->time % USECS_PER_DAY < 0 ? 1 : 0);
+
+	if (DATE_NOT_FINITE(day))
+		return day;
+	j2date(day + POSTGRES_EPOCH_JDATE, &year, &mon, &mday);
+	add_months(&year, &mon, &mday, span->month);
+	return date2j(year, mon, mday) - POSTGRES_EPOCH_JDATE + span->day + whole_days;
 }
 
 static uint32

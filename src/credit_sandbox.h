@@ -30,6 +30,7 @@ extern bool cs_interval_positive(const Interval *span);
 extern DateADT cs_legal_date(TimestampTz ts);
 extern TimestampTz cs_add_interval(TimestampTz ts, const Interval *span);
 extern TimestampTz cs_sub_interval(TimestampTz ts, const Interval *span);
+extern DateADT cs_date_add_interval(DateADT day, const Interval *span);
 extern SPIPlanPtr cs_prepare(const char *query, int nargs, Oid *argtypes);
 extern char *cs_table(const char *relname);
 extern struct HTAB *cs_string_hash_create(const char *name, long size, Size entrysize,
@@ -162,6 +163,8 @@ extern uint32 cs_operator_lock_key_bytes(const char *operator_id, int len);
 extern uint32 cs_operator_lock_key(const char *operator_id);
 extern void cs_lock_operator(const char *operator_id);
 extern void cs_lock_operator_key(uint32 key);
+extern void cs_lock_operator_keys(uint32 *keys, int n);
+extern void cs_lock_all_operators(void);
 typedef struct Ledger Ledger;
 
 extern Ledger *cs_ledger_create(bool one_operator);

@@ -30,7 +30,6 @@
 #include "access/xact.h"
 #include "catalog/pg_type_d.h"
 #include "utils/builtins.h"
-#include "utils/datum.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
@@ -340,69 +339,54 @@ json_finish(StringInfo buf)
 
 /* ---------------------------------------------------------------- queries */
 
-static Datum
-first_value(bool *isnull)
-{
-	Datum		value;
-
-	if (SPI_processed == 0)
-	{
-		*isnull = true;
-		SPI_freetuptable(SPI_tuptable);
-		return (Datum) 0;
-	}
-	value = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, isnull);
-	if (!*isnull)
-	{
-		Form_pg_attribute att = TupleDescAttr(SPI_tuptable->tupdesc, 0);
-
-		value = datumCopy(value, att->attbyval, att->attlen);
-	}
-	SPI_freetuptable(SPI_tuptable);
-	return value;
-}
-
-static int64
-query_count(SPIPlanPtr plan, Datum *values, const char *nulls)
-{
-	bool		isnull;
-	Datum		count;
-
-	cs_execute(plan, values, nulls);
-	count = first_value(&isnull);
-	return isnull ? 0 : DatumGetInt64(count);
-}
-
-/* Qualifying refusals of the operator with requested_at in (t - window, t]. */
+/*
+ * Qualifying refusals of the operator with requested_at in (t - window, t].
+ * Whether each was requested within the return period of its delivery is
+ * judged here, in the regulator's time zone (cs_add_interval), not by
+ * timestamptz + interval in the query, which would use the session's.
+ */
 static int64
 count_qualifying_refusals(const Rule *rule, const char *operator_id, TimestampTz at, int64 return_id,
 						  bool by_id)
 {
 	static SPIPlanPtr plan = NULL;
-	Datum		values[7];
+	Datum		values[6];
+	int64		refusals = 0;
 
 	if (plan == NULL)
 	{
-		Oid			types[7] = {TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, INTERVALOID, INT8OID, XIDOID, BOOLOID};
+		Oid			types[6] = {TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT8OID, XIDOID, BOOLOID};
 
 		plan = cs_prepare(psprintf(
-								   "SELECT count(*) FROM %s x"
+								   "SELECT x.requested_at, x.delivered_at FROM %s x"
 								   " WHERE x.operator_id = $1 AND x.outcome = 'refused'"
 								   "   AND x.requested_at > $2 AND x.requested_at <= $3"
-								   "   AND x.delivered_at IS NOT NULL AND x.requested_at <= x.delivered_at + $4"
+								   "   AND x.delivered_at IS NOT NULL"
 								   "   AND NOT EXISTS (SELECT FROM %s e WHERE e.category = x.category)"
-								   "   AND (x.return_id <= $5 OR NOT ($7 OR x.xmin = $6))",
+								   "   AND (x.return_id <= $4 OR NOT ($6 OR x.xmin = $5))",
 								   cs_table("returns"), cs_table("return_exempt_categories")),
-						  7, types);
+						  6, types);
 	}
 	values[0] = CStringGetTextDatum(operator_id);
 	values[1] = TimestampTzGetDatum(cs_sub_interval(at, &rule->window));
 	values[2] = TimestampTzGetDatum(at);
-	values[3] = IntervalPGetDatum(&rule->return_period);
-	values[4] = Int64GetDatum(return_id);
-	values[5] = TransactionIdGetDatum(GetCurrentTransactionId());
-	values[6] = BoolGetDatum(by_id);
-	return query_count(plan, values, NULL);
+	values[3] = Int64GetDatum(return_id);
+	values[4] = TransactionIdGetDatum(GetCurrentTransactionIdIfAny());
+	values[5] = BoolGetDatum(by_id);
+	cs_execute(plan, values, NULL);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		TimestampTz requested_at = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc,
+																	 1, &isnull));
+		TimestampTz delivered_at = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc,
+																	 2, &isnull));
+
+		if (requested_at <= cs_add_interval(delivered_at, &rule->return_period))
+			refusals++;
+	}
+	SPI_freetuptable(SPI_tuptable);
+	return refusals;
 }
 
 /* Complaints in the window (t - W, t] and in the baseline (t - W - B, t - W]. */
@@ -434,7 +418,7 @@ count_complaints(const Rule *rule, const char *operator_id, TimestampTz at, int6
 	values[2] = TimestampTzGetDatum(window_start);
 	values[3] = TimestampTzGetDatum(at);
 	values[4] = Int64GetDatum(complaint_id);
-	values[5] = TransactionIdGetDatum(GetCurrentTransactionId());
+	values[5] = TransactionIdGetDatum(GetCurrentTransactionIdIfAny());
 	values[6] = BoolGetDatum(by_id);
 	cs_execute(plan, values, NULL);
 	*in_window = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
@@ -816,10 +800,7 @@ evaluate_transaction(EvalContext *ctx, TxnRow *r)
 
 	if (rules[TP01].enabled && op->known && !op->licence_null && op->licence_valid_until >= r->day)
 	{
-		DateADT		horizon = DatumGetDateADT(DirectFunctionCall1(timestamp_date,
-																  DirectFunctionCall2(date_pl_interval,
-																					  DateADTGetDatum(r->day),
-																					  IntervalPGetDatum(&rules[TP01].expires_within))));
+		DateADT		horizon = cs_date_add_interval(r->day, &rules[TP01].expires_within);
 
 		if (op->licence_valid_until <= horizon)
 		{

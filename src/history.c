@@ -117,7 +117,7 @@ load_by_query(HistorySpec *spec, int n, const char **operators, const char **key
 		values[2] = span_array(handles, n, false);
 		values[3] = span_array(handles, n, true);
 	}
-	values[4] = TransactionIdGetDatum(GetCurrentTransactionId());
+	values[4] = TransactionIdGetDatum(GetCurrentTransactionIdIfAny());
 	cs_execute(n == 1 ? spec->one_plan : spec->many_plan, values, NULL);
 
 	/* count per key, then fill */
@@ -247,7 +247,7 @@ load_by_index(HistorySpec *spec, int n, const char **operators, const char **key
 {
 	Relation	table = table_open(table_watch.oids[0], AccessShareLock);
 	Relation	index = index_open(spec->index, AccessShareLock);
-	TransactionId xid = GetCurrentTransactionId();
+	TransactionId xid = GetCurrentTransactionIdIfAny();
 	Snapshot	snapshot;
 	IndexScanDesc scan;
 	TupleTableSlot *slot = table_slot_create(table, NULL);
