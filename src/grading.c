@@ -190,15 +190,16 @@ static void
 query_indicators(TimestampTz at, const char *operator_id, bool only_ungraded)
 {
 	static SPIPlanPtr plan = NULL;
-	Datum		values[4];
-	char		nulls[4] = {' ', ' ', operator_id ? ' ' : 'n', ' '};
+	Datum		values[5];
+	char		nulls[5] = {' ', ' ', operator_id ? ' ' : 'n', ' ', ' '};
+	Interval	year_span = {.time = 0, .day = 365, .month = 0};
 
 	if (plan == NULL)
 	{
-		Oid			types[4] = {TIMESTAMPTZOID, DATEOID, TEXTOID, BOOLOID};
+		Oid			types[5] = {TIMESTAMPTZOID, DATEOID, TEXTOID, BOOLOID, TIMESTAMPTZOID};
 		const char *listed = "EXISTS (SELECT FROM %s l WHERE l.operator_id = o.operator_id AND l.list = '%s'"
 			" AND l.listed_on <= $2 AND (l.removed_on IS NULL OR $2 < l.removed_on))::int::float8";
-		const char *year = "> $1 - interval '365 days' AND %s <= $1";
+		const char *year = "> $5 AND %s <= $1";
 
 		plan = cs_prepare(psprintf(
 								   "SELECT o.operator_id,"
@@ -233,10 +234,12 @@ query_indicators(TimestampTz at, const char *operator_id, bool only_ungraded)
 								   cs_table("complaints"), psprintf(year, "x.received_at"),
 								   cs_table("returns"), psprintf(year, "x.requested_at"),
 								   cs_table("operator_grades")),
-						  4, types);
+						  5, types);
 	}
 	values[0] = TimestampTzGetDatum(at);
 	values[1] = DateADTGetDatum(cs_legal_date(at));
+	/* the 365 days before at, counted in the regulator's time zone */
+	values[4] = TimestampTzGetDatum(cs_sub_interval(at, &year_span));
 	values[2] = operator_id ? CStringGetTextDatum(operator_id) : (Datum) 0;
 	values[3] = BoolGetDatum(only_ungraded);
 	cs_execute(plan, values, nulls);
@@ -270,7 +273,7 @@ record_grades(Grade *grades, int n, TimestampTz at, const char *cause)
 								   "  SELECT u.id, $7, u.score::numeric, u.score_class, u.class, u.ind::jsonb, u.hard::jsonb, $8"
 								   "    FROM unnest($1, $2, $3, $4, $5, $6) AS u(id, score, score_class, class, ind, hard)"
 								   "  RETURNING operator_id, class, score, hard_rules)"
-								   " UPDATE %s m SET exited_at = pg_catalog.now(), exit_code = 'CLASS',"
+								   " UPDATE %s m SET exited_at = pg_catalog.clock_timestamp(), exit_code = 'CLASS',"
 								   "   exit_reason = format('class %%s, score %%s%%s', g.class, g.score,"
 								   "       (SELECT ': ' || string_agg(r, '; ') FROM jsonb_array_elements_text(g.hard_rules) r))"
 								   "  FROM g WHERE m.operator_id = g.operator_id AND m.exited_at IS NULL AND g.class <> 'A'",
@@ -316,6 +319,16 @@ grade_operators(const char *operator_id, bool only_ungraded, TimestampTz at, con
 				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
 				 errmsg("cannot grade as of an infinite time"),
 				 errhint("Pass the moment to grade as of, such as now().")));
+	/*
+	 * Under the operators' locks, on the latest snapshot: no check is half-way
+	 * through an operator graded here, and a warning clue committed by one
+	 * that held the lock is counted (a member never keeps class A with an
+	 * open warning clue).
+	 */
+	if (operator_id)
+		cs_lock_operator(operator_id);
+	else
+		cs_lock_all_operators();
 	load_model(&model);
 	query_indicators(at, operator_id, only_ungraded);
 	rows = SPI_tuptable;
