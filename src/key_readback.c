@@ -1,0 +1,112 @@
+/*-------------------------------------------------------------------------
+ *
+ * key_readback.c
+ *	  The platforms read back the generated keys of the rows they insert
+ *	  (INSERT ... RETURNING txn_id), and nothing else of anyone's.
+ *
+ * RETURNING needs SELECT on the returned column, and a column grant lets
+ * its holder read that column of every row: every platform's ids.  Row-level
+ * security could tell rows apart, but PostgreSQL refuses COPY FROM into a
+ * table with row-level security, and the platforms load with COPY.  So the
+ * column grant stays, and this executor permission hook refuses every use
+ * of it but one: on the event tables, a role without table-level SELECT may
+ * read only the rows its own statement inserts (the relation is both
+ * inserted into and read in one range-table entry: INSERT ... RETURNING).
+ * Whoever holds table-level SELECT (administrators, the views' owner) is
+ * not affected.
+ *
+ * The hook acts in every backend that has loaded the library: the library
+ * must be preloaded (shared_preload_libraries), as the README says.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "key_readback.h"
+#include "credit_sandbox.h"
+
+#include "catalog/namespace.h"
+#include "executor/executor.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/lsyscache.h"
+
+static ExecutorCheckPerms_hook_type previous_hook = NULL;
+
+static bool
+is_event_table(Oid relid)
+{
+	Oid			nsp = get_rel_namespace(relid);
+	char	   *name;
+
+	if (!OidIsValid(nsp) || nsp != get_namespace_oid(CS_SCHEMA, true))
+		return false;
+	name = get_rel_name(relid);
+	for (int i = 0; i < NUM_EVENT_KINDS; i++)
+		if (strcmp(name, cs_event_tables[i].name) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * False for a read of an event table that is not a RETURNING of the
+ * statement's own insert (an error, when asked to report one).
+ */
+static bool
+check_one(Oid relid, AclMode required, Oid check_as, bool ereport_on_violation)
+{
+	Oid			user = OidIsValid(check_as) ? check_as : GetUserId();
+
+	if ((required & ACL_SELECT) == 0 || (required & ACL_INSERT) != 0 || !is_event_table(relid) ||
+		pg_class_aclcheck(relid, user, ACL_SELECT) == ACLCHECK_OK)
+		return true;
+	if (!ereport_on_violation)
+		return false;
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("permission denied for table %s", get_rel_name(relid)),
+			 errdetail("A column grant on credit_sandbox.%s serves INSERT ... RETURNING only: it reads back the keys of the rows the statement inserts.",
+					   get_rel_name(relid)),
+			 errhint("Read back generated keys with INSERT ... RETURNING.")));
+	pg_unreachable();
+}
+
+#if PG_VERSION_NUM >= 160000
+static bool
+check_key_readback(List *range_table, List *perm_infos, bool ereport_on_violation)
+{
+	ListCell   *lc;
+
+	foreach(lc, perm_infos)
+	{
+		RTEPermissionInfo *perm = lfirst_node(RTEPermissionInfo, lc);
+
+		if (!check_one(perm->relid, perm->requiredPerms, perm->checkAsUser, ereport_on_violation))
+			return false;
+	}
+	return previous_hook ? previous_hook(range_table, perm_infos, ereport_on_violation) : true;
+}
+#else
+static bool
+check_key_readback(List *range_table, bool ereport_on_violation)
+{
+	ListCell   *lc;
+
+	foreach(lc, range_table)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+
+		if (rte->rtekind == RTE_RELATION &&
+			!check_one(rte->relid, rte->requiredPerms, rte->checkAsUser, ereport_on_violation))
+			return false;
+	}
+	return previous_hook ? previous_hook(range_table, ereport_on_violation) : true;
+}
+#endif
+
+void
+cs_key_readback_init(void)
+{
+	previous_hook = ExecutorCheckPerms_hook;
+	ExecutorCheckPerms_hook = check_key_readback;
+}
