@@ -97,6 +97,7 @@ SELECT * FROM before_update ORDER BY 1;
 
 -- every released version after the first, in order: a release adds its line here
 ALTER EXTENSION credit_sandbox UPDATE TO '0.4';
+ALTER EXTENSION credit_sandbox UPDATE TO '0.5';
 
 -- the steps above are the whole update path to the default version
 SELECT e.extversion, a.default_version, e.extversion = a.default_version AS at_default_version, p.path
