@@ -83,6 +83,7 @@ listen_addresses = ''
 unix_socket_directories = '$CS_DIR'
 port = ${CS_PGPORT:-54329}
 max_connections = 50
+max_prepared_transactions = 10
 shared_buffers = 256MB
 fsync = ${CS_FSYNC:-off}
 shared_preload_libraries = 'credit_sandbox${CS_PRELOAD:+, $CS_PRELOAD}'

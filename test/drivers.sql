@@ -29,7 +29,7 @@ CALL pg_temp.op('TDB-4');
 INSERT INTO credit_sandbox.transactions (operator_id, occurred_at, ship_to, item_id, unit_price)
 SELECT 'TDB-4', '2030-06-01 00:00+08'::timestamptz + g * interval '1 minute', 'S3', 'i', 1
   FROM generate_series(1, 10) g;
-SELECT is((pg_temp.w('TDB-4', 'RL04', 'S3')).hits, 3, 'batch RL04: 10 orders in one statement hit on orders 8, 9, 10');
+SELECT is((pg_temp.w('TDB-4', 'RL04', 'S3')).hits, 3::bigint, 'batch RL04: 10 orders in one statement hit on orders 8, 9, 10');
 SELECT is((pg_temp.w('TDB-4', 'RL04', 'S3')).evidence ->> 'orders', '8', 'batch RL04: the first hit saw 8 orders, not 10');
 SELECT is((pg_temp.w('TDB-4', 'RL04', 'S3')).occurred_at, '2030-06-01 00:08+08'::timestamptz, 'batch RL04: first hit = 8th row');
 SELECT is((pg_temp.w('TDB-4', 'RL04', 'S3')).last_hit_at, '2030-06-01 00:10+08'::timestamptz, 'batch RL04: last hit = 10th row');
@@ -51,7 +51,7 @@ SELECT CASE WHEN g % 2 = 0 THEN 'TDB-4c' ELSE 'TDB-4d' END,
        '2030-06-01 00:00+08'::timestamptz + g * interval '1 minute', 'S3', 'i', 1
   FROM generate_series(1, 17) g;
 SELECT results_eq(
-    $$SELECT operator_id, hits FROM credit_sandbox.warnings WHERE operator_id IN ('TDB-4c', 'TDB-4d') ORDER BY 1$$,
+    $$SELECT operator_id, hits::int FROM credit_sandbox.warnings WHERE operator_id IN ('TDB-4c', 'TDB-4d') ORDER BY 1$$,
     $$VALUES ('TDB-4c', 1), ('TDB-4d', 2)$$,
     'batch RL04: per operator within one statement (8 and 9 orders)');
 CALL pg_temp.op('TDB-5');
@@ -64,14 +64,14 @@ SELECT is((pg_temp.w('TDB-5', 'RL05', 'f')).evidence ->> 'lowest_price', '50', '
 CALL pg_temp.op('TDB-8');
 INSERT INTO credit_sandbox.complaints (operator_id, received_at)
 SELECT 'TDB-8', '2030-06-01 12:00+08'::timestamptz + g * interval '1 hour' FROM generate_series(1, 6) g;
-SELECT is((pg_temp.w('TDB-8', 'RL08', 'TDB-8')).hits, 2, 'batch RL08: 6 complaints in one statement, hits on the 5th and 6th');
+SELECT is((pg_temp.w('TDB-8', 'RL08', 'TDB-8')).hits, 2::bigint, 'batch RL08: 6 complaints in one statement, hits on the 5th and 6th');
 SELECT is((pg_temp.w('TDB-8', 'RL08', 'TDB-8')).evidence ->> 'complaints', '5', 'batch RL08: the first hit saw 5');
 UPDATE credit_sandbox.rules SET params = '{"return_period": "7 days", "window": "30 days", "threshold": 2}' WHERE code = 'RL07';
 CALL pg_temp.op('TDB-7');
 INSERT INTO credit_sandbox.returns (operator_id, delivered_at, requested_at, outcome)
 SELECT 'TDB-7', '2030-06-01 12:00+08', '2030-06-01 12:00+08'::timestamptz + g * interval '1 hour', 'refused'
   FROM generate_series(1, 3) g;
-SELECT is((pg_temp.w('TDB-7', 'RL07', 'TDB-7')).hits, 2, 'batch RL07 N=2: 3 refusals in one statement, hits on the 2nd and 3rd');
+SELECT is((pg_temp.w('TDB-7', 'RL07', 'TDB-7')).hits, 2::bigint, 'batch RL07 N=2: 3 refusals in one statement, hits on the 2nd and 3rd');
 SELECT is((pg_temp.w('TDB-7', 'RL07', 'TDB-7')).evidence ->> 'refusals', '2', 'batch RL07: the first hit saw 2');
 UPDATE credit_sandbox.rules SET params = '{"return_period": "7 days", "window": "30 days", "threshold": 1}' WHERE code = 'RL07';
 
@@ -153,7 +153,7 @@ END $$;
 
 -- the warnings of one load, with the operator prefix taken off and the source row as its feed seq
 CREATE FUNCTION pg_temp.warnings_of(p text)
-RETURNS TABLE (op text, code text, key text, list text, hits int, evidence jsonb, occurred_at timestamptz,
+RETURNS TABLE (op text, code text, key text, list text, hits bigint, evidence jsonb, occurred_at timestamptz,
                last_hit_at timestamptz, due_at timestamptz, status text, rule_version int, source_table text, seq int)
 LANGUAGE sql AS $$
     SELECT substr(w.operator_id, length(p) + 2), w.code,
@@ -186,7 +186,7 @@ SELECT credit_sandbox.set_driver('statement') IS NOT NULL AS "statement driver" 
 
 -- the statement-driver batch load, checked by hand against SPEC
 SELECT results_eq(
-    $$SELECT op, code, key, list, hits, due_at, seq FROM pg_temp.warnings_of('TDR1')$$,
+    $$SELECT op, code, key, list, hits::int, due_at, seq FROM pg_temp.warnings_of('TDR1')$$,
     $$VALUES ('m1', 'RL05', 'p',  'risk_trigger', 1, NULL::timestamptz, 6),
              ('m1', 'RL06', 'a',  'admin_tip',    2, '2030-06-08 10:00+08', 2),
              ('m1', 'RL06', 'b',  'risk_trigger', 1, NULL, 4),
@@ -233,9 +233,9 @@ SET LOCAL work_mem = '64kB';
 INSERT INTO credit_sandbox.transactions (operator_id, occurred_at, ship_to, item_id, unit_price)
 SELECT 'TDR-big', '2030-06-01 00:00+08'::timestamptz + g * interval '1 second', 'S-big', 'i', 1
   FROM generate_series(1, 10000) g;
-SELECT is((pg_temp.w('TDR-big', 'RL01', 'TDR-big')).hits, 10000,
+SELECT is((pg_temp.w('TDR-big', 'RL01', 'TDR-big')).hits, 10000::bigint,
           'large statement spilled to disk: RL01 counts every row across batches');
-SELECT is((pg_temp.w('TDR-big', 'RL04', 'S-big')).hits, 9993,
+SELECT is((pg_temp.w('TDR-big', 'RL04', 'S-big')).hits, 9993::bigint,
           'large statement spilled to disk: RL04 hits from the 8th order on, across batches');
 SELECT is(pg_temp.n('TDR-big', 'RL04'), 1::bigint, 'large statement: one open RL04 warning, not one per batch');
 SELECT is((SELECT count(*) FROM credit_sandbox.warning_hits h JOIN credit_sandbox.warnings w USING (warning_id)

@@ -66,7 +66,7 @@ CALL pg_temp.tx('E-6', '2030-04-01 04:00+00', item => 'ad', title => '最佳 耳
 CALL pg_temp.tx('E-6', '2030-04-02 04:00+00', item => 'gun', cat => 'firearms');
 
 SELECT results_eq(
-    $$SELECT operator_id, code, list, status, hits, due_at FROM credit_sandbox.warnings
+    $$SELECT operator_id, code, list, status, hits::int, due_at FROM credit_sandbox.warnings
        WHERE operator_id LIKE 'E-%' AND list = 'admin_tip' ORDER BY operator_id, code$$,
     $$VALUES ('E-1', 'RL06', 'admin_tip', 'open', 2, '2030-03-08 04:00+00'::timestamptz),
              ('E-2', 'RL06', 'admin_tip', 'open', 1, '2030-03-08 05:00+00'),
@@ -189,7 +189,7 @@ SELECT is((SELECT count(*) FROM credit_sandbox.warnings WHERE escalated_to IS NO
 
 -- after the escalation the key belongs to the warning clue
 CALL pg_temp.tx('E-1', '2030-03-20 04:00+00', item => 'ad', title => '最佳 耳机');
-SELECT is((pg_temp.w('E-1', 'RL06', 'risk_trigger')).hits, 2, 'after escalation: a hit on the key counts on the new clue');
+SELECT is((pg_temp.w('E-1', 'RL06', 'risk_trigger')).hits, 2::bigint, 'after escalation: a hit on the key counts on the new clue');
 SELECT is((SELECT count(*) FROM credit_sandbox.warnings WHERE operator_id = 'E-1'), 2::bigint,
           '... no further warning');
 

@@ -333,7 +333,7 @@ SELECT is((SELECT string_agg(format('%s.%s -> %s', n.tab, n.col, o.state), ', ')
                                   ELSE 'ok' END), NULL,
           'NULL in every column: 23502 exactly where the column is NOT NULL, 23514 for a price of nothing, else stored');
 -- the stored ones were judged: the unknown operator's sales hit RL01 on one open warning
-SELECT is((SELECT hits FROM credit_sandbox.warnings WHERE operator_id = 'HX-null' AND code = 'RL01'),
+SELECT is((SELECT hits::int FROM credit_sandbox.warnings WHERE operator_id = 'HX-null' AND code = 'RL01'),
           (SELECT count(*)::int FROM credit_sandbox.transactions WHERE operator_id = 'HX-null'),
           'NULL in every column: each stored sale of the unknown operator counts on its RL01 warning');
 SELECT is((SELECT count(*) FROM credit_sandbox.transactions WHERE operator_id = 'HX-null'), 6::bigint,
@@ -375,7 +375,7 @@ SELECT is(pg_temp.attempt(format('number %s %s', d, v), s), e, format('numbers: 
        t(d, v, s, e);
 SELECT is((SELECT evidence ->> 'unit_price' FROM credit_sandbox.warnings WHERE subject_key = 'HX-n-ref' AND code = 'RL09'),
           '1' || repeat('0', 1000), 'numbers: a unit price of 1e1000 is judged: RL09 with the exact price in its evidence');
-SELECT is((SELECT hits FROM credit_sandbox.warnings WHERE subject_key = 'HX-n-ref' AND code = 'RL09'), 1,
+SELECT is((SELECT hits::int FROM credit_sandbox.warnings WHERE subject_key = 'HX-n-ref' AND code = 'RL09'), 1,
           'numbers: a price of -0 is no gouging');
 SELECT is((SELECT evidence ->> 'reference_price' FROM credit_sandbox.warnings WHERE subject_key = 'HX-n-tiny' AND code = 'RL09'),
           '0.' || repeat('0', 999) || '1', 'numbers: a reference price of 1e-1000 is judged exactly');
@@ -384,8 +384,9 @@ SELECT is((SELECT length(evidence ->> 'list_price') FROM credit_sandbox.warnings
 
 -- ================================================================== extreme timestamps
 -- occurred_at, requested_at, received_at at PostgreSQL's limits: infinite ones are
--- refused by their checks (23514), literals past the range by the parser (22008), and a
--- window reaching before 4714 BC by its arithmetic (22008); the rest are stored and judged
+-- refused by their checks (23514), literals past the range by the parser (22008); the rest
+-- are stored and judged, windows and deadlines that reach past the range included (they
+-- end at -infinity or infinity)
 SELECT is(pg_temp.attempt(format('time %s', d), s), e, format('timestamps: %s -> %s', d, e))
   FROM (VALUES ('sale at infinity', pg_temp.sale('HX-time', '''infinity'''), '23514'),
                ('sale at -infinity', pg_temp.sale('HX-time', '''-infinity'''), '23514'),
@@ -393,14 +394,14 @@ SELECT is(pg_temp.attempt(format('time %s', d), s), e, format('timestamps: %s ->
                ('sale at the last microsecond', pg_temp.sale('HX-time', '''294276-12-31 23:59:59.999999+00'''), 'ok'),
                ('sale at the first microsecond', pg_temp.sale('HX-time', '''4714-11-24 00:00:00+00 BC'''), 'ok'),
                ('sale in 4714 BC to an address (RL04 window)',
-                pg_temp.sale('HX-time', '''4714-11-24 00:00:00+00 BC''', ship => '''a'''), '22008'),
+                pg_temp.sale('HX-time', '''4714-11-24 00:00:00+00 BC''', ship => '''a'''), 'ok'),
                ('sale in 4713 BC to an address', pg_temp.sale('HX-time', '''4713-01-01 00:00:00+00 BC''', ship => '''a'''), 'ok'),
                ('return at infinity',
                 'INSERT INTO credit_sandbox.returns (operator_id, requested_at, outcome) VALUES (''HX-time'', ''infinity'', ''refused'')', '23514'),
                ('return delivered at -infinity',
                 'INSERT INTO credit_sandbox.returns (operator_id, delivered_at, requested_at, outcome) VALUES (''HX-time'', ''-infinity'', ''2030-06-01'', ''refused'')', '23514'),
                ('return in 294276 AD (return period past the range)',
-                'INSERT INTO credit_sandbox.returns (operator_id, delivered_at, requested_at, outcome) VALUES (''HX-time'', ''294276-12-31 23:00+00'', ''294276-12-31 23:59+00'', ''refused'')', '22008'),
+                'INSERT INTO credit_sandbox.returns (operator_id, delivered_at, requested_at, outcome) VALUES (''HX-time'', ''294276-12-31 23:00+00'', ''294276-12-31 23:59+00'', ''refused'')', 'ok'),
                ('return in 4713 BC',
                 'INSERT INTO credit_sandbox.returns (operator_id, delivered_at, requested_at, outcome) VALUES (''HX-time'', ''4713-01-01 BC'', ''4713-01-02 BC'', ''refused'')', 'ok'),
                ('complaint at -infinity',
@@ -408,7 +409,7 @@ SELECT is(pg_temp.attempt(format('time %s', d), s), e, format('timestamps: %s ->
                ('complaint at the last microsecond',
                 'INSERT INTO credit_sandbox.complaints (operator_id, received_at) VALUES (''HX-time'', ''294276-12-31 23:59:59.999999+00'')', 'ok'),
                ('complaint at the first microsecond (baseline window)',
-                'INSERT INTO credit_sandbox.complaints (operator_id, received_at) VALUES (''HX-time'', ''4714-11-24 00:00:00+00 BC'')', '22008'),
+                'INSERT INTO credit_sandbox.complaints (operator_id, received_at) VALUES (''HX-time'', ''4714-11-24 00:00:00+00 BC'')', 'ok'),
                ('grade as of infinity', 'SELECT credit_sandbox.grade(''HX-grade'', ''infinity'')', '22008'),
                ('grade as of -infinity', 'SELECT credit_sandbox.grade(''HX-grade'', ''-infinity'')', '22008'),
                ('grade as of 4714 BC', 'SELECT credit_sandbox.grade(''HX-grade'', ''4714-11-24 00:00:00+00 BC'')', '22008'),
@@ -420,8 +421,8 @@ SELECT is((SELECT jsonb_agg(evidence ->> 'sale_date' ORDER BY occurred_at) FROM 
             WHERE operator_id = 'HX-time' AND code = 'RL01' AND status = 'open'),
           '["294277-01-01"]'::jsonb,
           'timestamps: the stored sales are judged: RL01 opened on the first one''s legal day, 294277-01-01 in Shanghai');
-SELECT is((SELECT hits FROM credit_sandbox.warnings WHERE operator_id = 'HX-time' AND code = 'RL01'), 3,
-          'timestamps: ... and counts the three stored sales');
+SELECT is((SELECT hits::int FROM credit_sandbox.warnings WHERE operator_id = 'HX-time' AND code = 'RL01'), 4,
+          'timestamps: ... and counts the four stored sales');
 SELECT is((SELECT max(last_hit_at) FROM credit_sandbox.warnings WHERE operator_id = 'HX-time' AND code = 'RL01'),
           '294276-12-31 23:59:59.999999+00'::timestamptz, 'timestamps: ... the last at the last microsecond');
 SELECT is(ARRAY[credit_sandbox.legal_day('infinity'), credit_sandbox.legal_day('-infinity'),

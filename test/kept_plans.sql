@@ -56,7 +56,7 @@ CREATE TEMP TABLE scans_after AS
 SELECT set_eq($$SELECT DISTINCT code FROM credit_sandbox.warnings WHERE operator_id LIKE 'TKP-%'$$,
               ARRAY['RL01', 'RL04', 'RL05', 'RL06', 'RL07', 'RL08'],
               'the workload took the lookups of every red line that reads history');
-SELECT cmp_ok((SELECT sum(hits) FROM credit_sandbox.warnings WHERE operator_id LIKE 'TKP-%' AND code = 'RL01'),
+SELECT cmp_ok((SELECT sum(hits)::bigint FROM credit_sandbox.warnings WHERE operator_id LIKE 'TKP-%' AND code = 'RL01'),
               '>', 20::bigint, 'and found open warnings again and again');
 SELECT is(count(*), 0::bigint, 'no sequential scan of a table the checks look rows up in by key')
   FROM scans_after a JOIN scans_before b USING (relid)

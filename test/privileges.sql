@@ -13,7 +13,7 @@
 BEGIN;
 SET LOCAL client_min_messages = warning;
 SET LOCAL TimeZone = 'UTC';
-SELECT plan(87);
+SELECT plan(98);
 
 \ir lib/defaults.sql
 \ir lib/helpers.sql
@@ -121,12 +121,39 @@ SELECT results_eq($$INSERT INTO credit_sandbox.transactions (operator_id, occurr
 SELECT lives_ok($$CALL pg_temp.ret('PV-A', '2030-06-01 10:00+00', '2030-06-02 10:00+00')$$,
                 'app: inserts a refused return (RL07)');
 SELECT lives_ok($$CALL pg_temp.cmp('PV-A', '2030-06-01 10:00+00')$$, 'app: inserts a complaint');
-SELECT lives_ok($$INSERT INTO credit_sandbox.operators (operator_id, registered_on) VALUES ('PV-B', '2030-01-01')$$,
-                'app: inserts an operator');
+SELECT lives_ok($$INSERT INTO credit_sandbox.operators (operator_id, name, region) VALUES ('PV-B', 'shop B', 'North')$$,
+                'app: registers an operator (id, name, region)');
 SELECT lives_ok($$INSERT INTO credit_sandbox.operators (operator_id) VALUES ('PV-B') ON CONFLICT DO NOTHING$$,
                 'app: sends an operator again (ON CONFLICT DO NOTHING)');
-SELECT lives_ok($$INSERT INTO credit_sandbox.operator_lists (operator_id, list, listed_on) VALUES ('PV-B', 'abnormal', '2030-01-01')$$,
-                'app: inserts a list entry');
+SELECT throws_ok($$INSERT INTO credit_sandbox.operators (operator_id, registered_on) VALUES ('PV-B2', '2000-01-01')$$,
+                 '42501', NULL, 'app: cannot set an operator''s registration date (the regulator''s)');
+SELECT throws_ok($$INSERT INTO credit_sandbox.operators (operator_id, licence_valid_until) VALUES ('PV-B2', '2099-01-01')$$,
+                 '42501', NULL, 'app: cannot set an operator''s licence');
+SELECT throws_ok($$INSERT INTO credit_sandbox.operators (operator_id, permits) VALUES ('PV-B2', '{drug_trading}')$$,
+                 '42501', NULL, 'app: cannot give an operator a permit');
+SELECT throws_ok($$INSERT INTO credit_sandbox.operator_lists (operator_id, list, listed_on) VALUES ('PV-A', 'dishonest', '2030-01-01')$$,
+                 '42501', NULL, 'app: cannot put an operator on a list (a competitor on the dishonest list)');
+SELECT throws_ok($$INSERT INTO credit_sandbox.transactions (txn_id, operator_id, occurred_at, item_id, unit_price)
+                   VALUES (9000000000, 'PV-A', '2030-06-01 10:00+00', 'i', 1)$$,
+                 '42501', NULL, 'app: cannot choose a sale''s generated key');
+SELECT throws_ok($$INSERT INTO credit_sandbox.transactions (txn_id, operator_id, occurred_at, item_id, unit_price)
+                   VALUES (9000000000, 'PV-A', '2030-06-01 10:00+00', 'i', 1) ON CONFLICT DO NOTHING$$,
+                 '42501', NULL, 'app: cannot take a key the sequence will hand out (ON CONFLICT DO NOTHING)');
+SELECT throws_ok($$INSERT INTO credit_sandbox.returns (return_id, operator_id, requested_at) VALUES (9000000000, 'PV-A', now())$$,
+                 '42501', NULL, 'app: cannot choose a return''s generated key');
+SELECT throws_ok($$INSERT INTO credit_sandbox.complaints (complaint_id, operator_id, received_at) VALUES (9000000000, 'PV-A', now())$$,
+                 '42501', NULL, 'app: cannot choose a complaint''s generated key');
+SELECT throws_ok($$SELECT txn_id FROM credit_sandbox.transactions$$, '42501', 'permission denied for table transactions',
+                 'app: cannot list the sales'' keys (the column grant serves RETURNING only)');
+SELECT throws_ok($$SELECT max(complaint_id) FROM credit_sandbox.complaints$$, '42501', 'permission denied for table complaints',
+                 'app: cannot read the complaints'' keys');
+SELECT throws_ok($$INSERT INTO credit_sandbox.transactions (operator_id, occurred_at, item_id, unit_price)
+                   SELECT 'PV-A', '2030-06-01 10:00+00', txn_id::text, 1 FROM credit_sandbox.transactions$$,
+                 '42501', 'permission denied for table transactions', 'app: cannot read the keys through an INSERT ... SELECT');
+SELECT throws_ok($$WITH n AS (INSERT INTO credit_sandbox.returns (operator_id, requested_at) VALUES ('PV-A', '2030-06-03 10:00+00')
+                            RETURNING return_id)
+                   SELECT (SELECT max(r.return_id) FROM credit_sandbox.returns r) FROM n$$,
+                 '42501', 'permission denied for table returns', 'app: cannot read other keys beside its RETURNING');
 
 SELECT throws_ok($$SELECT * FROM credit_sandbox.warnings$$, '42501', 'permission denied for table warnings',
                  'app: cannot read warnings');
@@ -143,8 +170,8 @@ SELECT throws_ok($$DELETE FROM credit_sandbox.prohibited_terms$$, '42501', 'perm
 SELECT throws_ok($$SELECT * FROM credit_sandbox.operator_lists$$, '42501', 'permission denied for table operator_lists',
                  'app: cannot read the operator lists');
 SELECT is(pg_temp.readable(), '{}', 'app: reads no relation');
-SELECT is(pg_temp.allowed_on('INSERT INTO %s DEFAULT VALUES'), '{complaints,operator_lists,operators,returns,transactions}',
-          'app: inserts into the five data tables only (not into a partition directly)');
+SELECT is(pg_temp.allowed_on('INSERT INTO %s DEFAULT VALUES'), '{complaints,operators,returns,transactions}',
+          'app: inserts into the four data tables only (not the lists, not into a partition directly)');
 SELECT is(pg_temp.allowed_on('UPDATE %s SET %I = DEFAULT WHERE false'), '{}', 'app: updates nothing');
 SELECT is(pg_temp.allowed_on('DELETE FROM %s WHERE false'), '{}', 'app: deletes nothing');
 SELECT is(pg_temp.allowed_on('TRUNCATE %s'), '{}', 'app: truncates nothing');
@@ -220,7 +247,7 @@ SELECT is(pg_temp.allowed_on('INSERT INTO %s DEFAULT VALUES') || pg_temp.allowed
           '{}', 'analyst: writes nothing');
 SELECT is(pg_temp.executable(), '{driver,in_sandbox,legal_day,sandbox_members_at,verify_draw}',
           'analyst: executes the readers only');
-SELECT is((SELECT count(*) FROM credit_sandbox.sandbox_members_at(now()) WHERE operator_id = 'PV-T'), 1::bigint,
+SELECT is((SELECT count(*) FROM credit_sandbox.sandbox_members_at(clock_timestamp()) WHERE operator_id = 'PV-T'), 1::bigint,
           'analyst: sandbox_members_at');
 SELECT throws_ok($$SELECT credit_sandbox.verify_draw(-1)$$, 'P0002', 'draw -1 does not exist',
                  'analyst: verify_draw reads the draws');

@@ -14,11 +14,11 @@ SELECT plan(55);
 CALL pg_temp.tx('TDD-u', '2030-06-01 12:00+08');
 CALL pg_temp.tx('TDD-u', '2030-06-02 12:00+08');
 SELECT is(pg_temp.n('TDD-u', 'RL01'), 1::bigint, 'dedup: one open warning per (operator, code, key)');
-SELECT is((pg_temp.w('TDD-u', 'RL01', 'TDD-u')).hits, 2, 'dedup: the second hit increments hits');
+SELECT is((pg_temp.w('TDD-u', 'RL01', 'TDD-u')).hits, 2::bigint, 'dedup: the second hit increments hits');
 SELECT is((pg_temp.w('TDD-u', 'RL01', 'TDD-u')).last_hit_at, '2030-06-02 12:00+08'::timestamptz,
           'dedup: last_hit_at is the latest hit''s data time');
 CALL pg_temp.tx('TDD-u', '2030-06-01 13:00+08');   -- arrives late
-SELECT is((pg_temp.w('TDD-u', 'RL01', 'TDD-u')).hits, 3, 'dedup: a late row is one more hit');
+SELECT is((pg_temp.w('TDD-u', 'RL01', 'TDD-u')).hits, 3::bigint, 'dedup: a late row is one more hit');
 SELECT is((pg_temp.w('TDD-u', 'RL01', 'TDD-u')).last_hit_at, '2030-06-02 12:00+08'::timestamptz,
           'dedup: last_hit_at never moves back on a late row');
 SELECT is((pg_temp.w('TDD-u', 'RL01', 'TDD-u')).occurred_at, '2030-06-01 12:00+08'::timestamptz,
@@ -34,8 +34,8 @@ SELECT is((SELECT count(*) FROM credit_sandbox.warning_hits h JOIN credit_sandbo
 UPDATE credit_sandbox.warnings SET status = 'acknowledged' WHERE operator_id = 'TDD-u';
 CALL pg_temp.tx('TDD-u', '2030-06-03 12:00+08');
 SELECT is(pg_temp.n('TDD-u', 'RL01'), 2::bigint, 'dedup: an acknowledged warning is not open: a new warning');
-SELECT is((pg_temp.w('TDD-u', 'RL01', 'TDD-u')).hits, 1, 'dedup: the new warning starts at 1 hit');
-SELECT is((SELECT hits FROM credit_sandbox.warnings WHERE operator_id = 'TDD-u' AND status = 'acknowledged'), 3,
+SELECT is((pg_temp.w('TDD-u', 'RL01', 'TDD-u')).hits, 1::bigint, 'dedup: the new warning starts at 1 hit');
+SELECT is((SELECT hits::int FROM credit_sandbox.warnings WHERE operator_id = 'TDD-u' AND status = 'acknowledged'), 3,
           'dedup: the acknowledged warning keeps its hits');
 UPDATE credit_sandbox.warnings SET status = 'closed' WHERE operator_id = 'TDD-u' AND status = 'open';
 CALL pg_temp.tx('TDD-u', '2030-06-04 12:00+08');
@@ -48,7 +48,7 @@ CALL pg_temp.tx('TDD-k1', '2030-06-01 12:01+08', item => 'y', title => '最佳')
 CALL pg_temp.tx('TDD-k1', '2030-06-01 12:02+08', item => 'x', title => '顶级');
 CALL pg_temp.tx('TDD-k2', '2030-06-01 12:03+08', item => 'x', title => '最佳');
 SELECT results_eq(
-    $$SELECT operator_id, subject_key, hits FROM credit_sandbox.warnings
+    $$SELECT operator_id, subject_key, hits::int FROM credit_sandbox.warnings
        WHERE operator_id LIKE 'TDD-k%' AND code = 'RL06' ORDER BY 1, 2$$,
     $$VALUES ('TDD-k1', 'x', 2), ('TDD-k1', 'y', 1), ('TDD-k2', 'x', 1)$$,
     'dedup: RL06 warnings per (operator, item); another term on the same item is a hit on it');
@@ -89,7 +89,7 @@ SELECT is((SELECT version FROM credit_sandbox.rules WHERE code = 'RL04'), :rl04_
 SELECT is((SELECT params FROM credit_sandbox.rule_history WHERE code = 'RL04' AND version = :rl04_v0 + 1),
           '{"window": "24 hours", "threshold": 3}'::jsonb, 'tuning: the new version is in rule_history');
 CALL pg_temp.tx_series('TDD-t', '2030-06-01 00:01+08', '1 minute', 3, 'S1');
-SELECT is((pg_temp.w('TDD-t', 'RL04', 'S1')).hits, 1, 'tuning: threshold 3 applies to the next rows');
+SELECT is((pg_temp.w('TDD-t', 'RL04', 'S1')).hits, 1::bigint, 'tuning: threshold 3 applies to the next rows');
 SELECT is((pg_temp.w('TDD-t', 'RL04', 'S1')).evidence ->> 'threshold', '3', 'tuning: evidence has the new threshold');
 SELECT is((pg_temp.w('TDD-t', 'RL04', 'S1')).rule_version, :rl04_v0 + 1, 'tuning: the warning records the new version');
 SELECT is((pg_temp.w('TDD-t', 'RL04', 'S0')).rule_version, :rl04_v0, 'tuning: the earlier warning keeps the old version');
@@ -241,10 +241,10 @@ UPDATE credit_sandbox.rules SET params = '{"max_markup_pct": 10.5}' WHERE code =
 SAVEPOINT cached_prices;
 UPDATE credit_sandbox.reference_prices SET price = 50 WHERE item_id = 'TDD-p1';
 CALL pg_temp.tx('TDD-p', '2030-06-01 13:00+08', item => 'TDD-p1', price => 80);
-SELECT is((pg_temp.w('TDD-p', 'RL09', 'TDD-p1')).hits, 2, 'RL09: a changed reference price applies to the next row');
+SELECT is((pg_temp.w('TDD-p', 'RL09', 'TDD-p1')).hits, 2::bigint, 'RL09: a changed reference price applies to the next row');
 ROLLBACK TO SAVEPOINT cached_prices;
 CALL pg_temp.tx('TDD-p', '2030-06-01 13:01+08', item => 'TDD-p1', price => 80);
-SELECT is((pg_temp.w('TDD-p', 'RL09', 'TDD-p1')).hits, 1, 'RL09: a rolled-back price change is forgotten');
+SELECT is((pg_temp.w('TDD-p', 'RL09', 'TDD-p1')).hits, 1::bigint, 'RL09: a rolled-back price change is forgotten');
 
 SELECT * FROM finish();
 ROLLBACK;

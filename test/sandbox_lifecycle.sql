@@ -106,7 +106,8 @@ SELECT is(format('%s|%s|%s|%s', s.exit_code, s.exit_reason, s.exit_warning_id = 
                  s.exit_hit_at = '2030-02-01 04:00+00'),
           'RL03|RL03: prohibited goods|t|t', 'warning clue: exit code, reason ''RL03: title'', warning and hit time')
   FROM pg_temp.stay('S-W') s;
-SELECT is((pg_temp.stay('S-W')).exited_at, now(), 'warning clue: exited_at = now()');
+SELECT ok((SELECT s.exited_at > s.admitted_at AND s.exited_at BETWEEN now() AND clock_timestamp() FROM pg_temp.stay('S-W') s),
+          'warning clue: exited_at is when the exit was written (after admitted_at, within this transaction)');
 -- the class cap, recorded at once
 SELECT is(format('%s|%s|%s', g.class, g.cause, g.graded_as_of = '2030-02-01 04:00+00'), 'B|warning clue RL03|t',
           'class cap: a grade row, class B, cause ''warning clue RL03'', as of the hit')
@@ -116,7 +117,7 @@ SELECT is((SELECT class FROM credit_sandbox.operator_classes WHERE operator_id =
           'class cap: operator_classes says B');
 SELECT is(pg_temp.ngrades('S-W'), 2::bigint, 'class cap: two grade rows (admit, clue)');
 CALL pg_temp.tx('S-W', '2030-02-02 04:00+00', item => 'gun', cat => 'firearms');
-SELECT is((pg_temp.w('S-W', 'RL03')).hits, 2, 'setup: a second hit on the open clue');
+SELECT is((pg_temp.w('S-W', 'RL03')).hits, 2::bigint, 'setup: a second hit on the open clue');
 SELECT is(pg_temp.ngrades('S-W'), 2::bigint, 'class cap: a hit on an open clue adds no grade row');
 -- a class-A non-member gets the cap too; a non-A operator gets no row
 CALL pg_temp.op('S-NA');
@@ -196,14 +197,14 @@ SELECT is((SELECT count(*) FROM credit_sandbox.sandbox_members_at('2025-06-01 00
           0::bigint, 'members_at: out from exited_at');
 SELECT is((SELECT admit_reason FROM credit_sandbox.sandbox_members_at('2025-09-15 00:00+00') WHERE operator_id = 'S-HIST'),
           'fixture stay 2', 'members_at: the second stay');
-SELECT set_eq($$SELECT operator_id FROM credit_sandbox.sandbox_members_at(now()) WHERE operator_id LIKE 'S-%'$$,
+SELECT set_eq($$SELECT operator_id FROM credit_sandbox.sandbox_members_at(clock_timestamp()) WHERE operator_id LIKE 'S-%'$$,
               $$SELECT operator_id FROM credit_sandbox.sandbox_memberships WHERE exited_at IS NULL AND operator_id LIKE 'S-%'$$,
-              'members_at(now()): the current members');
-SELECT set_eq($$SELECT operator_id FROM credit_sandbox.sandbox_members_at(now()) WHERE operator_id LIKE 'S-%'$$,
-              $$VALUES ('S-A'), ('S-T'), ('S-T2')$$, 'members_at(now()): S-A, S-T, S-T2');
+              'members_at(clock_timestamp()): the current members');
+SELECT set_eq($$SELECT operator_id FROM credit_sandbox.sandbox_members_at(clock_timestamp()) WHERE operator_id LIKE 'S-%'$$,
+              $$VALUES ('S-A'), ('S-T'), ('S-T2')$$, 'members_at(clock_timestamp()): S-A, S-T, S-T2');
 SELECT is((SELECT count(*) FROM credit_sandbox.sandbox_members_at(now() - interval '1 microsecond')
             WHERE operator_id LIKE 'S-%' AND operator_id <> 'S-HIST'),
-          0::bigint, 'members_at: nobody admitted now was in a moment before');
+          0::bigint, 'members_at: nobody admitted in this transaction was in a moment before it began');
 
 -- =================================================================== renew_sandbox
 -- S-N1: class A, never admitted.  S-RET: admitted, left on a 2029 warning clue (corrected since,

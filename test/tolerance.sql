@@ -44,7 +44,7 @@ SELECT is((pg_temp.w('TTL-1', 'RL06', 'a')).list, 'admin_tip', 'tolerance: a mem
 SELECT is((pg_temp.w('TTL-1', 'RL06', 'a')).due_at, '2030-06-08 12:00+08'::timestamptz, 'tolerance: due_at = occurred_at + 7 days');
 SELECT is(credit_sandbox.in_sandbox('TTL-1'), true, 'tolerance: a tip keeps the member in the sandbox');
 CALL pg_temp.tx('TTL-1', '2030-06-02 12:00+08', item => 'a', title => '最佳 耳机');
-SELECT is((pg_temp.w('TTL-1', 'RL06', 'a')).hits, 2, 'tolerance: the same key during the tip: one more hit on the tip');
+SELECT is((pg_temp.w('TTL-1', 'RL06', 'a')).hits, 2::bigint, 'tolerance: the same key during the tip: one more hit on the tip');
 SELECT is(pg_temp.n('TTL-1', 'RL06'), 1::bigint, 'tolerance: no new warning for the same key');
 SELECT is((pg_temp.w('TTL-1', 'RL06', 'a')).list, 'admin_tip', 'tolerance: it stays a tip');
 SELECT is(credit_sandbox.in_sandbox('TTL-1'), true, 'tolerance: a hit on the tip keeps the member in');
@@ -65,7 +65,7 @@ CALL pg_temp.tx('TTL-2', '2030-06-01 12:00+08', item => 'a', title => '最佳');
 UPDATE credit_sandbox.warnings SET status = 'corrected' WHERE operator_id = 'TTL-2' AND code = 'RL06';
 CALL pg_temp.tx('TTL-2', '2030-06-05 12:00+08', item => 'a', title => '最佳');
 SELECT results_eq(
-    $$SELECT list, status, hits FROM credit_sandbox.warnings WHERE operator_id = 'TTL-2' ORDER BY warning_id$$,
+    $$SELECT list, status, hits::int FROM credit_sandbox.warnings WHERE operator_id = 'TTL-2' ORDER BY warning_id$$,
     $$VALUES ('admin_tip', 'corrected', 1), ('risk_trigger', 'open', 1)$$,
     'tolerance: the same key after the tip was corrected -> a new warning clue');
 SELECT is((pg_temp.stay('TTL-2')).exit_code, 'RL06', 'tolerance: ... and the member leaves');
@@ -118,7 +118,7 @@ CALL pg_temp.ret('TTL-6', '2030-06-01 12:00+08', '2030-06-03 12:00+08');
 SELECT is((pg_temp.w('TTL-6', 'RL07', 'TTL-6')).list, 'admin_tip', 'tolerance: RL07 first refusal of a member -> tip');
 SELECT is((pg_temp.w('TTL-6', 'RL07', 'TTL-6')).due_at, '2030-06-10 12:00+08'::timestamptz, 'tolerance: RL07 due = requested_at + 7 days');
 CALL pg_temp.ret('TTL-6', '2030-06-01 12:00+08', '2030-06-04 12:00+08');
-SELECT is((pg_temp.w('TTL-6', 'RL07', 'TTL-6')).hits, 2, 'tolerance: RL07 second refusal counts on the open tip');
+SELECT is((pg_temp.w('TTL-6', 'RL07', 'TTL-6')).hits, 2::bigint, 'tolerance: RL07 second refusal counts on the open tip');
 SELECT is(credit_sandbox.in_sandbox('TTL-6'), true, 'tolerance: RL07 tip keeps the member in');
 -- not a member: a warning clue at once
 CALL pg_temp.op('TTL-7');
@@ -155,7 +155,7 @@ SELECT is((pg_temp.stay('TTL-12')).exit_reason, 'RL02: listed operator trading',
 CALL pg_temp.member('TTL-13', licence => '2030-06-20');
 CALL pg_temp.tx('TTL-13', '2030-06-01 12:00+08');
 CALL pg_temp.tx('TTL-13', '2030-06-02 12:00+08');
-SELECT is((pg_temp.w('TTL-13', 'TP01', 'TTL-13')).hits, 2, 'TP01 for a member: a tip with 2 hits');
+SELECT is((pg_temp.w('TTL-13', 'TP01', 'TTL-13')).hits, 2::bigint, 'TP01 for a member: a tip with 2 hits');
 SELECT is((pg_temp.w('TTL-13', 'TP01', 'TTL-13')).due_at, NULL, 'TP01 for a member: no due_at');
 SELECT is(credit_sandbox.in_sandbox('TTL-13'), true, 'tips never remove a member');
 SELECT is((SELECT count(*) FROM credit_sandbox.sandbox_memberships WHERE operator_id = 'TTL-13' AND exited_at IS NOT NULL),
@@ -165,7 +165,7 @@ CALL pg_temp.op('TTL-14');
 CALL pg_temp.tx_series('TTL-14', '2030-06-01 00:01+08', '1 minute', 8, 'S1');
 CALL pg_temp.enter('TTL-14');
 CALL pg_temp.tx('TTL-14', '2030-06-01 00:09+08', ship => 'S1');
-SELECT is((pg_temp.w('TTL-14', 'RL04', 'S1')).hits, 2, 'hit on an open warning clue: hits 2');
+SELECT is((pg_temp.w('TTL-14', 'RL04', 'S1')).hits, 2::bigint, 'hit on an open warning clue: hits 2');
 SELECT is((pg_temp.stay('TTL-14')).exit_warning_id, (pg_temp.w('TTL-14', 'RL04', 'S1')).warning_id,
           'hit on an open warning clue: the member leaves again, naming that warning');
 CALL pg_temp.enter('TTL-14');

@@ -64,7 +64,7 @@ CALL pg_temp.op('V-4');                           -- never graded
 CALL pg_temp.tx('V-GHOST', '2030-03-03 04:00+00');  -- not registered: RL01
 
 -- =================================================================== no_disturbance
-SELECT is((SELECT format('%s|%s|%s|%s|%s', name, region, admitted_at = now(), class, score)
+SELECT is((SELECT format('%s|%s|%s|%s|%s', name, region, admitted_at BETWEEN now() AND clock_timestamp(), class, score)
              FROM credit_sandbox.no_disturbance WHERE operator_id = 'V-1'),
           'shop V-1|North|t|A|100.00', 'no_disturbance: a member with nothing open, with name, region, admission, class, score');
 SELECT is(pg_temp.in_nd('V-2'), false, 'no_disturbance: a member with an open tip is not on it');
