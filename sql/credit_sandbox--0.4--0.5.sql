@@ -206,3 +206,23 @@ BEGIN
     ON CONFLICT DO NOTHING
     RETURNING m.operator_id, 'admitted', m.admit_reason;
 END $$;
+
+-- ===== caches see the statement's own changes
+-- A statement that changes operators, lists, members, rules or reference
+-- prices and inserts rows (WITH o AS (INSERT INTO operators ...) INSERT INTO
+-- transactions ...) runs its AFTER triggers in an order of its own: the
+-- checks could judge its rows on the caches as they were.  The invalidation
+-- is also registered before the statement writes, so the checks see it.
+DO $$
+DECLARE
+    tab text;
+BEGIN
+    FOREACH tab IN ARRAY ARRAY['rules', 'regulated_categories', 'prohibited_categories', 'prohibited_terms',
+                               'absolute_terms', 'return_exempt_categories', 'operators', 'operator_lists',
+                               'sandbox_memberships', 'reference_prices'] LOOP
+        EXECUTE pg_catalog.format('CREATE TRIGGER invalidate_cache_before BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE'
+                                  ' ON credit_sandbox.%I FOR EACH STATEMENT'
+                                  ' EXECUTE FUNCTION credit_sandbox.invalidate_cache()', tab);
+        EXECUTE pg_catalog.format('ALTER TABLE credit_sandbox.%I ENABLE ALWAYS TRIGGER invalidate_cache_before', tab);
+    END LOOP;
+END $$;

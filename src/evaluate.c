@@ -132,6 +132,8 @@ typedef struct TxnRow
 	OperatorFacts *op;
 	History    *orders;			/* RL04: orders to ship_to */
 	History    *prices;			/* RL05: earlier prices of the item */
+	HistoryQuestion orders_window;	/* RL04: (t - window, t], answered per batch */
+	HistoryQuestion prices_window;	/* RL05: [t - lookback, t) */
 	PriceList  *item_reference;
 	PriceList  *category_reference;
 } TxnRow;
@@ -487,11 +489,21 @@ plan_transaction(EvalContext *ctx, HeapTuple tuple)
 
 	r->op = facts_operator(ctx->facts, r->operator_id);
 	if (rules[RL04].enabled && r->ship_to)
+	{
+		r->orders_window.id = r->id;
+		r->orders_window.from = cs_sub_interval(r->at, &rules[RL04].window);
+		r->orders_window.to = r->at;
 		r->orders = facts_orders_to_address(ctx->facts, r->operator_id, r->ship_to,
-											cs_sub_interval(r->at, &rules[RL04].window), r->at);
+											r->orders_window.from, r->orders_window.to);
+	}
 	if (rules[RL05].enabled && r->list_price)
+	{
+		r->prices_window.id = r->id;
+		r->prices_window.from = cs_sub_interval(r->at, &rules[RL05].lookback);
+		r->prices_window.to = r->at;
 		r->prices = facts_item_prices(ctx->facts, r->operator_id, r->item_id,
-									  cs_sub_interval(r->at, &rules[RL05].lookback), r->at);
+									  r->prices_window.from, r->prices_window.to);
+	}
 	if (rules[RL09].enabled)
 	{
 		r->item_reference = facts_item_reference(ctx->facts, r->item_id);
@@ -534,68 +546,6 @@ lists_in_force(const OperatorFacts *op, DateADT day)
 		return NULL;
 	appendStringInfoChar(&buf, ']');
 	return buf.data;
-}
-
-/* First row of a history at or after (strictly after, if after) a time. */
-static int
-history_seek(const History *h, TimestampTz t, bool after)
-{
-	int			lo = 0,
-				hi = h->n;
-
-	while (lo < hi)
-	{
-		int			mid = (lo + hi) / 2;
-
-		if (h->rows[mid].at < t || (after && h->rows[mid].at == t))
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-/*
- * A stored row counts for the row being judged if it came before it: a row
- * another transaction committed counts (the operator's lock admits the
- * check only after that commit), a row of this transaction if its id is
- * smaller.  A replay orders every stored row by id.
- */
-static inline bool
-stored_before(const HistoryRow *hr, int64 id, bool by_id, bool or_itself)
-{
-	return (!hr->this_xact && !by_id) || hr->id < id || (or_itself && hr->id == id);
-}
-
-/* RL04: orders of the operator to the address in (t - window, t], this one included. */
-static int64
-count_orders(const TxnRow *r, const Interval *window, bool by_id)
-{
-	int64		n = 0;
-
-	for (int i = history_seek(r->orders, cs_sub_interval(r->at, window), true);
-		 i < r->orders->n && r->orders->rows[i].at <= r->at; i++)
-		if (stored_before(&r->orders->rows[i], r->id, by_id, true))
-			n++;
-	return n;
-}
-
-/* RL05: the lowest earlier price of the item in [t - lookback, t). */
-static Numeric
-lowest_earlier_price(const TxnRow *r, const Interval *lookback, bool by_id)
-{
-	Numeric		lowest = NULL;
-
-	for (int i = history_seek(r->prices, cs_sub_interval(r->at, lookback), false);
-		 i < r->prices->n && r->prices->rows[i].at < r->at; i++)
-	{
-		const HistoryRow *hr = &r->prices->rows[i];
-
-		if (stored_before(hr, r->id, by_id, false) &&
-			(lowest == NULL || num_cmp(hr->price, lowest) < 0))
-			lowest = hr->price;
-	}
-	return lowest;
 }
 
 /* RL09: the price valid that day with the latest valid_from, then the highest. */
@@ -732,7 +682,7 @@ evaluate_transaction(EvalContext *ctx, TxnRow *r)
 
 	if (r->orders)
 	{
-		int64		orders = count_orders(r, &rules[RL04].window, ctx->collect != NULL);
+		int64		orders = r->orders_window.count;
 
 		if (orders >= rules[RL04].threshold)
 		{
@@ -747,7 +697,7 @@ evaluate_transaction(EvalContext *ctx, TxnRow *r)
 
 	if (r->prices)
 	{
-		Numeric		lowest = lowest_earlier_price(r, &rules[RL05].lookback, ctx->collect != NULL);
+		Numeric		lowest = r->prices_window.lowest;
 
 		if (lowest && num_cmp(r->list_price, lowest) > 0)
 		{
@@ -967,6 +917,51 @@ cs_evaluate_pending(EvalContext *ctx)
 	return ctx->nrows;
 }
 
+typedef struct WindowAsk
+{
+	History    *history;
+	HistoryQuestion *question;
+} WindowAsk;
+
+static int
+ask_by_history(const void *a, const void *b)
+{
+	uintptr_t	x = (uintptr_t) ((const WindowAsk *) a)->history;
+	uintptr_t	y = (uintptr_t) ((const WindowAsk *) b)->history;
+
+	return (x > y) - (x < y);
+}
+
+/* The RL04 or RL05 windows of the batch's rows, answered key by key. */
+static void
+answer_windows(EvalContext *ctx, HistoryKind kind)
+{
+	WindowAsk  *asks = palloc(sizeof(WindowAsk) * Max(ctx->nrows, 1));
+	HistoryQuestion **questions = palloc(sizeof(HistoryQuestion *) * Max(ctx->nrows, 1));
+	int			nasks = 0;
+
+	for (int i = 0; i < ctx->nrows; i++)
+	{
+		TxnRow	   *r = ctx->rows[i];
+		History    *h = kind == HISTORY_ORDERS ? r->orders : r->prices;
+
+		if (h)
+		{
+			asks[nasks].history = h;
+			asks[nasks++].question = kind == HISTORY_ORDERS ? &r->orders_window : &r->prices_window;
+		}
+	}
+	qsort(asks, nasks, sizeof(WindowAsk), ask_by_history);
+	for (int first = 0, last; first < nasks; first = last)
+	{
+		for (last = first; last < nasks && asks[last].history == asks[first].history; last++)
+			questions[last - first] = asks[last].question;
+		history_answer(kind, asks[first].history, questions, last - first, ctx->collect != NULL);
+	}
+	pfree(asks);
+	pfree(questions);
+}
+
 /* Judges the rows of the batch in the order they were added, then forgets them. */
 void
 cs_evaluate_flush(EvalContext *ctx)
@@ -974,7 +969,11 @@ cs_evaluate_flush(EvalContext *ctx)
 	MemoryContext old = MemoryContextSwitchTo(ctx->batch_context);
 
 	if (ctx->facts)
+	{
 		facts_load(ctx->facts);
+		answer_windows(ctx, HISTORY_ORDERS);
+		answer_windows(ctx, HISTORY_PRICES);
+	}
 	MemoryContextSwitchTo(ctx->row_context);
 	for (int i = 0; i < ctx->nrows; i++)
 	{

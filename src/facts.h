@@ -92,6 +92,19 @@ typedef enum HistoryKind
 
 extern void history_load(HistoryKind kind, Oid judged, int n, const char **operators, const char **keys,
 						 History **handles);
+
+/* A row's window on a key's history, and the answer history_answer() gives. */
+typedef struct HistoryQuestion
+{
+	int64		id;				/* the row asking */
+	TimestampTz from;			/* orders: (from, to]; prices: [from, to) */
+	TimestampTz to;
+	int64		count;			/* orders in the window stored before the row, itself included */
+	Numeric		lowest;			/* the lowest earlier price, or NULL */
+} HistoryQuestion;
+
+extern void history_answer(HistoryKind kind, const History *h, HistoryQuestion **questions, int nquestions,
+						   bool by_id);
 extern void history_register_callbacks(void);
 
 #endif							/* CS_FACTS_H */

@@ -13,7 +13,10 @@
  * the SPI queries, which return the same rows.  Both read on the latest
  * snapshot after a command counter increment, as SPI does.  Either may
  * return more than a row's own window (a key's span covers every row of
- * the batch that asks for it): the evaluator bounds each window itself.
+ * the batch that asks for it): history_answer() bounds each row's window,
+ * and counts only the rows stored before it, for all the batch's rows of a
+ * key in one sweep, so a statement of a million orders to one address costs
+ * n log n, not n squared.
  *
  *-------------------------------------------------------------------------
  */
@@ -342,6 +345,166 @@ history_load(HistoryKind kind, Oid judged, int n, const char **operators, const 
 		load_by_query(spec, n, operators, keys, handles);
 	for (int i = 0; i < n; i++)
 		qsort(handles[i]->rows, handles[i]->n, sizeof(HistoryRow), history_row_cmp);
+}
+
+/* ---------------------------------------------------------------- windows */
+
+/*
+ * The rows of a history that count for a question (stored before its row),
+ * over positions in time order: a Fenwick tree of counts for orders, a
+ * segment tree of the lowest price for prices.  Positions are switched on
+ * as the sweep passes their ids; NULL is no price.
+ */
+typedef struct WindowTree
+{
+	int			n;
+	int64	   *counts;			/* Fenwick, 1-based */
+	int			leaves;			/* segment tree: a power of two >= n */
+	Numeric    *lowest;
+} WindowTree;
+
+static Numeric
+lower_price(Numeric a, Numeric b)
+{
+	if (a == NULL || b == NULL)
+		return a ? a : b;
+	return DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(a), NumericGetDatum(b))) <= 0 ? a : b;
+}
+
+static void
+tree_add(WindowTree *tree, int position, Numeric price)
+{
+	for (int i = position + 1; i <= tree->n; i += i & -i)
+		tree->counts[i]++;
+	if (tree->lowest)
+		for (int i = position + tree->leaves; i >= 1; i /= 2)
+			tree->lowest[i] = lower_price(tree->lowest[i], price);
+}
+
+/* Rows switched on at positions [lo, hi), and the lowest price among them. */
+static int64
+tree_count(const WindowTree *tree, int lo, int hi)
+{
+	int64		count = 0;
+
+	for (int i = hi; i > 0; i -= i & -i)
+		count += tree->counts[i];
+	for (int i = lo; i > 0; i -= i & -i)
+		count -= tree->counts[i];
+	return count;
+}
+
+static Numeric
+tree_lowest(const WindowTree *tree, int lo, int hi)
+{
+	Numeric		lowest = NULL;
+
+	for (lo += tree->leaves, hi += tree->leaves; lo < hi; lo /= 2, hi /= 2)
+	{
+		if (lo & 1)
+			lowest = lower_price(lowest, tree->lowest[lo++]);
+		if (hi & 1)
+			lowest = lower_price(lowest, tree->lowest[--hi]);
+	}
+	return lowest;
+}
+
+/* First position at or after (strictly after, if after) a time. */
+static int
+seek(const History *h, TimestampTz t, bool after)
+{
+	int			lo = 0,
+				hi = h->n;
+
+	while (lo < hi)
+	{
+		int			mid = (lo + hi) / 2;
+
+		if (h->rows[mid].at < t || (after && h->rows[mid].at == t))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static int
+compare_ids(int64 a, int64 b)
+{
+	return (a > b) - (a < b);
+}
+
+static int
+question_by_id(const void *a, const void *b)
+{
+	return compare_ids((*(HistoryQuestion *const *) a)->id, (*(HistoryQuestion *const *) b)->id);
+}
+
+static const History *sorted_history;
+
+static int
+row_by_id(const void *a, const void *b)
+{
+	return compare_ids(sorted_history->rows[*(const int *) a].id, sorted_history->rows[*(const int *) b].id);
+}
+
+/*
+ * Answers the questions of a batch's rows about one key's history: for
+ * orders, how many rows lie in (from, to], the row itself included; for
+ * prices, the lowest price in [from, to).  A stored row counts for the row
+ * asking if it came before it: a row another transaction committed counts
+ * (the operator's lock admits the check only after that commit), a row of
+ * this transaction if its id is smaller.  A replay (by_id) orders every
+ * stored row by id.  The questions are taken in id order, and each row of
+ * the history is switched on once the sweep passes it.
+ */
+void
+history_answer(HistoryKind kind, const History *h, HistoryQuestion **questions, int nquestions, bool by_id)
+{
+	WindowTree	tree = {0};
+	int		   *later = palloc(sizeof(int) * Max(h->n, 1));
+	int			nlater = 0;
+	int			next = 0;
+
+	tree.n = h->n;
+	tree.counts = palloc0(sizeof(int64) * (h->n + 1));
+	if (kind == HISTORY_PRICES)
+	{
+		for (tree.leaves = 1; tree.leaves < Max(h->n, 1); tree.leaves *= 2)
+			;
+		tree.lowest = palloc0(sizeof(Numeric) * 2 * tree.leaves);
+	}
+	for (int i = 0; i < h->n; i++)
+	{
+		if (h->rows[i].this_xact || by_id)
+			later[nlater++] = i;
+		else
+			tree_add(&tree, i, h->rows[i].price);
+	}
+	sorted_history = h;
+	qsort(later, nlater, sizeof(int), row_by_id);
+	qsort(questions, nquestions, sizeof(HistoryQuestion *), question_by_id);
+	for (int q = 0; q < nquestions; q++)
+	{
+		HistoryQuestion *question = questions[q];
+		bool		orders = kind == HISTORY_ORDERS;
+
+		/* orders count the row itself, prices only those before it */
+		while (next < nlater && (h->rows[later[next]].id < question->id ||
+								 (orders && h->rows[later[next]].id == question->id)))
+		{
+			tree_add(&tree, later[next], h->rows[later[next]].price);
+			next++;
+		}
+		if (orders)
+			question->count = tree_count(&tree, seek(h, question->from, true), seek(h, question->to, true));
+		else
+			question->lowest = tree_lowest(&tree, seek(h, question->from, false), seek(h, question->to, false));
+	}
+	pfree(later);
+	pfree(tree.counts);
+	if (tree.lowest)
+		pfree(tree.lowest);
 }
 
 void

@@ -15,6 +15,7 @@
 #include "credit_sandbox.h"
 
 #include "access/htup_details.h"
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_proc.h"
 #include "commands/trigger.h"
@@ -185,6 +186,15 @@ credit_sandbox_check_rows(PG_FUNCTION_ARGS)
 	desc = RelationGetDescr(trigdata->tg_relation);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "credit_sandbox: SPI_connect failed");
+
+	/*
+	 * A statement that also changed what the caches hold (a CTE that
+	 * registers an operator, edits a rule or a list) registered their
+	 * invalidation in a BEFORE STATEMENT trigger, before its rows were
+	 * written; the next command counter increment processes it.  Take it
+	 * now, before any cache is looked at.
+	 */
+	CommandCounterIncrement();
 	ctx = cs_evaluate_begin(cs_event_kind(trigger->tgargs[0]), trigdata->tg_relation,
 							TRIGGER_FIRED_FOR_ROW(trigdata->tg_event));
 	if (TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))

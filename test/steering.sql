@@ -2,12 +2,14 @@
 -- (README, "Whose data"): keys too long for an index are refused by a named
 -- constraint; a licensed operator's sale at the end of the timestamp range is
 -- stored and judged (windows and deadlines saturate); every view is a security
--- barrier, so an analyst's cheap function sees only the rows a view returns.
+-- barrier, so an analyst's cheap function sees only the rows a view returns; a
+-- statement that registers an operator and inserts its sale (a CTE) is judged on the
+-- registration, whatever the backend's operator cache held.
 -- Operators 'ST-...', data in 2030 and at the end of time.
 BEGIN;
 SET LOCAL client_min_messages = warning;
 SET LOCAL TimeZone = 'UTC';
-SELECT plan(9);
+SELECT plan(11);
 
 \ir lib/helpers.sql
 
@@ -55,6 +57,23 @@ SELECT lives_ok($$SELECT count(*) FROM credit_sandbox.open_warnings w WHERE pg_t
 RESET SESSION AUTHORIZATION;
 SELECT is((SELECT count(*) FROM st_seen WHERE status NOT IN ('open', 'acknowledged')), 0::bigint,
           '... sees no closed warning (it ran on the view''s rows only)');
+
+-- ------------------------------------------------------------------ a CTE registers and sells
+-- 300 operators met in one statement: the backend then reads every operator and takes
+-- one it does not hold for unknown; ST-CTE's first sale is by an unknown operator
+INSERT INTO credit_sandbox.operators (operator_id, registered_on, licence_valid_until, permits)
+SELECT 'ST-C' || k, '2020-01-01', '2031-12-31', '{}' FROM generate_series(1, 300) k;
+INSERT INTO credit_sandbox.transactions (operator_id, occurred_at, item_id, unit_price)
+SELECT 'ST-C' || k, '2030-06-01 10:00+00', 'i', 1 FROM generate_series(1, 300) k;
+CALL pg_temp.tx('ST-CTE', '2030-06-01 10:00+00');
+WITH o AS (INSERT INTO credit_sandbox.operators (operator_id, registered_on, licence_valid_until, permits)
+           VALUES ('ST-CTE', '2020-01-01', '2031-12-31', '{}'))
+INSERT INTO credit_sandbox.transactions (operator_id, occurred_at, item_id, unit_price)
+VALUES ('ST-CTE', '2030-06-02 10:00+00', 'i', 1);
+SELECT is((pg_temp.w('ST-CTE', 'RL01', 'ST-CTE')).hits, 1::bigint,
+          'a CTE registering an operator and inserting its sale: the sale is judged on the registration (no RL01)');
+SELECT is((SELECT count(*) FROM credit_sandbox.warnings WHERE operator_id ~ '^ST-C[0-9]+$'),
+          0::bigint, '... and the 300 registered operators'' sales hit nothing');
 
 SELECT * FROM finish();
 ROLLBACK;
