@@ -4,7 +4,7 @@
 #   sudo bash test/bench/run.sh [--operators N] [--txns N] [--runs K] [--quick]
 #                               [--no-reference] [--no-build] [--no-pgbench]
 #                               [--pgbench-time S] [--clients C] [--seed S]
-#                               [--growth [N]] [--memory [N]] [--batch N]
+#                               [--growth [N]] [--memory [N]] [--hot-keys [N]] [--batch N]
 #                               [--set name=value ...] [--mem-limit MB] [--timeout MIN]
 #
 # Default mode: one synthetic marketplace (../shared/bench/gen.sql: N operators, N
@@ -30,7 +30,12 @@
 #                   per-batch rows/s and ratio, first-vs-last change of the ratio
 #   --memory [N]    instead: one COPY of N transactions (default 10,000,000), and one
 #                   of N/10, into plain and credit_sandbox: backend memory of each
-#   --growth and --memory can be combined; either one skips the default benchmark.
+#   --hot-keys [N]  instead: one COPY of N transactions (default 1,000,000) of one
+#                   operator, three ways: all to one address (RL04's window holds
+#                   every earlier row), each to its own address, each opening a new
+#                   warning (RL06 on its own item); seconds, rows/s and backend
+#                   memory, plain and credit_sandbox. Needs no shared generator.
+#   --growth, --memory and --hot-keys can be combined; any one skips the default benchmark.
 #   --set n=v       an extra server setting (ALTER SYSTEM), e.g. --set work_mem=64MB
 #   --mem-limit MB  cancel a measured COPY whose backend holds more private memory
 #                   than this (default 8192), rather than exhaust the machine
@@ -59,6 +64,7 @@ PGB_T=30 PGB_C=4 PGB_J=2
 BUILD=1 REF=1 PGB=1
 SETTINGS=()
 GROWTH=0 GROWTH_N=10000000 MEMORY=0 MEMORY_N=10000000 MEM_LIMIT_MB=8192 TIMEOUT_MIN=60
+HOTKEYS=0 HOTKEYS_N=1000000
 is_num() { [[ "${1:-}" =~ ^[0-9]+$ ]]; }
 # --quick first, so that explicit values win wherever they stand
 for a in "$@"; do if [ "$a" = --quick ]; then OPS=2000 TXNS=100000 RUNS=1 PGB_T=10; fi; done
@@ -80,6 +86,7 @@ while [ $# -gt 0 ]; do
         --no-pgbench)   PGB=0 ;;
         --growth)       GROWTH=1; if is_num "${2:-}"; then GROWTH_N=$2; shift; fi ;;
         --memory)       MEMORY=1; if is_num "${2:-}"; then MEMORY_N=$2; shift; fi ;;
+        --hot-keys)     HOTKEYS=1; if is_num "${2:-}"; then HOTKEYS_N=$2; shift; fi ;;
         -h|--help)      sed -n '2,43p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *)              cs_die "unknown option $1 (see --help)" ;;
     esac
@@ -90,14 +97,16 @@ if [ "$RUNS" -lt 1 ] || [ "$OPS" -lt 1 ] || [ "$TXNS" -lt 1000 ] || [ "$BATCH" -
 fi
 [ "$PGB_C" -ge 2 ] && PGB_J=2 || PGB_J=1
 RETURNS=$(( TXNS * 25 / 1000 )) COMPLAINTS=$(( TXNS * 15 / 1000 ))
-MAIN=1; { [ "$GROWTH" = 1 ] || [ "$MEMORY" = 1 ]; } && MAIN=0
+MAIN=1; { [ "$GROWTH" = 1 ] || [ "$MEMORY" = 1 ] || [ "$HOTKEYS" = 1 ]; } && MAIN=0
 
-for f in gen.sql load.sql; do
-    [ -f "$SHARED/$f" ] || cs_die "$SHARED/$f not found: the benchmark needs the shared generator and loader (set CS_BENCH_SHARED to their folder)"
-done
-SHARED=$(cd "$SHARED" && pwd)
-if [ "$REF" = 1 ] && [ ! -f "$SHARED/reference.sql" ]; then
-    echo "-- $SHARED/reference.sql not found: the reference is left out"; REF=0
+if [ "$MAIN" = 1 ] || [ "$GROWTH" = 1 ] || [ "$MEMORY" = 1 ]; then
+    for f in gen.sql load.sql; do
+        [ -f "$SHARED/$f" ] || cs_die "$SHARED/$f not found: the benchmark needs the shared generator and loader (set CS_BENCH_SHARED to their folder)"
+    done
+    SHARED=$(cd "$SHARED" && pwd)
+    if [ "$REF" = 1 ] && [ ! -f "$SHARED/reference.sql" ]; then
+        echo "-- $SHARED/reference.sql not found: the reference is left out"; REF=0
+    fi
 fi
 
 LOGDIR=${CS_BENCH_LOG:-/var/tmp/credit_sandbox-bench.$(date +%Y%m%d-%H%M%S)}
@@ -614,12 +623,55 @@ memory_bench() {
     } | tee -a "$LOG"
 }
 
+hotkey_bench() {
+    local n=$HOTKEYS_N shape tg t hwm expr out=""
+    say "== hot keys: one COPY of $n transactions of one operator, three ways, into plain and credit_sandbox"
+    q postgres -c "DROP DATABASE IF EXISTS hot_db" -c "CREATE DATABASE hot_db"
+    q hot_db -c "CREATE EXTENSION credit_sandbox" -c "CREATE SCHEMA plain" \
+             -c "CREATE TABLE plain.transactions (LIKE credit_sandbox.transactions INCLUDING ALL)"
+    for shape in one_address own_addresses new_warning_each; do
+        # 50 ms apart: a million rows span 14 hours, all inside RL04's 24 hours
+        case $shape in
+            one_address)      expr="'addr', 'item', 'cup'" ;;
+            own_addresses)    expr="'addr' || k, 'item', 'cup'" ;;
+            new_warning_each) expr="NULL, 'item' || k, '最佳 cup'" ;;
+        esac
+        q hot_db -c "COPY (SELECT 'HOT', timestamptz '2030-06-01 00:00+08' + k * interval '50 ms', $expr, 10
+                            FROM generate_series(1, $n) k) TO '$W/hot.csv' (FORMAT csv)"
+        for tg in plain credit_sandbox; do
+            q hot_db -c "TRUNCATE plain.transactions, credit_sandbox.transactions, credit_sandbox.warnings,
+                                  credit_sandbox.warning_hits, credit_sandbox.operators" \
+                     -c "INSERT INTO credit_sandbox.operators (operator_id, registered_on, licence_valid_until, permits)
+                         VALUES ('HOT', '2020-01-01', '2031-12-31', '{}')" -c "CHECKPOINT"
+            timed_copy hot_db "$tg" "transactions|operator_id, occurred_at, ship_to, item_id, item_title, unit_price|$W/hot.csv"
+            if [ -n "$FAILED" ]; then
+                out+=$(printf '%-18s %-15s FAILED: %s' "$shape" "$tg" "$FAILED")$'\n'
+                continue
+            fi
+            read -r t hwm <<<"$COPY_OUT"
+            out+=$(printf '%-18s %-15s %9s %10s %16s %12s' "$shape" "$tg" "$t" "$(rate "$n" "$t")" \
+                       "$(awk -v k="$RSSANON_KB" 'BEGIN { printf "%.1f", k / 1024 }')" \
+                       "$([ "$tg" = plain ] && echo - || info hot_db "SELECT count(*) || '/' || coalesce(sum(hits), 0) FROM credit_sandbox.warnings")")$'\n'
+            say "   $shape into $tg: $t s"
+        done
+    done
+    rm -f "$W/hot.csv"
+    drop hot_db
+    {
+    echo
+    echo "== hot keys: one COPY of $n transactions of one operator; command: $CMDLINE"
+    printf '%-18s %-15s %9s %10s %16s %12s\n' shape target seconds rows/s "RssAnon peak MB" "warnings/hits"
+    printf '%s' "$out"
+    } | tee -a "$LOG"
+}
+
 [ "$MAIN" = 1 ] && main_bench
 if [ "$GROWTH" = 1 ] || [ "$MEMORY" = 1 ]; then
     aux_template
     [ "$GROWTH" = 1 ] && growth_bench
     [ "$MEMORY" = 1 ] && memory_bench
 fi
+[ "$HOTKEYS" = 1 ] && hotkey_bench
 say "== done; details in $LOGDIR"
 exit 0
 }
