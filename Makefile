@@ -4,7 +4,7 @@ EXTENSION  = credit_sandbox
 MODULE_big = $(EXTENSION)
 OBJS = src/credit_sandbox.o src/catalog.o src/matcher.o src/evaluate.o \
        src/facts.o src/history.o src/outcome.o src/trigger.o src/grading.o src/escalation.o \
-       src/replay.o src/key_readback.o
+       src/replay.o src/key_readback.o src/operator_lock.o
 
 # The 0.1 script as released, then one update script per release: a new
 # install runs the same path as an upgrade (as pg_cron does), so the two
@@ -26,4 +26,5 @@ $(OBJS): src/credit_sandbox.h
 src/catalog.o src/evaluate.o src/matcher.o: src/matcher.h
 src/credit_sandbox.o: src/facts.h src/key_readback.h
 src/key_readback.o: src/key_readback.h
+src/operator_lock.o src/trigger.o src/escalation.o src/grading.o: src/operator_lock.h
 src/evaluate.o src/facts.o src/history.o: src/facts.h

@@ -159,12 +159,6 @@ typedef struct Hit
 	bool		escalation;		/* an overdue tip: always a warning clue */
 } Hit;
 
-extern uint32 cs_operator_lock_key_bytes(const char *operator_id, int len);
-extern uint32 cs_operator_lock_key(const char *operator_id);
-extern void cs_lock_operator(const char *operator_id);
-extern void cs_lock_operator_key(uint32 key);
-extern void cs_lock_operator_keys(uint32 *keys, int n);
-extern void cs_lock_all_operators(void);
 typedef struct Ledger Ledger;
 
 extern Ledger *cs_ledger_create(bool one_operator);

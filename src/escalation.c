@@ -11,6 +11,7 @@
 #include "postgres.h"
 
 #include "credit_sandbox.h"
+#include "operator_lock.h"
 
 #include "catalog/pg_type_d.h"
 #include "fmgr.h"
@@ -78,7 +79,7 @@ credit_sandbox_escalate_overdue(PG_FUNCTION_ARGS)
 	const RuleCatalog *cat;
 	Ledger	   *ledger;
 	Datum		values[1];
-	uint32	   *keys;
+	OperatorLockKey *keys;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "credit_sandbox: SPI_connect failed");
@@ -101,10 +102,14 @@ credit_sandbox_escalate_overdue(PG_FUNCTION_ARGS)
 	noverdue = SPI_processed;
 
 	/* every tip's operator locked first, in the global order (no deadlock with inserts) */
-	keys = palloc(sizeof(uint32) * Max(noverdue, 1));
+	keys = palloc(sizeof(OperatorLockKey) * Max(noverdue, 1));
 	for (uint64 i = 0; i < noverdue; i++)
-		keys[i] = cs_operator_lock_key(SPI_getvalue(overdue->vals[i], overdue->tupdesc, 2));
-	cs_lock_operator_keys(keys, (int) noverdue);
+	{
+		char	   *operator_id = SPI_getvalue(overdue->vals[i], overdue->tupdesc, 2);
+
+		keys[i] = cs_operator_lock_key(operator_id, strlen(operator_id));
+	}
+	cs_lock_operators(keys, (int) noverdue);
 
 	for (uint64 i = 0; i < noverdue; i++)
 	{

@@ -237,12 +237,6 @@ get_datum(HeapTuple tuple, TupleDesc desc, int attnum, bool *isnull)
 	return heap_getattr(tuple, attnum, desc, isnull);
 }
 
-static char *
-row_operator(EvalContext *ctx, HeapTuple tuple)
-{
-	return get_text(tuple, ctx->desc, ctx->cols.operator_id);
-}
-
 /* The attribute number of operator_id in the rows being judged. */
 int
 cs_operator_column(EvalContext *ctx)
@@ -884,8 +878,8 @@ evaluate_complaint(EvalContext *ctx, HeapTuple tuple)
 }
 
 /*
- * Adds a row to the batch.  The operator's lock is taken now, before any
- * fact about it is read.
+ * Adds a row to the batch.  The driver holds the operator's lock already,
+ * taken before any fact about it is read (trigger.c).
  */
 void
 cs_evaluate_add(EvalContext *ctx, HeapTuple tuple)
@@ -898,8 +892,6 @@ cs_evaluate_add(EvalContext *ctx, HeapTuple tuple)
 		ctx->rows = ctx->rows ? repalloc(ctx->rows, sizeof(void *) * ctx->capacity)
 			: palloc(sizeof(void *) * ctx->capacity);
 	}
-	if (ctx->collect == NULL)
-		cs_lock_operator(row_operator(ctx, tuple));
 	if (ctx->kind == EVENT_TRANSACTION)
 	{
 		if (ctx->facts == NULL)

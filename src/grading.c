@@ -15,6 +15,7 @@
 #include "postgres.h"
 
 #include "credit_sandbox.h"
+#include "operator_lock.h"
 
 #include "catalog/pg_type_d.h"
 #include "commands/trigger.h"

@@ -6,9 +6,10 @@
  *	  correction deadline), the sandbox exit on a warning clue, and the
  *	  NOTIFY that reaches listening systems when the row commits.
  *
- * All writes for one operator happen under that operator's lock, taken by
- * the evaluator before it reads anything, so the open-warning lookup and
- * the insert that may follow cannot race.
+ * All writes for one operator happen under that operator's lock
+ * (operator_lock.c), taken by the driver before the evaluator reads
+ * anything, so the open-warning lookup and the insert that may follow
+ * cannot race.
  *
  * A statement keeps a ledger of the open warnings it has touched: a further
  * hit on one of them is counted in memory, and the counts are written once
@@ -27,108 +28,15 @@
 #include "access/xact.h"
 #include "catalog/pg_type_d.h"
 #include "commands/async.h"
-#include "common/hashfn.h"
 #include "fmgr.h"
 #include "miscadmin.h"
-#include "storage/lock.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
-PG_FUNCTION_INFO_V1(credit_sandbox_lock_operator);
-PG_FUNCTION_INFO_V1(credit_sandbox_lock_all_operators);
-
-/*
- * Operators are spread over a fixed number of locks by the hash of their
- * id: a COPY touching every operator then holds at most CS_LOCK_BUCKETS
- * locks, which the default lock table (64 per connection) can take, where
- * one lock per operator would run out of shared memory beyond a few
- * thousand operators.  Two operators sharing a lock only wait for each other.
- *
- * The locks are advisory lock tags of a class of their own (the last field,
- * which SQL's pg_advisory_lock sets to 1 or 2): no login can take one of
- * them from SQL and so hold up the checks.
- */
-#define CS_LOCK_SPACE 0x43534258	/* 'CSBX' */
-#define CS_LOCK_CLASS 0x4353		/* 'CS' */
-#define CS_LOCK_BUCKETS 512
-
 #define NOTIFY_CHANNEL "credit_sandbox"
-
-uint32
-cs_operator_lock_key_bytes(const char *operator_id, int len)
-{
-	return hash_bytes((const unsigned char *) operator_id, len) % CS_LOCK_BUCKETS;
-}
-
-uint32
-cs_operator_lock_key(const char *operator_id)
-{
-	return cs_operator_lock_key_bytes(operator_id, strlen(operator_id));
-}
-
-void
-cs_lock_operator_key(uint32 key)
-{
-	LOCKTAG		tag;
-
-	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, CS_LOCK_SPACE, key, CS_LOCK_CLASS);
-	(void) LockAcquire(&tag, ExclusiveLock, false, false);
-}
-
-void
-cs_lock_operator(const char *operator_id)
-{
-	cs_lock_operator_key(cs_operator_lock_key(operator_id));
-}
-
-/*
- * Every operator's lock, in the one global order (ascending key) that every
- * caller taking several follows: for what reads or writes across operators
- * (grading everyone, sandbox renewal), so that no check is half-way through
- * an operator while it runs.
- */
-void
-cs_lock_all_operators(void)
-{
-	for (uint32 key = 0; key < CS_LOCK_BUCKETS; key++)
-		cs_lock_operator_key(key);
-}
-
-static int
-compare_keys(const void *a, const void *b)
-{
-	uint32		x = *(const uint32 *) a;
-	uint32		y = *(const uint32 *) b;
-
-	return (x > y) - (x < y);
-}
-
-/* The locks of n keys (repeats allowed), in the global order; sorts keys. */
-void
-cs_lock_operator_keys(uint32 *keys, int n)
-{
-	qsort(keys, n, sizeof(uint32), compare_keys);
-	for (int i = 0; i < n; i++)
-		if (i == 0 || keys[i] != keys[i - 1])
-			cs_lock_operator_key(keys[i]);
-}
-
-Datum
-credit_sandbox_lock_operator(PG_FUNCTION_ARGS)
-{
-	cs_lock_operator(text_to_cstring(PG_GETARG_TEXT_PP(0)));
-	PG_RETURN_VOID();
-}
-
-Datum
-credit_sandbox_lock_all_operators(PG_FUNCTION_ARGS)
-{
-	cs_lock_all_operators();
-	PG_RETURN_VOID();
-}
 
 bool
 cs_operator_in_sandbox(const char *operator_id)

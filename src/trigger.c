@@ -13,6 +13,7 @@
 #include "postgres.h"
 
 #include "credit_sandbox.h"
+#include "operator_lock.h"
 
 #include "access/htup_details.h"
 #include "access/xact.h"
@@ -22,6 +23,7 @@
 #include "executor/tuptable.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "utils/builtins.h"
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -45,12 +47,12 @@ lock_statement_operators(EvalContext *ctx, Tuplestorestate *rows, TupleTableSlot
 	HASHCTL		ctl;
 	HTAB	   *seen;
 	HASH_SEQ_STATUS status;
-	uint32	   *key;
-	uint32	   *keys;
+	OperatorLockKey *key;
+	OperatorLockKey *keys;
 	int			nkeys = 0;
 
-	ctl.keysize = sizeof(uint32);
-	ctl.entrysize = sizeof(uint32);
+	ctl.keysize = sizeof(OperatorLockKey);
+	ctl.entrysize = sizeof(OperatorLockKey);
 	ctl.hcxt = CurrentMemoryContext;
 	seen = hash_create("credit_sandbox operator locks", 256, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 
@@ -59,14 +61,14 @@ lock_statement_operators(EvalContext *ctx, Tuplestorestate *rows, TupleTableSlot
 	{
 		MemoryContext old = MemoryContextSwitchTo(scratch);
 		bool		more = tuplestore_gettupleslot(rows, true, false, slot);
-		uint32		lock_key = 0;
+		OperatorLockKey lock_key = 0;
 
 		if (more)
 		{
 			bool		isnull;
 			text	   *operator_id = DatumGetTextPP(slot_getattr(slot, cs_operator_column(ctx), &isnull));
 
-			lock_key = cs_operator_lock_key_bytes(VARDATA_ANY(operator_id), VARSIZE_ANY_EXHDR(operator_id));
+			lock_key = cs_operator_lock_key(VARDATA_ANY(operator_id), VARSIZE_ANY_EXHDR(operator_id));
 			ExecClearTuple(slot);
 		}
 		MemoryContextSwitchTo(old);
@@ -76,13 +78,22 @@ lock_statement_operators(EvalContext *ctx, Tuplestorestate *rows, TupleTableSlot
 		(void) hash_search(seen, &lock_key, HASH_ENTER, NULL);
 	}
 
-	keys = palloc(sizeof(uint32) * Max(hash_get_num_entries(seen), 1));
+	keys = palloc(sizeof(OperatorLockKey) * Max(hash_get_num_entries(seen), 1));
 	hash_seq_init(&status, seen);
 	while ((key = hash_seq_search(&status)) != NULL)
 		keys[nkeys++] = *key;
-	cs_lock_operator_keys(keys, nkeys);
+	cs_lock_operators(keys, nkeys);
 	pfree(keys);
 	hash_destroy(seen);
+}
+
+/* The lock of a row's operator, for a statement of one row. */
+static void
+lock_row_operator(EvalContext *ctx, HeapTuple tuple, TupleDesc desc)
+{
+	bool		isnull;
+
+	cs_lock_operator(TextDatumGetCString(heap_getattr(tuple, cs_operator_column(ctx), desc, &isnull)));
 }
 
 static void
@@ -92,8 +103,10 @@ check_transition_table(EvalContext *ctx, Tuplestorestate *rows, TupleDesc desc)
 	MemoryContext scratch = AllocSetContextCreate(CurrentMemoryContext, "credit_sandbox scan",
 												  ALLOCSET_DEFAULT_SIZES);
 
-	/* one row: cs_evaluate_add takes its operator's lock */
-	if (tuplestore_tuple_count(rows) > 1)
+	/* one row: its operator's lock is taken as the row is read */
+	bool		one_row = tuplestore_tuple_count(rows) == 1;
+
+	if (!one_row)
 		lock_statement_operators(ctx, rows, slot, scratch);
 
 	tuplestore_rescan(rows);
@@ -105,8 +118,11 @@ check_transition_table(EvalContext *ctx, Tuplestorestate *rows, TupleDesc desc)
 		if (more)
 		{
 			bool		should_free;
+			HeapTuple	tuple = ExecFetchSlotHeapTuple(slot, false, &should_free);
 
-			cs_evaluate_add(ctx, ExecFetchSlotHeapTuple(slot, false, &should_free));
+			if (one_row)
+				lock_row_operator(ctx, tuple, desc);
+			cs_evaluate_add(ctx, tuple);
 			ExecClearTuple(slot);
 		}
 		MemoryContextSwitchTo(old);
@@ -199,6 +215,7 @@ credit_sandbox_check_rows(PG_FUNCTION_ARGS)
 							TRIGGER_FIRED_FOR_ROW(trigdata->tg_event));
 	if (TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
 	{
+		lock_row_operator(ctx, trigdata->tg_trigtuple, desc);
 		cs_evaluate_add(ctx, trigdata->tg_trigtuple);
 		cs_evaluate_flush(ctx);
 	}

@@ -6,7 +6,9 @@
 #     (INSERT ... RETURNING); it registers an operator's id, name and region
 #     only, and writes no list entry
 #   - an analyst login holding every advisory lock SQL can take does not hold
-#     up an insert: the operators' locks are not among them
+#     up an insert: the operators' locks are not among them; a platform's
+#     transaction left open holds up inserts of its own operator only, not of
+#     another operator that shares its lock bucket
 #   - renew_sandbox while a writer holds an uncommitted warning clue of a
 #     class-A non-member waits for it, and does not admit the operator
 #   - the same rows give the same warnings and deadlines from sessions in UTC
@@ -77,6 +79,34 @@ else
     conc_notok "the analyst session did not take its locks"
 fi
 conc_end_session bi
+
+# --- a platform's transaction left open holds up no other operator
+# (two operators of one lock bucket, the hash of the id modulo 512 as hashtext computes it)
+read -r B1 B2 < <(q "$DB" "
+    WITH k AS (SELECT 'ST-B' || i AS op, ((hashtext('ST-B' || i)::bigint + 4294967296) % 4294967296) % 512 AS bucket
+                 FROM generate_series(1, 2000) i)
+    SELECT a.op, b.op FROM k a JOIN k b ON a.bucket = b.bucket AND a.op < b.op LIMIT 1" -F ' ')
+PGUSER=cs_st_platform conc_session open_txn "$DB"
+conc_send open_txn "BEGIN;"
+conc_send open_txn "INSERT INTO credit_sandbox.transactions (operator_id, occurred_at, item_id, unit_price) VALUES ('$B1', '2030-06-01 10:00+00', 'i', 1);"
+if conc_wait_backend open_txn 'idle in transaction' 'INSERT%'; then
+    conc_check "an insert of another operator of the same lock bucket is not held up ($B1 open, $B2 inserted)" "" \
+        "$(as_platform "SET lock_timeout = '2s';
+                        INSERT INTO credit_sandbox.transactions (operator_id, occurred_at, item_id, unit_price)
+                        VALUES ('$B2', '2030-06-01 10:00+00', 'i', 1)")"
+    conc_check "... nor a multi-row insert of a few other operators" "" \
+        "$(as_platform "SET lock_timeout = '2s';
+                        INSERT INTO credit_sandbox.transactions (operator_id, occurred_at, item_id, unit_price)
+                        VALUES ('$B2', '2030-06-01 11:00+00', 'i', 1), ('ST-other', '2030-06-01 11:00+00', 'i', 1)")"
+    conc_check "an insert of the open transaction's own operator waits for it" 55P03 \
+        "$(as_platform "SET lock_timeout = '500ms';
+                        INSERT INTO credit_sandbox.transactions (operator_id, occurred_at, item_id, unit_price)
+                        VALUES ('$B1', '2030-06-01 12:00+00', 'i', 1)")"
+else
+    conc_notok "the platform's open insert did not complete"
+fi
+conc_send open_txn "ROLLBACK;"
+conc_end_session open_txn
 
 # --- renew_sandbox against an uncommitted warning clue
 q "$DB" "INSERT INTO credit_sandbox.operators (operator_id, registered_on, licence_valid_until, permits)
