@@ -96,4 +96,7 @@ cs_psql -a <<'EOF'
 LISTEN credit_sandbox;
 INSERT INTO credit_sandbox.transactions (operator_id, occurred_at, item_id, unit_price)
 VALUES ('DEMO-UNKNOWN', now(), 'demo-1', 10);
+-- the wake-up names nothing; a session allowed to read the warnings reads them
+SELECT code, list, subject_key, evidence ->> 'reasons' AS reasons
+  FROM credit_sandbox.warnings WHERE operator_id = 'DEMO-UNKNOWN';
 EOF
