@@ -440,12 +440,12 @@ question_by_id(const void *a, const void *b)
 	return compare_ids((*(HistoryQuestion *const *) a)->id, (*(HistoryQuestion *const *) b)->id);
 }
 
-static const History *sorted_history;
-
 static int
-row_by_id(const void *a, const void *b)
+row_by_id(const void *a, const void *b, void *arg)
 {
-	return compare_ids(sorted_history->rows[*(const int *) a].id, sorted_history->rows[*(const int *) b].id);
+	const History *h = arg;
+
+	return compare_ids(h->rows[*(const int *) a].id, h->rows[*(const int *) b].id);
 }
 
 /*
@@ -481,8 +481,7 @@ history_answer(HistoryKind kind, const History *h, HistoryQuestion **questions, 
 		else
 			tree_add(&tree, i, h->rows[i].price);
 	}
-	sorted_history = h;
-	qsort(later, nlater, sizeof(int), row_by_id);
+	qsort_arg(later, nlater, sizeof(int), row_by_id, (void *) h);
 	qsort(questions, nquestions, sizeof(HistoryQuestion *), question_by_id);
 	for (int q = 0; q < nquestions; q++)
 	{
