@@ -149,6 +149,7 @@ struct EvalContext
 	int			capacity;
 	void	  **rows;			/* TxnRow, or a copy of the tuple */
 	Facts	   *facts;
+	HistoryCarry *carry;		/* long histories kept between batches */
 	Ledger	   *ledger;
 	MemoryContext context;		/* lives as long as the evaluator */
 	bool		one_operator;	/* see cs_evaluate_begin */
@@ -185,6 +186,7 @@ evaluator_create(EventKind kind, TupleDesc desc, Oid judged, const RuleCatalog *
 	ctx->capacity = 0;
 	ctx->rows = NULL;
 	ctx->facts = NULL;
+	ctx->carry = history_carry_create();
 	ctx->ledger = NULL;
 	return ctx;
 }
@@ -895,7 +897,7 @@ cs_evaluate_add(EvalContext *ctx, HeapTuple tuple)
 	if (ctx->kind == EVENT_TRANSACTION)
 	{
 		if (ctx->facts == NULL)
-			ctx->facts = facts_create(ctx->one_operator, ctx->judged);
+			ctx->facts = facts_create(ctx->one_operator, ctx->judged, ctx->carry);
 		ctx->rows[ctx->nrows++] = plan_transaction(ctx, tuple);
 	}
 	else

@@ -59,6 +59,7 @@ struct Facts
 {
 	bool		one_operator;	/* the row driver: queries keyed by one operator */
 	Oid			judged;			/* the relation whose rows are judged, or invalid */
+	HistoryCarry *carry;		/* long histories kept for the statement */
 	KeySet		operators;
 	KeySet		orders;
 	KeySet		prices;
@@ -151,12 +152,13 @@ keyset_get(KeySet *set, const char *first, const char *second, Size handle_size,
  * current sandbox member, no list of keys (the shape a Citus shard runs).
  */
 Facts *
-facts_create(bool one_operator, Oid judged)
+facts_create(bool one_operator, Oid judged, HistoryCarry *carry)
 {
 	Facts	   *facts = palloc(sizeof(Facts));
 
 	facts->one_operator = one_operator;
 	facts->judged = judged;
+	facts->carry = carry;
 	keyset_init(&facts->operators, "credit_sandbox operators");
 	keyset_init(&facts->orders, "credit_sandbox orders to address");
 	keyset_init(&facts->prices, "credit_sandbox item prices");
@@ -630,10 +632,10 @@ facts_load(Facts *facts)
 		load_operator_facts(&facts->operators, facts->one_operator);
 	if (facts->orders.n > 0)
 		history_load(HISTORY_ORDERS, facts->judged, facts->orders.n, facts->orders.first,
-					 facts->orders.second, (History **) facts->orders.handles);
+					 facts->orders.second, (History **) facts->orders.handles, facts->carry);
 	if (facts->prices.n > 0)
 		history_load(HISTORY_PRICES, facts->judged, facts->prices.n, facts->prices.first,
-					 facts->prices.second, (History **) facts->prices.handles);
+					 facts->prices.second, (History **) facts->prices.handles, facts->carry);
 	if (facts->item_refs.n > 0 || facts->category_refs.n > 0)
 	{
 		reference_cache_prepare();

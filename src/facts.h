@@ -68,11 +68,14 @@ typedef struct PriceList
 
 typedef struct Facts Facts;
 
+/* The keys with a long history a statement keeps between its batches (history.c). */
+typedef struct HistoryCarry HistoryCarry;
+
 /*
  * Requests return handles that are filled by facts_load(); a request for a
  * key asked for before widens its span and returns the same handle.
  */
-extern Facts *facts_create(bool one_operator, Oid judged);
+extern Facts *facts_create(bool one_operator, Oid judged, HistoryCarry *carry);
 extern OperatorFacts *facts_operator(Facts *facts, const char *operator_id);
 extern History *facts_orders_to_address(Facts *facts, const char *operator_id, const char *ship_to,
 										TimestampTz from, TimestampTz to);
@@ -90,8 +93,9 @@ typedef enum HistoryKind
 	HISTORY_PRICES,				/* earlier prices of an item, in [from, to) */
 } HistoryKind;
 
+extern HistoryCarry *history_carry_create(void);
 extern void history_load(HistoryKind kind, Oid judged, int n, const char **operators, const char **keys,
-						 History **handles);
+						 History **handles, HistoryCarry *carry);
 
 /* A row's window on a key's history, and the answer history_answer() gives. */
 typedef struct HistoryQuestion

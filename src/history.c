@@ -38,7 +38,9 @@
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/fmgroids.h"
+#include "utils/hsearch.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
@@ -323,28 +325,220 @@ history_row_cmp(const void *a, const void *b)
 	return (x->id > y->id) - (x->id < y->id);
 }
 
-/*
- * Fills handles[i] with the stored rows of (operators[i], keys[i]) in the
- * span it asks for, sorted by time.  judged: the relation whose rows are
- * being judged, or InvalidOid.
- */
-void
-history_load(HistoryKind kind, Oid judged, int n, const char **operators, const char **keys,
-			 History **handles)
+static void
+load_spans(HistorySpec *spec, Oid judged, int n, const char **operators, const char **keys, History **handles)
 {
-	HistorySpec *spec = &specs[kind];
-
 	if (spec->one_plan == NULL)
 		for (int k = 0; k < (int) lengthof(specs); k++)
 			prepare_plans(&specs[k]);
 	if (!table_watch.valid)
 		refresh_direct();
+	if (n == 0)
+		return;
 	if (OidIsValid(spec->index) && judged == table_watch.oids[0])
 		load_by_index(spec, n, operators, keys, handles);
 	else
 		load_by_query(spec, n, operators, keys, handles);
 	for (int i = 0; i < n; i++)
 		qsort(handles[i]->rows, handles[i]->n, sizeof(HistoryRow), history_row_cmp);
+}
+
+/* ---------------------------------------------------------------- carried keys */
+
+/*
+ * A key with a long history (every earlier order of a big statement to one
+ * address) would be read again, whole, by each batch of the statement that
+ * asks for it.  Its rows are kept for the statement instead, and a later
+ * batch reads only the part of its span they do not cover.  While a
+ * statement's checks run, the stored rows of its operators do not change:
+ * its own rows are all written before its AFTER triggers fire, and another
+ * transaction's rows of those operators cannot commit before their checks,
+ * which wait for the operators' locks this statement holds.
+ */
+#define CARRY_MIN_ROWS 1024
+
+typedef struct CarriedKey
+{
+	char	   *key;			/* kind, operator, key */
+	MemoryContext context;		/* its rows and their prices */
+	TimestampTz from;			/* the span its rows cover, as History's */
+	TimestampTz to;
+	int			start;			/* rows before start lie before the span */
+	int			n;
+	int			capacity;
+	HistoryRow *rows;
+} CarriedKey;
+
+struct HistoryCarry
+{
+	MemoryContext context;
+	HTAB	   *keys;
+};
+
+/* Keeps nothing until a key with a long history is met. */
+HistoryCarry *
+history_carry_create(void)
+{
+	HistoryCarry *carry = palloc(sizeof(HistoryCarry));
+
+	carry->context = CurrentMemoryContext;
+	carry->keys = NULL;
+	return carry;
+}
+
+static char *
+carry_key(HistoryKind kind, const char *operator_id, const char *key)
+{
+	return psprintf("%d:%zu:%s%s", (int) kind, strlen(operator_id), operator_id, key);
+}
+
+/* Appends rows to a carried key, copying their prices into its context. */
+static void
+carry_append(CarriedKey *c, const HistoryRow *rows, int n)
+{
+	MemoryContext old = MemoryContextSwitchTo(c->context);
+
+	if (c->n + n > c->capacity)
+	{
+		c->capacity = Max(c->n + n, c->capacity * 2);
+		c->rows = c->rows ? repalloc(c->rows, sizeof(HistoryRow) * c->capacity)
+			: palloc(sizeof(HistoryRow) * c->capacity);
+	}
+	for (int i = 0; i < n; i++)
+	{
+		c->rows[c->n] = rows[i];
+		if (rows[i].price)
+			c->rows[c->n].price = DatumGetNumeric(datumCopy(NumericGetDatum(rows[i].price), false, -1));
+		c->n++;
+	}
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * A batch's span on a carried key: the parts read below and above what it
+ * covered (either may be NULL) join it, and what lies before the span's
+ * start is dropped, to be read again should a later batch reach back to
+ * it.  The rows are copied into a new context when there are rows to put
+ * first or when most of them were dropped; else they stay where they are.
+ */
+static void
+carry_update(CarriedKey *c, HistoryCarry *carry, HistoryKind kind, const History *below, const History *above,
+			 TimestampTz from, TimestampTz to)
+{
+	int			first = c->start;
+
+	/* orders: (from, ...]; prices: [from, ...) */
+	while (first < c->n && (c->rows[first].at < from || (kind == HISTORY_ORDERS && c->rows[first].at == from)))
+		first++;
+	if ((below && below->n > 0) || first > c->n / 2)
+	{
+		CarriedKey	previous = *c;
+
+		c->context = AllocSetContextCreate(carry->context, "credit_sandbox carried key", ALLOCSET_DEFAULT_SIZES);
+		c->rows = NULL;
+		c->n = c->capacity = 0;
+		if (below)
+			carry_append(c, below->rows, below->n);
+		carry_append(c, previous.rows + first, previous.n - first);
+		if (previous.context)
+			MemoryContextDelete(previous.context);
+		first = 0;
+	}
+	c->start = first;
+	if (above)
+		carry_append(c, above->rows, above->n);
+	c->from = from;
+	c->to = Max(c->to, to);
+}
+
+/*
+ * Fills handles[i] with the stored rows of (operators[i], keys[i]) in the
+ * span it asks for, sorted by time.  judged: the relation whose rows are
+ * being judged, or InvalidOid.  carry: the keys kept for the statement, or
+ * NULL.  A carried key's handle points into the carried rows, which may
+ * reach past its span (each question is bounded by its own window).
+ */
+void
+history_load(HistoryKind kind, Oid judged, int n, const char **operators, const char **keys,
+			 History **handles, HistoryCarry *carry)
+{
+	HistorySpec *spec = &specs[kind];
+	CarriedKey **carried = palloc0(sizeof(CarriedKey *) * Max(n, 1));
+	History   **parts = palloc(sizeof(History *) * 2 * Max(n, 1));
+	const char **part_operators = palloc(sizeof(char *) * 2 * Max(n, 1));
+	const char **part_keys = palloc(sizeof(char *) * 2 * Max(n, 1));
+	History   **below = palloc0(sizeof(History *) * Max(n, 1));
+	History   **above = palloc0(sizeof(History *) * Max(n, 1));
+	int			nparts = 0;
+
+	/* what to read: a key's whole span, or the parts its carried rows lack */
+	for (int i = 0; i < n; i++)
+	{
+		char	   *key = carry && carry->keys ? carry_key(kind, operators[i], keys[i]) : NULL;
+		CarriedKey *c = key ? hash_search(carry->keys, &key, HASH_FIND, NULL) : NULL;
+		History    *h = handles[i];
+		History   **part = &handles[i];
+
+		if (c && h->to >= c->from && h->from <= c->to)
+		{
+			carried[i] = c;
+			if (h->from < c->from)
+			{
+				below[i] = palloc0(sizeof(History));
+				below[i]->from = h->from;
+				below[i]->to = c->from;
+				parts[nparts] = below[i];
+				part_operators[nparts] = operators[i];
+				part_keys[nparts++] = keys[i];
+			}
+			if (h->to <= c->to)
+				continue;
+			above[i] = palloc0(sizeof(History));
+			above[i]->from = c->to;
+			above[i]->to = h->to;
+			part = &above[i];
+		}
+		parts[nparts] = *part;
+		part_operators[nparts] = operators[i];
+		part_keys[nparts++] = keys[i];
+	}
+	load_spans(spec, judged, nparts, part_operators, part_keys, parts);
+
+	for (int i = 0; i < n && carry; i++)
+	{
+		History    *h = handles[i];
+		CarriedKey *c = carried[i];
+
+		if (c == NULL)
+		{
+			char	   *key;
+			bool		found;
+
+			if (h->n < CARRY_MIN_ROWS)
+				continue;
+			/* a long history met: kept for the statement's later batches */
+			if (carry->keys == NULL)
+				carry->keys = cs_string_hash_create("credit_sandbox carried keys", 64, sizeof(CarriedKey),
+													carry->context);
+			key = carry_key(kind, operators[i], keys[i]);
+			c = hash_search(carry->keys, &key, HASH_ENTER, &found);
+			if (found)
+				MemoryContextDelete(c->context);
+			else
+				c->key = MemoryContextStrdup(carry->context, key);
+			c->context = NULL;
+			c->rows = NULL;
+			c->start = c->n = 0;
+			c->to = h->to;
+			carry_update(c, carry, kind, h, NULL, h->from, h->to);
+		}
+		else
+			carry_update(c, carry, kind, below[i], above[i], h->from, h->to);
+		/* the batch reads the carried rows up to the end of its span */
+		h->rows = c->rows + c->start;
+		for (h->n = 0; c->start + h->n < c->n && h->rows[h->n].at <= h->to; h->n++)
+			;
+	}
 }
 
 /* ---------------------------------------------------------------- windows */
@@ -461,14 +655,31 @@ row_by_id(const void *a, const void *b, void *arg)
 void
 history_answer(HistoryKind kind, const History *h, HistoryQuestion **questions, int nquestions, bool by_id)
 {
+	bool		orders = kind == HISTORY_ORDERS;
 	WindowTree	tree = {0};
-	int		   *later = palloc(sizeof(int) * Max(h->n, 1));
+	int		   *later;
 	int			nlater = 0;
 	int			next = 0;
+	int64		first_id;
+	int64		last_id;
 
+	if (nquestions == 0)
+		return;
+	later = palloc(sizeof(int) * Max(h->n, 1));
+	qsort(questions, nquestions, sizeof(HistoryQuestion *), question_by_id);
+	first_id = questions[0]->id;
+	last_id = questions[nquestions - 1]->id;
+
+	/*
+	 * Rows every question counts are on from the start, and the trees are
+	 * built over them in one pass (a long history, such as every earlier
+	 * row of a big statement to one address, costs its length once); rows
+	 * between the first and the last question's id are switched on by the
+	 * sweep; later ones count for none.
+	 */
 	tree.n = h->n;
 	tree.counts = palloc0(sizeof(int64) * (h->n + 1));
-	if (kind == HISTORY_PRICES)
+	if (!orders)
 	{
 		for (tree.leaves = 1; tree.leaves < Max(h->n, 1); tree.leaves *= 2)
 			;
@@ -476,17 +687,27 @@ history_answer(HistoryKind kind, const History *h, HistoryQuestion **questions, 
 	}
 	for (int i = 0; i < h->n; i++)
 	{
-		if (h->rows[i].this_xact || by_id)
+		const HistoryRow *row = &h->rows[i];
+
+		if ((!row->this_xact && !by_id) || row->id < first_id)
+		{
+			tree.counts[i + 1] = 1;
+			if (tree.lowest)
+				tree.lowest[tree.leaves + i] = row->price;
+		}
+		else if (row->id <= last_id)
 			later[nlater++] = i;
-		else
-			tree_add(&tree, i, h->rows[i].price);
 	}
+	for (int i = 1; i <= h->n; i++)
+		if (i + (i & -i) <= h->n)
+			tree.counts[i + (i & -i)] += tree.counts[i];
+	for (int i = tree.leaves - 1; i >= 1 && tree.lowest; i--)
+		tree.lowest[i] = lower_price(tree.lowest[2 * i], tree.lowest[2 * i + 1]);
 	qsort_arg(later, nlater, sizeof(int), row_by_id, (void *) h);
-	qsort(questions, nquestions, sizeof(HistoryQuestion *), question_by_id);
+
 	for (int q = 0; q < nquestions; q++)
 	{
 		HistoryQuestion *question = questions[q];
-		bool		orders = kind == HISTORY_ORDERS;
 
 		/* orders count the row itself, prices only those before it */
 		while (next < nlater && (h->rows[later[next]].id < question->id ||
