@@ -23,6 +23,7 @@ include $(PGXS)
 
 # PGXS tracks no header dependencies here: every object sees the shared header
 $(OBJS): src/credit_sandbox.h
+src/credit_sandbox.o src/history.o src/trigger.o: src/compat.h
 src/catalog.o src/evaluate.o src/matcher.o: src/matcher.h
 src/credit_sandbox.o: src/facts.h
 src/evaluate.o src/facts.o src/history.o: src/facts.h

@@ -9,6 +9,7 @@
  */
 #include "postgres.h"
 
+#include "compat.h"
 #include "credit_sandbox.h"
 #include "facts.h"
 
@@ -48,33 +49,14 @@ static pg_tz *legal_tz = NULL;
 
 /*
  * Parses interval text without throwing, so that GUC check hooks and rule
- * validation can report a bad value in their own words.
+ * validation can report a bad value in their own words.  Infinite
+ * intervals (17 and later accept them) are refused on every major: a
+ * window or a period is a finite span.
  */
 bool
 cs_parse_interval(const char *text, Interval *result)
 {
-	char		workbuf[256];
-	char	   *field[MAXDATEFIELDS];
-	int			ftype[MAXDATEFIELDS];
-	int			nf;
-	int			dtype;
-	struct pg_itm_in itm;
-	int			rc;
-
-	rc = ParseDateTime(text, workbuf, sizeof(workbuf), field, ftype,
-					   MAXDATEFIELDS, &nf);
-	if (rc == 0)
-		rc = DecodeInterval(field, ftype, nf, INTERVAL_FULL_RANGE, &dtype, &itm);
-	if (rc == DTERR_BAD_FORMAT)
-	{
-		char	   *copy = pstrdup(text);
-
-		rc = DecodeISO8601Interval(copy, &dtype, &itm);
-		pfree(copy);
-	}
-	if (rc != 0 || dtype != DTK_DELTA)
-		return false;
-	return itmin2interval(&itm, result) == 0;
+	return cs_interval_in_safe(text, result) && cs_interval_is_finite(result);
 }
 
 /* Zero or negative spans make no sense for a window. */
