@@ -13,7 +13,6 @@
 #include "credit_sandbox.h"
 #include "facts.h"
 
-#include "catalog/namespace.h"
 #include "catalog/pg_type_d.h"
 #include "common/hashfn.h"
 #include "fmgr.h"
@@ -231,37 +230,6 @@ cs_string_hash_create(const char *name, long size, Size entrysize, MemoryContext
 	ctl.match = string_key_match;
 	ctl.hcxt = context;
 	return hash_create(name, Max(size, 8), &ctl, HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
-}
-
-static void
-watched_tables_changed(Datum arg, Oid relid)
-{
-	WatchedTables *watch = (WatchedTables *) DatumGetPointer(arg);
-
-	for (int i = 0; i < watch->ntables; i++)
-		if (relid == InvalidOid || relid == watch->oids[i])
-			watch->valid = false;
-}
-
-void
-cs_watch_tables(WatchedTables *watch)
-{
-	Assert(watch->ntables <= (int) lengthof(watch->oids));
-	CacheRegisterRelcacheCallback(watched_tables_changed, PointerGetDatum(watch));
-}
-
-/*
- * Marks the cache fresh before it is filled: a change seen while filling
- * it makes it stale again.
- */
-void
-cs_watch_refresh(WatchedTables *watch)
-{
-	Oid			nsp = get_namespace_oid(CS_SCHEMA, false);
-
-	for (int i = 0; i < watch->ntables; i++)
-		watch->oids[i] = get_relname_relid(watch->names[i], nsp);
-	watch->valid = true;
 }
 
 /* Fully qualified, quoted name of one of the extension's tables. */
