@@ -16,15 +16,14 @@
 #include "catalog/pg_type_d.h"
 #include "common/hashfn.h"
 #include "fmgr.h"
+#include "optimizer/planner.h"
 #include "pgtime.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/guc.h"
 #include "utils/hsearch.h"
-#include "utils/inval.h"
 #include "utils/lsyscache.h"
-#include "utils/plancache.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
@@ -33,6 +32,7 @@ PG_MODULE_MAGIC;
 PG_FUNCTION_INFO_V1(credit_sandbox_legal_day);
 
 void		_PG_init(void);
+static void install_planner_hook(void);
 
 char	   *cs_time_zone = NULL;
 static char *tolerance_window_text = NULL;
@@ -149,6 +149,7 @@ _PG_init(void)
 							NULL, NULL, NULL);
 	MarkGUCPrefixReserved("credit_sandbox");
 
+	install_planner_hook();
 	cs_register_cache_callbacks();
 	facts_register_callbacks();
 	cs_outcome_register_callbacks();
@@ -263,38 +264,48 @@ cs_prepare(const char *query, int nargs, Oid *argtypes)
  * A kept plan is planned once, often while the tables are still empty, and
  * then runs for as long as the backend lives while they grow: a sequential
  * scan that was cheapest on an empty warnings table would read it whole for
- * every hit a million rows later.  So its generic plan is built, and built
- * again after an invalidation, with sequential scans disabled wherever an
+ * every hit a million rows later.  So a kept plan is planned, and planned
+ * again whenever the plan cache decides to (an invalidation, a changed
+ * search path or role, ...), with sequential scans disabled wherever an
  * index serves, and without JIT, which the planner would otherwise switch
- * on for the cost that disabling adds.
+ * on for the cost that disabling adds.  The planner hook is where that
+ * holds whatever made the plan cache plan: it applies the settings to the
+ * generic plans (CURSOR_OPT_GENERIC_PLAN, as cs_prepare makes them)
+ * planned while cs_execute runs, and costs one test otherwise.
  */
-static void
-build_generic_plan(SPIPlanPtr plan)
+static planner_hook_type prev_planner_hook = NULL;
+static bool executing_kept_plan = false;
+
+static PlannedStmt *
+plan_kept_query(Query *parse, const char *query_string, int cursorOptions,
+				ParamListInfo boundParams)
 {
-	ListCell   *lc;
-	bool		built = true;
-	int			nest_level;
-	CachedPlan *generic;
+	bool		kept = executing_kept_plan && (cursorOptions & CURSOR_OPT_GENERIC_PLAN) != 0;
+	int			nest_level = 0;
+	PlannedStmt *result;
 
-	AcceptInvalidationMessages();
-	foreach(lc, SPI_plan_get_plan_sources(plan))
+	if (kept)
 	{
-		CachedPlanSource *source = lfirst(lc);
-
-		/* a plan not kept is planned when it runs, on the tables as they are */
-		built = built && (!source->is_saved ||
-						  (source->is_valid && source->gplan != NULL && source->gplan->is_valid));
+		nest_level = NewGUCNestLevel();
+		(void) set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+		(void) set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
 	}
-	if (built)
-		return;
-	nest_level = NewGUCNestLevel();
-	(void) set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
-							 true, 0, false);
-	(void) set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
-	generic = SPI_plan_get_cached_plan(plan);
-	if (generic != NULL)
-		ReleaseCachedPlan(generic, CurrentResourceOwner);
-	AtEOXact_GUC(true, nest_level);
+	if (prev_planner_hook)
+		result = prev_planner_hook(parse, query_string, cursorOptions, boundParams);
+	else
+		result = standard_planner(parse, query_string, cursorOptions, boundParams);
+	if (kept)
+		AtEOXact_GUC(true, nest_level);
+	return result;
+}
+
+static void
+install_planner_hook(void)
+{
+	prev_planner_hook = planner_hook;
+	planner_hook = plan_kept_query;
 }
 
 /*
@@ -308,11 +319,20 @@ cs_execute(SPIPlanPtr plan, Datum *values, const char *nulls)
 {
 	/* SPI returns in its procedure context: keep allocating where the caller was */
 	MemoryContext caller = CurrentMemoryContext;
+	bool		outer = executing_kept_plan;
 	int			rc;
 
-	build_generic_plan(plan);
-	rc = SPI_execute_snapshot(plan, values, nulls, GetLatestSnapshot(),
-							  InvalidSnapshot, false, true, 0);
+	executing_kept_plan = true;
+	PG_TRY();
+	{
+		rc = SPI_execute_snapshot(plan, values, nulls, GetLatestSnapshot(),
+								  InvalidSnapshot, false, true, 0);
+	}
+	PG_FINALLY();
+	{
+		executing_kept_plan = outer;
+	}
+	PG_END_TRY();
 	MemoryContextSwitchTo(caller);
 	if (rc < 0)
 		elog(ERROR, "credit_sandbox: SPI_execute_snapshot failed: %s",
