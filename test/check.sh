@@ -37,9 +37,10 @@ regress_log=$CS_DIR/regress.log
 regress_rc=0
 make -s installcheck PG_CONFIG="$CS_PG_CONFIG" >"$regress_log" 2>&1 || regress_rc=$?
 cat "$regress_log"
-# PG 15 prints one "test NAME ... ok|FAILED" (or indented, in parallel groups) per test
-ok=$(grep -cE ' \.\.\. ok( |$)' "$regress_log" || true)
-bad=$(grep -cE ' \.\.\. FAILED( |$)' "$regress_log" || true)
+# one line per test: "test NAME ... ok|FAILED" up to 15 (indented in parallel groups),
+# "ok N - NAME" or "not ok N - NAME" from 16 on ("+" instead of "-" in parallel groups)
+ok=$(grep -cE ' \.\.\. ok( |$)|^ok [0-9]+ +[-+] ' "$regress_log" || true)
+bad=$(grep -cE ' \.\.\. FAILED( |$)|^not ok [0-9]+ +[-+] ' "$regress_log" || true)
 # pg_regress failing before it ran a test still counts as one failed suite
 [ "$regress_rc" -ne 0 ] && [ "$bad" -eq 0 ] && bad=1
 [ -f regression.diffs ] && [ "$bad" -gt 0 ] && cat regression.diffs
