@@ -10,7 +10,8 @@
 #      on port CS_PGPORT + 1), unless CS_CONCURRENCY=0 (test/valgrind.sh: their
 #      timing is not a server's under Valgrind);
 #   4. a fuzzing smoke run, test/fuzz/run.sh 5: each target replays the inputs that once
-#      found a bug, then fuzzes for 5 seconds (CS_FUZZ=0 skips it).
+#      found a bug, then fuzzes for 5 seconds (CS_FUZZ=0 skips it);
+#   5. that META.json (PGXN) gives the control file's version.
 # Ends with the line "N passed, M failed" and exits non-zero if M > 0.
 set -euo pipefail
 # shellcheck source=test/cluster.sh
@@ -77,6 +78,17 @@ done
 if [ "${CS_FUZZ:-1}" != 0 ]; then
     echo "== test/fuzz/run.sh 5"
     if bash test/fuzz/run.sh 5; then passed=$((passed + 1)); else echo "FAILED: test/fuzz/run.sh"; failed=$((failed + 1)); fi
+fi
+
+# PGXN's META.json repeats the control file's version (as semver): the release's and
+# the extension's version must not drift apart
+echo "== META.json version"
+version=$(sed -n "s/^default_version = '\(.*\)'$/\1/p" credit_sandbox.control)
+if [ "$(grep -c "\"version\": \"$version.0\"" META.json)" -eq 2 ]; then
+    passed=$((passed + 1))
+else
+    echo "FAILED: META.json does not give version $version.0 to the release and to the extension"
+    failed=$((failed + 1))
 fi
 
 summary
