@@ -40,13 +40,16 @@
 #endif
 
 /*
- * The checks run with pg_catalog alone as search path.  Up to 16 an
- * override search path does it without touching the setting, which is
- * cheaper than a setting saved and restored on every call; 17 removed it,
- * and the public way is the one fmgr uses for SECURITY DEFINER functions:
- * the setting saved in a GUC nest level of its own.  Either is undone with
- * the transaction on error.  cs_pin_search_path returns what
- * cs_unpin_search_path needs.
+ * The checks run with pg_catalog as search path, and the inserting
+ * session's temporary schema out of the way: a type or table of the same
+ * name as a catalogue one, made there by the inserting role, must not be
+ * what the owner's queries find.  Up to 16 an override search path does it
+ * without touching the setting, and leaves the temporary schema out
+ * altogether; 17 removed it, and the public way is the one fmgr uses for
+ * SECURITY DEFINER functions: the setting saved in a GUC nest level of its
+ * own, "pg_catalog, pg_temp" (a temporary schema not named in the setting
+ * would be searched first).  Either is undone with the transaction on
+ * error.  cs_pin_search_path returns what cs_unpin_search_path needs.
  */
 #if PG_VERSION_NUM >= 170000
 static inline int
@@ -54,7 +57,7 @@ cs_pin_search_path(void)
 {
 	int			nest_level = NewGUCNestLevel();
 
-	(void) set_config_option("search_path", "pg_catalog", PGC_USERSET, PGC_S_SESSION,
+	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
 	return nest_level;
 }
