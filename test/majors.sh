@@ -2,22 +2,29 @@
 # majors.sh -- the whole test suite (test/check.sh) on each supported PostgreSQL
 # major, one after the other (CI runs this):
 #
-#   15  on this machine (Debian 12), as test/check.sh alone;
-#   17  in a Debian 13 (trixie) root, 18 in a Debian sid root: each made with
-#       debootstrap from the Debian mirror this machine's apt uses, with
-#       postgresql-NN, its server headers and pgTAP installed inside, and the
-#       suite run there by chroot (its servers as the root's postgres user).
+#   15     on this machine (Debian 12), as test/check.sh alone;
+#   17     in a Debian 13 (trixie) root, 18 in a Debian sid root: each made with
+#          debootstrap from the Debian mirror this machine's apt uses, with
+#          postgresql-NN, its server headers and pgTAP installed inside, and the
+#          suite run there by chroot (its servers as the root's postgres user);
+#   15-17  pg_upgrade from 15 to 17 with the extension installed in both
+#          (test/upgrade_major.sh), in the trixie root with Debian 12's
+#          postgresql-15 installed beside 17.
 #
-#   sudo bash test/majors.sh                         # 15 17 18
+#   sudo bash test/majors.sh                         # 15 17 18 15-17
 #   CS_PG_MAJORS=18 sudo -E bash test/majors.sh      # one major alone
 #
-# Environment: CS_PG_MAJORS (default "15 17 18"); CS_PGBIN and CS_PGPORT for the 15
+# Environment: CS_PG_MAJORS (default "15 17 18 15-17"); CS_PGBIN and CS_PGPORT for the 15
 # leg, as for check.sh; CS_PGPORT_17 and CS_PGPORT_18, the ports of the roots'
-# clusters (default 54350 and 54352; the crash test takes the next one);
+# clusters (default 54350 and 54352; the crash test and the upgrade's old cluster
+# take the next one);
 # CS_DEBIAN_MIRROR to override the mirror; CS_ROOTS_DIR, a directory where the
 # roots are kept and reused between runs (default: made in a temporary directory
 # and removed at exit). The fuzz smoke run needs Debian 12's clang-14 and a copy of
 # the host's PostgreSQL: it runs in the 15 leg only (CS_FUZZ=0 in the roots).
+# CS_MAJORS_SCRIPT runs another script of the checkout instead of test/check.sh, with
+# the words of CS_MAJORS_ARGS as arguments (test/bench/agreement.sh: the shared
+# benchmark on every major; ../shared is copied into the roots beside the checkout).
 # Ends with "N passed, M failed" over all majors and exits non-zero if M > 0 or a
 # root could not be made. Whatever happens, /proc is unmounted from the roots and
 # any process left running in one is stopped before the roots are removed.
@@ -27,7 +34,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/cluster.sh"
 cs_require_root "$@"
 cd "$CS_REPO"
 
-majors=${CS_PG_MAJORS:-15 17 18}
+majors=${CS_PG_MAJORS:-15 17 18 15-17}
+script=${CS_MAJORS_SCRIPT:-test/check.sh}
+read -r -a script_args <<<"${CS_MAJORS_ARGS:-}"
 declare -A suite=([17]=trixie [18]=sid)
 declare -A port=([17]=${CS_PGPORT_17:-54350} [18]=${CS_PGPORT_18:-54352})
 keep_roots=0
@@ -121,19 +130,36 @@ make_root() {
         || { tail -n 20 "$roots/${suite[$v]}-apt.log" >&2; return 1; }
 }
 
+# The major an upgrade starts from, installed beside the root's own from the
+# Debian release that ships it ($1: root's major, $2: old major, $3: mirror).
+add_old_major() {
+    local root=$roots/${suite[$1]} old=$2 release
+    case $old in
+        15) release=bookworm ;;
+        *) echo "no Debian release known for PostgreSQL $old" >&2; return 1 ;;
+    esac
+    echo "deb $3 $release main" >"$root/etc/apt/sources.list.d/cs-$release.list"
+    echo "== installing postgresql-$old postgresql-server-dev-$old in ${suite[$1]}"
+    chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive \
+        sh -c "apt-get update -qq && apt-get install -y -qq --no-install-recommends postgresql-$old postgresql-server-dev-$old" \
+        >"$roots/${suite[$1]}-apt-$old.log" 2>&1 \
+        || { tail -n 20 "$roots/${suite[$1]}-apt-$old.log" >&2; return 1; }
+}
+
 # Copies the checkout (tracked and untracked files, not what git ignores) into
-# the root and runs the suite there; prints its log.
+# the root and runs a script of it there ($2, default the suite's); prints its log.
 run_in_root() {
-    local v=$1 root=$roots/${suite[$1]}
+    local v=$1 root=$roots/${suite[$1]} run=${2:-$script}
     rm -rf "$root/build"
     mkdir -p "$root/build/credit_sandbox"
     git -C "$CS_REPO" ls-files -z -co --exclude-standard \
         | tar -C "$CS_REPO" --null -T - -cf - | tar -C "$root/build/credit_sandbox" -xf -
+    if [ -d "$CS_REPO/../shared" ]; then cp -a "$CS_REPO/../shared" "$root/build/shared"; fi
     chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
-        CS_PG_MAJOR="$v" CS_PGPORT="${port[$v]}" CS_FUZZ=0 \
+        CS_PG_MAJOR="$v" CS_OLD_MAJOR="${CS_OLD_MAJOR:-15}" CS_PGPORT="${port[$v]}" CS_FUZZ=0 \
         CS_CONCURRENCY="${CS_CONCURRENCY:-1}" \
         "CS_SERVER_CONF=dynamic_shared_memory_type = mmap" \
-        bash /build/credit_sandbox/test/check.sh
+        bash "/build/credit_sandbox/$run" "${script_args[@]}"
 }
 
 # Adds the "N passed, M failed" of one leg's log to the totals.
@@ -158,21 +184,27 @@ for v in $majors; do
     echo "======== PostgreSQL $v"
     case $v in
         15)
-            bash "$CS_REPO/test/check.sh" 2>&1 | tee "$log" || true
+            bash "$CS_REPO/$script" "${script_args[@]}" 2>&1 | tee "$log" || true
             ;;
-        17|18)
+        17|18|15-17)
             install_host_deps
             [ -n "$mirror" ] || mirror=$(debian_mirror)
             [ -n "$mirror" ] || cs_die "no Debian mirror in this machine's apt sources (set CS_DEBIAN_MIRROR)"
-            if make_root "$v" "$mirror"; then
-                run_in_root "$v" 2>&1 | tee "$log" || true
-            else
-                echo "could not make the root of PostgreSQL $v" | tee "$log"
+            new=${v#*-} ran=0
+            if make_root "$new" "$mirror"; then
+                if [ "$v" != 15-17 ]; then
+                    run_in_root "$new" 2>&1 | tee "$log" || true
+                    ran=1
+                elif add_old_major "$new" 15 "$mirror"; then
+                    CS_OLD_MAJOR=15 run_in_root "$new" test/upgrade_major.sh 2>&1 | tee "$log" || true
+                    ran=1
+                fi
             fi
-            release_root "$roots/${suite[$v]}"
+            if [ "$ran" = 0 ]; then echo "could not make the root for PostgreSQL $v" | tee "$log"; fi
+            release_root "$roots/${suite[$new]}"
             ;;
         *)
-            echo "PostgreSQL $v is not supported (15, 17, 18)" | tee "$log"
+            echo "PostgreSQL $v is not supported (15, 17, 18, 15-17)" | tee "$log"
             ;;
     esac
     count_leg "$v" "$log"
@@ -181,7 +213,11 @@ done
 
 echo "======== summary"
 for v in $majors; do
-    echo "PostgreSQL $v: ${leg_result[$v]} (${leg_seconds[$v]} s)"
+    case $v in
+        *-*) label="pg_upgrade ${v%-*} -> ${v#*-}" ;;
+        *) label="PostgreSQL $v" ;;
+    esac
+    echo "$label: ${leg_result[$v]} (${leg_seconds[$v]} s)"
 done
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
