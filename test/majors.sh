@@ -157,7 +157,7 @@ run_in_root() {
     if [ -d "$CS_REPO/../shared" ]; then cp -a "$CS_REPO/../shared" "$root/build/shared"; fi
     chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
         CS_PG_MAJOR="$v" CS_OLD_MAJOR="${CS_OLD_MAJOR:-15}" CS_PGPORT="${port[$v]}" CS_FUZZ=0 \
-        CS_CONCURRENCY="${CS_CONCURRENCY:-1}" \
+        CS_CONCURRENCY="${CS_CONCURRENCY:-1}" CS_BENCH_RUNS="${CS_BENCH_RUNS:-1}" \
         "CS_SERVER_CONF=dynamic_shared_memory_type = mmap" \
         bash "/build/credit_sandbox/$run" "${script_args[@]}"
 }
