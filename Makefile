@@ -4,7 +4,7 @@ EXTENSION  = credit_sandbox
 MODULE_big = $(EXTENSION)
 OBJS = src/credit_sandbox.o src/catalog.o src/matcher.o src/evaluate.o \
        src/facts.o src/history.o src/outcome.o src/trigger.o src/grading.o src/escalation.o \
-       src/replay.o src/key_readback.o src/operator_lock.o
+       src/replay.o src/watched.o src/key_readback.o src/operator_lock.o
 
 # The 0.1 script as released, then one update script per release: a new
 # install runs the same path as an upgrade (as pg_cron does), so the two
@@ -22,7 +22,8 @@ PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 # PGXS tracks no header dependencies here: every object sees the shared header
-$(OBJS): src/credit_sandbox.h
+$(OBJS): src/credit_sandbox.h src/watched.h
+src/credit_sandbox.o src/history.o src/trigger.o src/key_readback.o: src/compat.h
 src/catalog.o src/evaluate.o src/matcher.o: src/matcher.h
 src/credit_sandbox.o: src/facts.h src/key_readback.h
 src/key_readback.o: src/key_readback.h

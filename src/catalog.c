@@ -25,7 +25,6 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/formatting.h"
-#include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/jsonb.h"
@@ -478,7 +477,11 @@ load_string_map(const char *name, const char *query)
 /*
  * Whether lower() can be done byte by byte on ASCII for text made only of
  * ASCII and of U+3000..U+9FFF (CJK symbols, kana, ideographs: no case), as
- * most titles are.  Not under a Turkic ctype, where 'I' does not fold to 'i'.
+ * most titles are.  Asked of the database's default collation itself, once
+ * per backend (a backend serves one database): it holds unless that
+ * collation folds an ASCII letter otherwise, as a Turkic one folds 'I' to
+ * dotless 'ı'.  No locale name is read, so the answer does not depend on
+ * how a major exposes the database's locale.
  */
 static bool
 ascii_fold_is_lower(void)
@@ -487,9 +490,12 @@ ascii_fold_is_lower(void)
 
 	if (answer < 0)
 	{
-		const char *ctype = GetConfigOption("lc_ctype", false, false);
+		static const char upper[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+		static const char lower[] = "abcdefghijklmnopqrstuvwxyz";
+		char	   *folded = str_tolower(upper, strlen(upper), DEFAULT_COLLATION_OID);
 
-		answer = !(ctype && (pg_strncasecmp(ctype, "tr", 2) == 0 || pg_strncasecmp(ctype, "az", 2) == 0));
+		answer = strcmp(folded, lower) == 0;
+		pfree(folded);
 	}
 	return answer;
 }

@@ -9,24 +9,23 @@
  */
 #include "postgres.h"
 
+#include "compat.h"
 #include "credit_sandbox.h"
 #include "facts.h"
 #include "key_readback.h"
 
-#include "catalog/namespace.h"
 #include "catalog/pg_type_d.h"
 #include "common/hashfn.h"
 #include "common/int.h"
 #include "fmgr.h"
+#include "optimizer/planner.h"
 #include "pgtime.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/guc.h"
 #include "utils/hsearch.h"
-#include "utils/inval.h"
 #include "utils/lsyscache.h"
-#include "utils/plancache.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
@@ -35,6 +34,7 @@ PG_MODULE_MAGIC;
 PG_FUNCTION_INFO_V1(credit_sandbox_legal_day);
 
 void		_PG_init(void);
+static void install_planner_hook(void);
 
 char	   *cs_time_zone = NULL;
 static char *tolerance_window_text = NULL;
@@ -50,33 +50,14 @@ static pg_tz *legal_tz = NULL;
 
 /*
  * Parses interval text without throwing, so that GUC check hooks and rule
- * validation can report a bad value in their own words.
+ * validation can report a bad value in their own words.  Infinite
+ * intervals (17 and later accept them) are refused on every major: a
+ * window or a period is a finite span.
  */
 bool
 cs_parse_interval(const char *text, Interval *result)
 {
-	char		workbuf[256];
-	char	   *field[MAXDATEFIELDS];
-	int			ftype[MAXDATEFIELDS];
-	int			nf;
-	int			dtype;
-	struct pg_itm_in itm;
-	int			rc;
-
-	rc = ParseDateTime(text, workbuf, sizeof(workbuf), field, ftype,
-					   MAXDATEFIELDS, &nf);
-	if (rc == 0)
-		rc = DecodeInterval(field, ftype, nf, INTERVAL_FULL_RANGE, &dtype, &itm);
-	if (rc == DTERR_BAD_FORMAT)
-	{
-		char	   *copy = pstrdup(text);
-
-		rc = DecodeISO8601Interval(copy, &dtype, &itm);
-		pfree(copy);
-	}
-	if (rc != 0 || dtype != DTK_DELTA)
-		return false;
-	return itmin2interval(&itm, result) == 0;
+	return cs_interval_in_safe(text, result) && cs_interval_is_finite(result);
 }
 
 /* Zero or negative spans make no sense for a window. */
@@ -170,6 +151,7 @@ _PG_init(void)
 							NULL, NULL, NULL);
 	MarkGUCPrefixReserved("credit_sandbox");
 
+	install_planner_hook();
 	cs_register_cache_callbacks();
 	facts_register_callbacks();
 	cs_outcome_register_callbacks();
@@ -332,37 +314,6 @@ cs_string_hash_create(const char *name, long size, Size entrysize, MemoryContext
 	return hash_create(name, Max(size, 8), &ctl, HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
 }
 
-static void
-watched_tables_changed(Datum arg, Oid relid)
-{
-	WatchedTables *watch = (WatchedTables *) DatumGetPointer(arg);
-
-	for (int i = 0; i < watch->ntables; i++)
-		if (relid == InvalidOid || relid == watch->oids[i])
-			watch->valid = false;
-}
-
-void
-cs_watch_tables(WatchedTables *watch)
-{
-	Assert(watch->ntables <= (int) lengthof(watch->oids));
-	CacheRegisterRelcacheCallback(watched_tables_changed, PointerGetDatum(watch));
-}
-
-/*
- * Marks the cache fresh before it is filled: a change seen while filling
- * it makes it stale again.
- */
-void
-cs_watch_refresh(WatchedTables *watch)
-{
-	Oid			nsp = get_namespace_oid(CS_SCHEMA, false);
-
-	for (int i = 0; i < watch->ntables; i++)
-		watch->oids[i] = get_relname_relid(watch->names[i], nsp);
-	watch->valid = true;
-}
-
 /* Fully qualified, quoted name of one of the extension's tables. */
 char *
 cs_table(const char *relname)
@@ -394,38 +345,48 @@ cs_prepare(const char *query, int nargs, Oid *argtypes)
  * A kept plan is planned once, often while the tables are still empty, and
  * then runs for as long as the backend lives while they grow: a sequential
  * scan that was cheapest on an empty warnings table would read it whole for
- * every hit a million rows later.  So its generic plan is built, and built
- * again after an invalidation, with sequential scans disabled wherever an
+ * every hit a million rows later.  So a kept plan is planned, and planned
+ * again whenever the plan cache decides to (an invalidation, a changed
+ * search path or role, ...), with sequential scans disabled wherever an
  * index serves, and without JIT, which the planner would otherwise switch
- * on for the cost that disabling adds.
+ * on for the cost that disabling adds.  The planner hook is where that
+ * holds whatever made the plan cache plan: it applies the settings to the
+ * generic plans (CURSOR_OPT_GENERIC_PLAN, as cs_prepare makes them)
+ * planned while cs_execute runs, and costs one test otherwise.
  */
-static void
-build_generic_plan(SPIPlanPtr plan)
+static planner_hook_type prev_planner_hook = NULL;
+static bool executing_kept_plan = false;
+
+static PlannedStmt *
+plan_kept_query(Query *parse, const char *query_string, int cursorOptions,
+				ParamListInfo boundParams)
 {
-	ListCell   *lc;
-	bool		built = true;
-	int			nest_level;
-	CachedPlan *generic;
+	bool		kept = executing_kept_plan && (cursorOptions & CURSOR_OPT_GENERIC_PLAN) != 0;
+	int			nest_level = 0;
+	PlannedStmt *result;
 
-	AcceptInvalidationMessages();
-	foreach(lc, SPI_plan_get_plan_sources(plan))
+	if (kept)
 	{
-		CachedPlanSource *source = lfirst(lc);
-
-		/* a plan not kept is planned when it runs, on the tables as they are */
-		built = built && (!source->is_saved ||
-						  (source->is_valid && source->gplan != NULL && source->gplan->is_valid));
+		nest_level = NewGUCNestLevel();
+		(void) set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+		(void) set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
 	}
-	if (built)
-		return;
-	nest_level = NewGUCNestLevel();
-	(void) set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
-							 true, 0, false);
-	(void) set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
-	generic = SPI_plan_get_cached_plan(plan);
-	if (generic != NULL)
-		ReleaseCachedPlan(generic, CurrentResourceOwner);
-	AtEOXact_GUC(true, nest_level);
+	if (prev_planner_hook)
+		result = prev_planner_hook(parse, query_string, cursorOptions, boundParams);
+	else
+		result = standard_planner(parse, query_string, cursorOptions, boundParams);
+	if (kept)
+		AtEOXact_GUC(true, nest_level);
+	return result;
+}
+
+static void
+install_planner_hook(void)
+{
+	prev_planner_hook = planner_hook;
+	planner_hook = plan_kept_query;
 }
 
 /*
@@ -439,11 +400,20 @@ cs_execute(SPIPlanPtr plan, Datum *values, const char *nulls)
 {
 	/* SPI returns in its procedure context: keep allocating where the caller was */
 	MemoryContext caller = CurrentMemoryContext;
+	bool		outer = executing_kept_plan;
 	int			rc;
 
-	build_generic_plan(plan);
-	rc = SPI_execute_snapshot(plan, values, nulls, GetLatestSnapshot(),
-							  InvalidSnapshot, false, true, 0);
+	executing_kept_plan = true;
+	PG_TRY();
+	{
+		rc = SPI_execute_snapshot(plan, values, nulls, GetLatestSnapshot(),
+								  InvalidSnapshot, false, true, 0);
+	}
+	PG_FINALLY();
+	{
+		executing_kept_plan = outer;
+	}
+	PG_END_TRY();
 	MemoryContextSwitchTo(caller);
 	if (rc < 0)
 		elog(ERROR, "credit_sandbox: SPI_execute_snapshot failed: %s",

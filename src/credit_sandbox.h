@@ -18,6 +18,8 @@
 #include "utils/jsonb.h"
 #include "utils/numeric.h"
 
+#include "watched.h"
+
 #define CS_SCHEMA "credit_sandbox"
 
 /* ---- settings (credit_sandbox.c) ---- */
@@ -39,22 +41,6 @@ extern void cs_execute(SPIPlanPtr plan, Datum *values, const char *nulls);
 extern Datum cs_text_array(const char **items, int n);
 extern Datum cs_int8_array(const int64 *items, int n);
 extern Datum cs_timestamptz_array(const TimestampTz *items, int n);
-
-/*
- * A backend-local cache that is stale once any of its tables changed: a
- * statement trigger on each sends a relcache invalidation (invalidate_cache),
- * which marks the cache stale here and in every other backend at commit.
- */
-typedef struct WatchedTables
-{
-	const char *const *names;	/* tables of schema credit_sandbox */
-	int			ntables;
-	Oid			oids[8];
-	bool		valid;
-} WatchedTables;
-
-extern void cs_watch_tables(WatchedTables *watch);
-extern void cs_watch_refresh(WatchedTables *watch);
 
 /* ---- rule catalogue (catalog.c) ---- */
 typedef enum RuleCode

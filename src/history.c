@@ -22,6 +22,7 @@
  */
 #include "postgres.h"
 
+#include "compat.h"
 #include "facts.h"
 
 #include "access/genam.h"
@@ -260,7 +261,7 @@ load_by_index(HistorySpec *spec, int n, const char **operators, const char **key
 
 	CommandCounterIncrement();
 	snapshot = RegisterSnapshot(GetLatestSnapshot());
-	scan = index_beginscan(table, index, snapshot, lengthof(skeys), 0);
+	scan = cs_index_beginscan(table, index, snapshot, lengthof(skeys), 0);
 	for (int i = 0; i < n; i++)
 	{
 		History    *h = handles[i];

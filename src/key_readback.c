@@ -23,6 +23,7 @@
 #include "postgres.h"
 
 #include "key_readback.h"
+#include "compat.h"
 #include "credit_sandbox.h"
 
 #include "catalog/namespace.h"
@@ -71,38 +72,21 @@ check_one(Oid relid, AclMode required, Oid check_as, bool ereport_on_violation)
 	pg_unreachable();
 }
 
-#if PG_VERSION_NUM >= 160000
 static bool
-check_key_readback(List *range_table, List *perm_infos, bool ereport_on_violation)
+check_key_readback(CS_PERMISSIONS_HOOK_PARAMS)
 {
 	ListCell   *lc;
 
-	foreach(lc, perm_infos)
+	foreach(lc, CS_PERMISSIONS)
 	{
-		RTEPermissionInfo *perm = lfirst_node(RTEPermissionInfo, lc);
+		CsPermission *perm = lfirst(lc);
 
+		/* a range-table entry that is not a relation requires no permission */
 		if (!check_one(perm->relid, perm->requiredPerms, perm->checkAsUser, ereport_on_violation))
 			return false;
 	}
-	return previous_hook ? previous_hook(range_table, perm_infos, ereport_on_violation) : true;
+	return previous_hook ? previous_hook(CS_PERMISSIONS_HOOK_ARGS) : true;
 }
-#else
-static bool
-check_key_readback(List *range_table, bool ereport_on_violation)
-{
-	ListCell   *lc;
-
-	foreach(lc, range_table)
-	{
-		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
-
-		if (rte->rtekind == RTE_RELATION &&
-			!check_one(rte->relid, rte->requiredPerms, rte->checkAsUser, ereport_on_violation))
-			return false;
-	}
-	return previous_hook ? previous_hook(range_table, ereport_on_violation) : true;
-}
-#endif
 
 void
 cs_key_readback_init(void)

@@ -12,12 +12,12 @@
  */
 #include "postgres.h"
 
+#include "compat.h"
 #include "credit_sandbox.h"
 #include "operator_lock.h"
 
 #include "access/htup_details.h"
 #include "access/xact.h"
-#include "catalog/namespace.h"
 #include "catalog/pg_proc.h"
 #include "commands/trigger.h"
 #include "executor/tuptable.h"
@@ -136,9 +136,6 @@ check_transition_table(EvalContext *ctx, Tuplestorestate *rows, TupleDesc desc)
 	MemoryContextDelete(scratch);
 }
 
-/* pg_catalog alone: no temporary schema either */
-static OverrideSearchPath catalog_only = {NIL, true, false, 0};
-
 static Oid
 function_owner(Oid function)
 {
@@ -162,9 +159,10 @@ function_owner(Oid function)
  * inserting role needs INSERT on the event table and nothing else, and
  * neither its privileges nor its search_path reach the checks (nor the
  * plans they keep for the backend).  This is what SECURITY DEFINER with SET
- * search_path would do, switched here as PostgreSQL's RI triggers do: a
- * setting set and restored on every call costs single-row inserts ~4 % of
- * their rate.  An error restores both with the transaction.
+ * search_path would do, switched here without going through the function
+ * manager (the user as PostgreSQL's RI triggers switch it, the search path
+ * as compat.h pins it on each major).  An error restores both with the
+ * transaction.
  */
 Datum
 credit_sandbox_check_rows(PG_FUNCTION_ARGS)
@@ -175,6 +173,7 @@ credit_sandbox_check_rows(PG_FUNCTION_ARGS)
 	EvalContext *ctx;
 	Oid			caller;
 	int			caller_context;
+	int			search_path_level;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR,
@@ -197,7 +196,7 @@ credit_sandbox_check_rows(PG_FUNCTION_ARGS)
 	GetUserIdAndSecContext(&caller, &caller_context);
 	SetUserIdAndSecContext(function_owner(fcinfo->flinfo->fn_oid),
 						   caller_context | SECURITY_LOCAL_USERID_CHANGE);
-	PushOverrideSearchPath(&catalog_only);
+	search_path_level = cs_pin_search_path();
 
 	desc = RelationGetDescr(trigdata->tg_relation);
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -224,7 +223,7 @@ credit_sandbox_check_rows(PG_FUNCTION_ARGS)
 	cs_evaluate_end(ctx);
 	SPI_finish();
 
-	PopOverrideSearchPath();
+	cs_unpin_search_path(search_path_level);
 	SetUserIdAndSecContext(caller, caller_context);
 	return PointerGetDatum(NULL);
 }

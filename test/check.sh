@@ -10,7 +10,8 @@
 #      on port CS_PGPORT + 1), unless CS_CONCURRENCY=0 (test/valgrind.sh: their
 #      timing is not a server's under Valgrind);
 #   4. a fuzzing smoke run, test/fuzz/run.sh 5: each target replays the inputs that once
-#      found a bug, then fuzzes for 5 seconds (CS_FUZZ=0 skips it).
+#      found a bug, then fuzzes for 5 seconds (CS_FUZZ=0 skips it);
+#   5. that META.json (PGXN) gives the control file's version.
 # Ends with the line "N passed, M failed" and exits non-zero if M > 0.
 set -euo pipefail
 # shellcheck source=test/cluster.sh
@@ -23,9 +24,12 @@ passed=0 failed=0
 summary() { echo "$passed passed, $failed failed"; [ "$failed" -eq 0 ]; }
 
 cs_install_deps
-# test/row_driver_shape.sql reads the statements the triggers run
-export CS_PRELOAD=pg_stat_statements
-cs_build_install || { echo "build failed"; failed=1; summary; exit 1; }
+# test/row_driver_shape.sql reads the statements the triggers run; every test runs
+# beside test/neighbour, which takes 7 of the backend's 10 relcache callback slots,
+# PostgreSQL 2, leaving credit_sandbox one (test/neighbours.sql)
+export CS_PRELOAD="pg_stat_statements, cs_neighbour"
+{ cs_build_install && make -s -C test/neighbour clean all install PG_CONFIG="$CS_PG_CONFIG"; } \
+    || { echo "build failed"; failed=1; summary; exit 1; }
 cs_start_cluster
 
 echo "== pg_regress"
@@ -34,9 +38,10 @@ regress_log=$CS_DIR/regress.log
 regress_rc=0
 make -s installcheck PG_CONFIG="$CS_PG_CONFIG" >"$regress_log" 2>&1 || regress_rc=$?
 cat "$regress_log"
-# PG 15 prints one "test NAME ... ok|FAILED" (or indented, in parallel groups) per test
-ok=$(grep -cE ' \.\.\. ok( |$)' "$regress_log" || true)
-bad=$(grep -cE ' \.\.\. FAILED( |$)' "$regress_log" || true)
+# one line per test: "test NAME ... ok|FAILED" up to 15 (indented in parallel groups),
+# "ok N - NAME" or "not ok N - NAME" from 16 on ("+" instead of "-" in parallel groups)
+ok=$(grep -cE ' \.\.\. ok( |$)|^ok [0-9]+ +[-+] ' "$regress_log" || true)
+bad=$(grep -cE ' \.\.\. FAILED( |$)|^not ok [0-9]+ +[-+] ' "$regress_log" || true)
 # pg_regress failing before it ran a test still counts as one failed suite
 [ "$regress_rc" -ne 0 ] && [ "$bad" -eq 0 ] && bad=1
 [ -f regression.diffs ] && [ "$bad" -gt 0 ] && cat regression.diffs
@@ -73,6 +78,17 @@ done
 if [ "${CS_FUZZ:-1}" != 0 ]; then
     echo "== test/fuzz/run.sh 5"
     if bash test/fuzz/run.sh 5; then passed=$((passed + 1)); else echo "FAILED: test/fuzz/run.sh"; failed=$((failed + 1)); fi
+fi
+
+# PGXN's META.json repeats the control file's version (as semver): the release's and
+# the extension's version must not drift apart
+echo "== META.json version"
+version=$(sed -n "s/^default_version = '\(.*\)'$/\1/p" credit_sandbox.control)
+if [ "$(grep -c "\"version\": \"$version.0\"" META.json)" -eq 2 ]; then
+    passed=$((passed + 1))
+else
+    echo "FAILED: META.json does not give version $version.0 to the release and to the extension"
+    failed=$((failed + 1))
 fi
 
 summary

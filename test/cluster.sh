@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # cluster.sh -- sourceable helpers for the test and demo scripts: install the build
 # and test dependencies, build and install the extension, run a throwaway
-# PostgreSQL 15 cluster. Safe under `set -euo pipefail`.
+# PostgreSQL cluster (15 unless told otherwise). Safe under `set -euo pipefail`.
 #
 #   source "$(dirname "${BASH_SOURCE[0]}")/cluster.sh"
 #   cs_require_root "$@"; cs_install_deps; cs_build_install; cs_start_cluster
@@ -9,9 +9,13 @@
 #
 # Environment: CS_PGPORT (default 54329), CS_KEEP_CLUSTER=1 to leave the cluster
 # running and its directory in place at exit (the connection settings are printed),
-# CS_PGBIN (default /usr/lib/postgresql/15/bin) to build against and run another
-# copy of PostgreSQL 15, e.g. a relocated one so that two checkouts can be tested
-# side by side without installing over each other; CS_PRELOAD, more libraries for
+# CS_PG_MAJOR (default 15), the PostgreSQL major whose Debian packages are installed
+# and used (test/majors.sh runs 17 and 18 in Debian roots of their own),
+# CS_PGBIN (default /usr/lib/postgresql/$CS_PG_MAJOR/bin) to build against and run
+# another copy of that major, e.g. a relocated one so that two checkouts can be
+# tested side by side without installing over each other; CS_SERVER_CONF, more
+# lines for postgresql.conf (test/majors.sh: dynamic_shared_memory_type = mmap
+# in a root without /dev/shm); CS_PRELOAD, more libraries for
 # shared_preload_libraries (the test suite adds pg_stat_statements); CS_FSYNC=on for
 # a cluster whose durability is under test (default off); CS_POSTGRES, an executable
 # that pg_ctl starts instead of $CS_PGBIN/postgres (test/valgrind.sh's wrapper), and
@@ -23,10 +27,11 @@
 # cs_start_cluster sets an EXIT trap: a caller that needs its own EXIT trap must
 # call cs_stop_cluster from it.
 
-CS_PGBIN=${CS_PGBIN:-/usr/lib/postgresql/15/bin}
+export CS_PG_MAJOR=${CS_PG_MAJOR:-15}
+export CS_PGBIN=${CS_PGBIN:-/usr/lib/postgresql/$CS_PG_MAJOR/bin}
 CS_PG_CONFIG=$CS_PGBIN/pg_config
 CS_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-# the PG 15 binaries first, so that pg_prove's and make's psql is never another version
+# that major's binaries first, so that pg_prove's and make's psql is never another version
 export PATH=$CS_PGBIN:$PATH
 
 cs_die() { echo "error: $*" >&2; exit 1; }
@@ -40,7 +45,8 @@ cs_require_root() {
 }
 
 cs_install_deps() {
-    local pkgs=(postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap
+    local v=$CS_PG_MAJOR
+    local pkgs=("postgresql-$v" "postgresql-server-dev-$v" "postgresql-$v-pgtap"
                 libtap-parser-sourcehandler-pgtap-perl make gcc)
     local p missing=()
     for p in "${pkgs[@]}"; do
@@ -87,6 +93,7 @@ max_prepared_transactions = 10
 shared_buffers = 256MB
 fsync = ${CS_FSYNC:-off}
 shared_preload_libraries = 'credit_sandbox${CS_PRELOAD:+, $CS_PRELOAD}'
+${CS_SERVER_CONF:-}
 EOF
     cs_as_pg pg_ctl -D "$CS_DIR/data" -l "$CS_DIR/server.log" ${CS_POSTGRES:+-p "$CS_POSTGRES"} \
         -w -t "${CS_PG_CTL_TIMEOUT:-60}" start >/dev/null \

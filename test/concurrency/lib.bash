@@ -18,7 +18,7 @@
 # per statement in that order into a fresh database and compares warnings and
 # sandbox memberships: the concurrent result must equal the sequential one.
 
-export PATH=/usr/lib/postgresql/15/bin:$PATH
+export PATH=${CS_PGBIN:-/usr/lib/postgresql/15/bin}:$PATH
 export PGCLIENTENCODING=UTF8
 unset PGOPTIONS PGDATABASE
 
