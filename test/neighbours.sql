@@ -20,7 +20,7 @@ CALL pg_temp.tx('TNB-1', '2033-01-01 10:00+08', item => 'n1', title => 'neighbou
 SELECT is(pg_temp.n('TNB-1', 'RL01'), 1::bigint, 'an unknown operator''s sale hits RL01');
 CALL pg_temp.op('TNB-1', licence => '2040-01-01');
 CALL pg_temp.tx('TNB-1', '2033-01-01 11:00+08', item => 'n1', title => 'neighbourly gadget');
-SELECT is((pg_temp.w('TNB-1', 'RL01', 'TNB-1')).hits, 1,
+SELECT is((pg_temp.w('TNB-1', 'RL01', 'TNB-1')).hits, 1::bigint,
           'once registered (operators changed), its next sale does not');
 INSERT INTO credit_sandbox.prohibited_terms (term) VALUES ('Neighbourly');
 CALL pg_temp.tx('TNB-1', '2033-01-01 12:00+08', item => 'n1', title => 'NEIGHBOURLY gadget');
