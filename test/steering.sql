@@ -4,12 +4,12 @@
 -- stored and judged (windows and deadlines saturate); every view is a security
 -- barrier, so an analyst's cheap function sees only the rows a view returns; a
 -- statement that registers an operator and inserts its sale (a CTE) is judged on the
--- registration, whatever the backend's operator cache held.
+-- registration, whatever the backend's operator cache held; hits count past 2^31.
 -- Operators 'ST-...', data in 2030 and at the end of time.
 BEGIN;
 SET LOCAL client_min_messages = warning;
 SET LOCAL TimeZone = 'UTC';
-SELECT plan(11);
+SELECT plan(12);
 
 \ir lib/helpers.sql
 
@@ -74,6 +74,13 @@ SELECT is((pg_temp.w('ST-CTE', 'RL01', 'ST-CTE')).hits, 1::bigint,
           'a CTE registering an operator and inserting its sale: the sale is judged on the registration (no RL01)');
 SELECT is((SELECT count(*) FROM credit_sandbox.warnings WHERE operator_id ~ '^ST-C[0-9]+$'),
           0::bigint, '... and the 300 registered operators'' sales hit nothing');
+
+-- ------------------------------------------------------------------ hits past 2^31
+CALL pg_temp.tx('ST-MANY', '2030-06-01 10:00+00');
+UPDATE credit_sandbox.warnings SET hits = 2147483647 WHERE operator_id = 'ST-MANY' AND code = 'RL01';
+CALL pg_temp.tx('ST-MANY', '2030-06-01 11:00+00');
+SELECT is((pg_temp.w('ST-MANY', 'RL01', 'ST-MANY')).hits, 2147483648::bigint,
+          'a warning counts its hits past 2^31 (hits is bigint)');
 
 SELECT * FROM finish();
 ROLLBACK;
