@@ -124,10 +124,15 @@ make_root() {
     chmod 755 "$root/usr/sbin/policy-rc.d"
     mountpoint -q "$root/proc" || mount -t proc proc "$root/proc"
     echo "== installing $pkgs in ${suite[$v]}"
-    chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive \
-        sh -c "apt-get update -qq && apt-get install -y -qq --no-install-recommends $pkgs" \
-        >"$roots/${suite[$v]}-apt.log" 2>&1 \
-        || { tail -n 20 "$roots/${suite[$v]}-apt.log" >&2; return 1; }
+    root_apt_install "$root" "$roots/${suite[$v]}-apt.log" "$pkgs"
+}
+
+# apt-get update, then install packages in a root ($1 root, $2 log, $3 packages);
+# prints the log's end if it fails.
+root_apt_install() {
+    chroot "$1" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive \
+        sh -c "apt-get update -qq && apt-get install -y -qq --no-install-recommends $3" >"$2" 2>&1 \
+        || { tail -n 20 "$2" >&2; return 1; }
 }
 
 # The major an upgrade starts from, installed beside the root's own from the
@@ -140,10 +145,7 @@ add_old_major() {
     esac
     echo "deb $3 $release main" >"$root/etc/apt/sources.list.d/cs-$release.list"
     echo "== installing postgresql-$old postgresql-server-dev-$old in ${suite[$1]}"
-    chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive \
-        sh -c "apt-get update -qq && apt-get install -y -qq --no-install-recommends postgresql-$old postgresql-server-dev-$old" \
-        >"$roots/${suite[$1]}-apt-$old.log" 2>&1 \
-        || { tail -n 20 "$roots/${suite[$1]}-apt-$old.log" >&2; return 1; }
+    root_apt_install "$root" "$roots/${suite[$1]}-apt-$old.log" "postgresql-$old postgresql-server-dev-$old"
 }
 
 # Copies the checkout (tracked and untracked files, not what git ignores) into
