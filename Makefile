@@ -12,7 +12,7 @@ OBJS = src/credit_sandbox.o src/catalog.o src/matcher.o src/evaluate.o \
 DATA = sql/$(EXTENSION)--0.1.sql $(wildcard sql/$(EXTENSION)--*--*.sql)
 
 # setup creates the extension and the fixtures every other test uses
-REGRESS = setup rules bad_input gucs evidence copy gucs_first_set validation_0_2 upgrade
+REGRESS = setup rules bad_input gucs evidence copy gucs_first_set validation_0_2 upgrade upgrade_grants
 
 PG_CPPFLAGS = -Wall -Wextra -Werror \
               -Wno-unused-parameter -Wno-missing-field-initializers
