@@ -25,27 +25,27 @@ SELECT is(credit_sandbox.set_driver('statement'), 'statement', 'set_driver(''sta
 SELECT is(credit_sandbox.driver(), 'statement', 'driver(): statement again');
 
 -- =================================================================== batch = sequential (statement driver)
-CALL pg_temp.op('TDB-4');
+CALL pg_temp.add_operator('TDB-4');
 INSERT INTO credit_sandbox.transactions (operator_id, occurred_at, ship_to, item_id, unit_price)
 SELECT 'TDB-4', '2030-06-01 00:00+08'::timestamptz + g * interval '1 minute', 'S3', 'i', 1
   FROM generate_series(1, 10) g;
-SELECT is((pg_temp.w('TDB-4', 'RL04', 'S3')).hits, 3::bigint, 'batch RL04: 10 orders in one statement hit on orders 8, 9, 10');
-SELECT is((pg_temp.w('TDB-4', 'RL04', 'S3')).evidence ->> 'orders', '8', 'batch RL04: the first hit saw 8 orders, not 10');
-SELECT is((pg_temp.w('TDB-4', 'RL04', 'S3')).occurred_at, '2030-06-01 00:08+08'::timestamptz, 'batch RL04: first hit = 8th row');
-SELECT is((pg_temp.w('TDB-4', 'RL04', 'S3')).last_hit_at, '2030-06-01 00:10+08'::timestamptz, 'batch RL04: last hit = 10th row');
+SELECT is((pg_temp.latest_warning('TDB-4', 'RL04', 'S3')).hits, 3::bigint, 'batch RL04: 10 orders in one statement hit on orders 8, 9, 10');
+SELECT is((pg_temp.latest_warning('TDB-4', 'RL04', 'S3')).evidence ->> 'orders', '8', 'batch RL04: the first hit saw 8 orders, not 10');
+SELECT is((pg_temp.latest_warning('TDB-4', 'RL04', 'S3')).occurred_at, '2030-06-01 00:08+08'::timestamptz, 'batch RL04: first hit = 8th row');
+SELECT is((pg_temp.latest_warning('TDB-4', 'RL04', 'S3')).last_hit_at, '2030-06-01 00:10+08'::timestamptz, 'batch RL04: last hit = 10th row');
 -- the same 8 orders in reverse time order: each row's window (t-24h, t] holds no earlier-stored
 -- row (they are all later in time), so no row reaches 8; a 9th order after them sees all 8
-CALL pg_temp.op('TDB-4b');
+CALL pg_temp.add_operator('TDB-4b');
 INSERT INTO credit_sandbox.transactions (operator_id, occurred_at, ship_to, item_id, unit_price)
 SELECT 'TDB-4b', '2030-06-01 00:00+08'::timestamptz + g * interval '1 minute', 'S3', 'i', 1
   FROM generate_series(8, 1, -1) g;
-SELECT is(pg_temp.n('TDB-4b', 'RL04'), 0::bigint, 'batch RL04: 8 orders in reverse time order, no hit');
-CALL pg_temp.tx('TDB-4b', '2030-06-01 00:09+08', ship => 'S3');
-SELECT is((pg_temp.w('TDB-4b', 'RL04', 'S3')).evidence ->> 'orders', '9',
+SELECT is(pg_temp.warning_count('TDB-4b', 'RL04'), 0::bigint, 'batch RL04: 8 orders in reverse time order, no hit');
+CALL pg_temp.add_sale('TDB-4b', '2030-06-01 00:09+08', ship => 'S3');
+SELECT is((pg_temp.latest_warning('TDB-4b', 'RL04', 'S3')).evidence ->> 'orders', '9',
           'batch RL04: the next statement counts all 8 rows of the batch and itself');
 -- two operators interleaved in one statement
-CALL pg_temp.op('TDB-4c');
-CALL pg_temp.op('TDB-4d');
+CALL pg_temp.add_operator('TDB-4c');
+CALL pg_temp.add_operator('TDB-4d');
 INSERT INTO credit_sandbox.transactions (operator_id, occurred_at, ship_to, item_id, unit_price)
 SELECT CASE WHEN g % 2 = 0 THEN 'TDB-4c' ELSE 'TDB-4d' END,
        '2030-06-01 00:00+08'::timestamptz + g * interval '1 minute', 'S3', 'i', 1
@@ -54,25 +54,25 @@ SELECT results_eq(
     $$SELECT operator_id, hits::int FROM credit_sandbox.warnings WHERE operator_id IN ('TDB-4c', 'TDB-4d') ORDER BY 1$$,
     $$VALUES ('TDB-4c', 1), ('TDB-4d', 2)$$,
     'batch RL04: per operator within one statement (8 and 9 orders)');
-CALL pg_temp.op('TDB-5');
+CALL pg_temp.add_operator('TDB-5');
 INSERT INTO credit_sandbox.transactions (operator_id, occurred_at, item_id, unit_price, list_price) VALUES
     ('TDB-5', '2030-06-05 12:00+08', 'e', 100, 120), ('TDB-5', '2030-06-04 12:00+08', 'e', 50, NULL);
-SELECT is(pg_temp.n('TDB-5', 'RL05'), 0::bigint, 'batch RL05: a later row of the statement is ignored');
+SELECT is(pg_temp.warning_count('TDB-5', 'RL05'), 0::bigint, 'batch RL05: a later row of the statement is ignored');
 INSERT INTO credit_sandbox.transactions (operator_id, occurred_at, item_id, unit_price, list_price) VALUES
     ('TDB-5', '2030-06-04 12:00+08', 'f', 50, NULL), ('TDB-5', '2030-06-05 12:00+08', 'f', 100, 120);
-SELECT is((pg_temp.w('TDB-5', 'RL05', 'f')).evidence ->> 'lowest_price', '50', 'batch RL05: an earlier row of the statement counts');
-CALL pg_temp.op('TDB-8');
+SELECT is((pg_temp.latest_warning('TDB-5', 'RL05', 'f')).evidence ->> 'lowest_price', '50', 'batch RL05: an earlier row of the statement counts');
+CALL pg_temp.add_operator('TDB-8');
 INSERT INTO credit_sandbox.complaints (operator_id, received_at)
 SELECT 'TDB-8', '2030-06-01 12:00+08'::timestamptz + g * interval '1 hour' FROM generate_series(1, 6) g;
-SELECT is((pg_temp.w('TDB-8', 'RL08', 'TDB-8')).hits, 2::bigint, 'batch RL08: 6 complaints in one statement, hits on the 5th and 6th');
-SELECT is((pg_temp.w('TDB-8', 'RL08', 'TDB-8')).evidence ->> 'complaints', '5', 'batch RL08: the first hit saw 5');
+SELECT is((pg_temp.latest_warning('TDB-8', 'RL08', 'TDB-8')).hits, 2::bigint, 'batch RL08: 6 complaints in one statement, hits on the 5th and 6th');
+SELECT is((pg_temp.latest_warning('TDB-8', 'RL08', 'TDB-8')).evidence ->> 'complaints', '5', 'batch RL08: the first hit saw 5');
 UPDATE credit_sandbox.rules SET params = '{"return_period": "7 days", "window": "30 days", "threshold": 2}' WHERE code = 'RL07';
-CALL pg_temp.op('TDB-7');
+CALL pg_temp.add_operator('TDB-7');
 INSERT INTO credit_sandbox.returns (operator_id, delivered_at, requested_at, outcome)
 SELECT 'TDB-7', '2030-06-01 12:00+08', '2030-06-01 12:00+08'::timestamptz + g * interval '1 hour', 'refused'
   FROM generate_series(1, 3) g;
-SELECT is((pg_temp.w('TDB-7', 'RL07', 'TDB-7')).hits, 2::bigint, 'batch RL07 N=2: 3 refusals in one statement, hits on the 2nd and 3rd');
-SELECT is((pg_temp.w('TDB-7', 'RL07', 'TDB-7')).evidence ->> 'refusals', '2', 'batch RL07: the first hit saw 2');
+SELECT is((pg_temp.latest_warning('TDB-7', 'RL07', 'TDB-7')).hits, 2::bigint, 'batch RL07 N=2: 3 refusals in one statement, hits on the 2nd and 3rd');
+SELECT is((pg_temp.latest_warning('TDB-7', 'RL07', 'TDB-7')).evidence ->> 'refusals', '2', 'batch RL07: the first hit saw 2');
 UPDATE credit_sandbox.rules SET params = '{"return_period": "7 days", "window": "30 days", "threshold": 1}' WHERE code = 'RL07';
 
 -- =================================================================== drivers and batching give the same warnings
@@ -233,15 +233,15 @@ SET LOCAL work_mem = '64kB';
 INSERT INTO credit_sandbox.transactions (operator_id, occurred_at, ship_to, item_id, unit_price)
 SELECT 'TDR-big', '2030-06-01 00:00+08'::timestamptz + g * interval '1 second', 'S-big', 'i', 1
   FROM generate_series(1, 10000) g;
-SELECT is((pg_temp.w('TDR-big', 'RL01', 'TDR-big')).hits, 10000::bigint,
+SELECT is((pg_temp.latest_warning('TDR-big', 'RL01', 'TDR-big')).hits, 10000::bigint,
           'large statement spilled to disk: RL01 counts every row across batches');
-SELECT is((pg_temp.w('TDR-big', 'RL04', 'S-big')).hits, 9993::bigint,
+SELECT is((pg_temp.latest_warning('TDR-big', 'RL04', 'S-big')).hits, 9993::bigint,
           'large statement spilled to disk: RL04 hits from the 8th order on, across batches');
-SELECT is(pg_temp.n('TDR-big', 'RL04'), 1::bigint, 'large statement: one open RL04 warning, not one per batch');
+SELECT is(pg_temp.warning_count('TDR-big', 'RL04'), 1::bigint, 'large statement: one open RL04 warning, not one per batch');
 SELECT is((SELECT count(*) FROM credit_sandbox.warning_hits h JOIN credit_sandbox.warnings w USING (warning_id)
             WHERE w.operator_id = 'TDR-big'), 19993::bigint,
           'large statement: every hit is in the hit log once');
-SELECT is((pg_temp.w('TDR-big', 'RL04', 'S-big')).last_hit_at, '2030-06-01 00:00+08'::timestamptz + interval '10000 seconds',
+SELECT is((pg_temp.latest_warning('TDR-big', 'RL04', 'S-big')).last_hit_at, '2030-06-01 00:00+08'::timestamptz + interval '10000 seconds',
           'large statement: last_hit_at is the last row''s time');
 RESET work_mem;
 -- 10,000 operators in one statement: more than the default lock table could hold with

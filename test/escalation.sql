@@ -11,59 +11,38 @@ SET LOCAL TimeZone = 'UTC';
 SELECT plan(66);
 
 \ir lib/defaults.sql
+\ir lib/helpers.sql
 
--- ------------------------------------------------------------------ helpers
-CREATE PROCEDURE pg_temp.member(id text, licence date DEFAULT '2040-12-31') LANGUAGE plpgsql AS $$
-BEGIN
-    INSERT INTO credit_sandbox.operators (operator_id, name, region, registered_on, licence_valid_until, permits)
-    VALUES (id, 'escalation ' || id, 'Test', '2015-01-01', licence, '{}');
-    IF NOT credit_sandbox.admit(id) THEN
-        RAISE EXCEPTION 'setup: % was not admitted', id;
-    END IF;
-END $$;
-CREATE PROCEDURE pg_temp.tx(op text, at timestamptz, item text DEFAULT 'i', title text DEFAULT 'plain item',
-                            cat text DEFAULT 'misc')
-LANGUAGE sql AS $$
-    INSERT INTO credit_sandbox.transactions (operator_id, occurred_at, buyer_id, item_id, item_title, category,
-                                             quantity, unit_price)
-    VALUES (op, at, 'b', item, title, cat, 1, 10) $$;
--- the latest warning of an operator, code and list
-CREATE FUNCTION pg_temp.w(op text, c text, l text) RETURNS credit_sandbox.warnings LANGUAGE sql AS
-$$ SELECT * FROM credit_sandbox.warnings WHERE operator_id = op AND code = c AND list = l
-   ORDER BY warning_id DESC LIMIT 1 $$;
+-- ------------------------------------------------------------------ helpers of this file
 CREATE FUNCTION pg_temp.tip(op text, c text DEFAULT 'RL06') RETURNS bigint LANGUAGE sql AS
-$$ SELECT (pg_temp.w(op, c, 'admin_tip')).warning_id $$;
+$$ SELECT (pg_temp.latest_warning(op, c, list => 'admin_tip')).warning_id $$;
 CREATE FUNCTION pg_temp.status(id bigint) RETURNS text LANGUAGE sql AS
 $$ SELECT status FROM credit_sandbox.warnings WHERE warning_id = id $$;
-CREATE FUNCTION pg_temp.stay(op text) RETURNS credit_sandbox.sandbox_memberships LANGUAGE sql AS
-$$ SELECT * FROM credit_sandbox.sandbox_memberships WHERE operator_id = op ORDER BY membership_id DESC LIMIT 1 $$;
-CREATE FUNCTION pg_temp.g(op text) RETURNS credit_sandbox.operator_grades LANGUAGE sql AS
-$$ SELECT * FROM credit_sandbox.operator_grades WHERE operator_id = op ORDER BY grade_id DESC LIMIT 1 $$;
 CREATE FUNCTION pg_temp.nwarnings() RETURNS bigint LANGUAGE sql AS
 $$ SELECT count(*) FROM credit_sandbox.warnings WHERE operator_id LIKE 'E-%' $$;
 
 -- =================================================================== fixtures
 -- E-1: RL06 tip 2030-03-01 04:00 (due 03-08 04:00), a second hit on it, acknowledged
-CALL pg_temp.member('E-1');
-CALL pg_temp.tx('E-1', '2030-03-01 04:00+00', item => 'ad', title => '最佳 耳机');
-CALL pg_temp.tx('E-1', '2030-03-02 04:00+00', item => 'ad', title => '最佳 耳机');
+CALL pg_temp.admit_new_operator('E-1');
+CALL pg_temp.add_sale('E-1', '2030-03-01 04:00+00', item => 'ad', title => '最佳 耳机');
+CALL pg_temp.add_sale('E-1', '2030-03-02 04:00+00', item => 'ad', title => '最佳 耳机');
 -- E-2: RL06 tip 2030-03-01 05:00, corrected
-CALL pg_temp.member('E-2');
-CALL pg_temp.tx('E-2', '2030-03-01 05:00+00', item => 'ad', title => '最佳 耳机');
+CALL pg_temp.admit_new_operator('E-2');
+CALL pg_temp.add_sale('E-2', '2030-03-01 05:00+00', item => 'ad', title => '最佳 耳机');
 -- E-3: RL06 tip 2030-03-05 04:00 (due 03-12 04:00), left open
-CALL pg_temp.member('E-3');
-CALL pg_temp.tx('E-3', '2030-03-05 04:00+00', item => 'ad', title => '最佳 耳机');
+CALL pg_temp.admit_new_operator('E-3');
+CALL pg_temp.add_sale('E-3', '2030-03-05 04:00+00', item => 'ad', title => '最佳 耳机');
 -- E-4: a TP01 tip (no due_at)
-CALL pg_temp.member('E-4', licence => '2030-06-30');
-CALL pg_temp.tx('E-4', '2030-06-10 04:00+00');
+CALL pg_temp.admit_new_operator('E-4', licence => '2030-06-30');
+CALL pg_temp.add_sale('E-4', '2030-06-10 04:00+00');
 -- E-5: RL07 tip (refused return requested 2030-03-03 04:00, due 03-10 04:00)
-CALL pg_temp.member('E-5');
+CALL pg_temp.admit_new_operator('E-5');
 INSERT INTO credit_sandbox.returns (operator_id, category, delivered_at, requested_at, outcome)
 VALUES ('E-5', 'misc', '2030-03-01 04:00+00', '2030-03-03 04:00+00', 'refused');
 -- E-6: RL06 tip 2030-04-01 04:00, then the member leaves on an RL03 warning clue
-CALL pg_temp.member('E-6');
-CALL pg_temp.tx('E-6', '2030-04-01 04:00+00', item => 'ad', title => '最佳 耳机');
-CALL pg_temp.tx('E-6', '2030-04-02 04:00+00', item => 'gun', cat => 'firearms');
+CALL pg_temp.admit_new_operator('E-6');
+CALL pg_temp.add_sale('E-6', '2030-04-01 04:00+00', item => 'ad', title => '最佳 耳机');
+CALL pg_temp.add_sale('E-6', '2030-04-02 04:00+00', item => 'gun', cat => 'firearms');
 
 SELECT results_eq(
     $$SELECT operator_id, code, list, status, hits::int, due_at FROM credit_sandbox.warnings
@@ -106,21 +85,21 @@ SELECT throws_ok('SELECT credit_sandbox.record_correction(' || :nowarning || ', 
 SELECT throws_ok('SELECT credit_sandbox.close_warning(' || :nowarning || ', ''x'')', 'P0002',
                  'warning ' || :nowarning || ' does not exist', 'close_warning: unknown warning -> P0002');
 -- a warning clue goes through the same states
-SELECT lives_ok(format('SELECT credit_sandbox.acknowledge(%s)', (pg_temp.w('E-6', 'RL03', 'risk_trigger')).warning_id),
+SELECT lives_ok(format('SELECT credit_sandbox.acknowledge(%s)', (pg_temp.latest_warning('E-6', 'RL03', list => 'risk_trigger')).warning_id),
                 'acknowledge: a warning clue');
 SELECT lives_ok(format('SELECT credit_sandbox.record_correction(%s, ''removed from sale'')',
-                       (pg_temp.w('E-6', 'RL03', 'risk_trigger')).warning_id),
+                       (pg_temp.latest_warning('E-6', 'RL03', list => 'risk_trigger')).warning_id),
                 'record_correction: an acknowledged warning clue');
-SELECT is((pg_temp.w('E-6', 'RL03', 'risk_trigger')).status, 'corrected', '... corrected');
+SELECT is((pg_temp.latest_warning('E-6', 'RL03', list => 'risk_trigger')).status, 'corrected', '... corrected');
 SELECT lives_ok(format('SELECT credit_sandbox.close_warning(%s, ''checked on site'')',
-                       (pg_temp.w('E-6', 'RL03', 'risk_trigger')).warning_id),
+                       (pg_temp.latest_warning('E-6', 'RL03', list => 'risk_trigger')).warning_id),
                 'close_warning: a corrected warning clue');
 SELECT is(format('%s|%s', w.status, w.status_note), 'closed|checked on site', '... closed, with its note')
-  FROM pg_temp.w('E-6', 'RL03', 'risk_trigger') w;
-SELECT throws_ok(format('SELECT credit_sandbox.close_warning(%s)', (pg_temp.w('E-6', 'RL03', 'risk_trigger')).warning_id),
+  FROM pg_temp.latest_warning('E-6', 'RL03', list => 'risk_trigger') w;
+SELECT throws_ok(format('SELECT credit_sandbox.close_warning(%s)', (pg_temp.latest_warning('E-6', 'RL03', list => 'risk_trigger')).warning_id),
                  '55000', NULL, 'close_warning: a closed warning -> 55000');
-SELECT throws_ok(format('SELECT credit_sandbox.record_correction(%s)', (pg_temp.w('E-6', 'RL03', 'risk_trigger')).warning_id),
-                 '55000', format('warning %s is closed, not open or acknowledged', (pg_temp.w('E-6', 'RL03', 'risk_trigger')).warning_id),
+SELECT throws_ok(format('SELECT credit_sandbox.record_correction(%s)', (pg_temp.latest_warning('E-6', 'RL03', list => 'risk_trigger')).warning_id),
+                 '55000', format('warning %s is closed, not open or acknowledged', (pg_temp.latest_warning('E-6', 'RL03', list => 'risk_trigger')).warning_id),
                  'record_correction: a closed warning -> 55000');
 
 -- =================================================================== escalate_overdue: not yet overdue
@@ -147,7 +126,7 @@ SELECT is((SELECT tip_status FROM e1), 'escalated', 'escalate: the tip''s status
 SELECT is((SELECT format('%s|%s', tip_changed_at = now(), tip_changed_by = current_user) FROM e1), 't|t',
           'escalate: status_changed_at and status_changed_by set');
 SELECT isnt((SELECT tip_escalated_to FROM e1), NULL::bigint, 'escalate: escalated_to links the tip to the new warning');
-SELECT is((SELECT warning_id FROM e1), (pg_temp.w('E-1', 'RL06', 'risk_trigger')).warning_id,
+SELECT is((SELECT warning_id FROM e1), (pg_temp.latest_warning('E-1', 'RL06', list => 'risk_trigger')).warning_id,
           'escalate: escalated_to is E-1''s new RL06 warning clue');
 SELECT is((SELECT format('%s|%s|%s|%s|%s', operator_id, code, list, subject_key = tip_key, status) FROM e1),
           'E-1|RL06|risk_trigger|t|open', 'escalate: a new open warning clue on the same operator, code and key');
@@ -166,11 +145,11 @@ SELECT is((SELECT count(*) FROM credit_sandbox.warning_hits h, e1
 SELECT is(format('%s|%s|%s|%s', s.exited_at IS NOT NULL, s.exit_code, s.exit_reason,
                  s.exit_warning_id = (SELECT warning_id FROM e1)),
           't|RL06|RL06: misleading advertising|t', 'escalate: the member leaves the sandbox on the new clue')
-  FROM pg_temp.stay('E-1') s;
-SELECT is((pg_temp.stay('E-1')).exit_hit_at, '2030-03-08 04:00+00'::timestamptz, 'escalate: exit_hit_at = due_at');
+  FROM pg_temp.latest_stay('E-1') s;
+SELECT is((pg_temp.latest_stay('E-1')).exit_hit_at, '2030-03-08 04:00+00'::timestamptz, 'escalate: exit_hit_at = due_at');
 SELECT is(format('%s|%s|%s', g.class, g.cause, g.graded_as_of = '2030-03-08 04:00+00'), 'B|warning clue RL06|t',
           'escalate: class capped at B, cause ''warning clue RL06''')
-  FROM pg_temp.g('E-1') g;
+  FROM pg_temp.latest_grade('E-1') g;
 SELECT is(pg_temp.status(pg_temp.tip('E-2')), 'corrected', 'escalate: a corrected tip is not escalated');
 SELECT is((SELECT escalated_to FROM credit_sandbox.warnings WHERE warning_id = pg_temp.tip('E-2')), NULL::bigint,
           '... and has no escalated_to');
@@ -188,8 +167,8 @@ SELECT is((SELECT count(*) FROM credit_sandbox.warnings WHERE escalated_to IS NO
           1::bigint, 'escalate again: still one escalated tip');
 
 -- after the escalation the key belongs to the warning clue
-CALL pg_temp.tx('E-1', '2030-03-20 04:00+00', item => 'ad', title => '最佳 耳机');
-SELECT is((pg_temp.w('E-1', 'RL06', 'risk_trigger')).hits, 2::bigint, 'after escalation: a hit on the key counts on the new clue');
+CALL pg_temp.add_sale('E-1', '2030-03-20 04:00+00', item => 'ad', title => '最佳 耳机');
+SELECT is((pg_temp.latest_warning('E-1', 'RL06', list => 'risk_trigger')).hits, 2::bigint, 'after escalation: a hit on the key counts on the new clue');
 SELECT is((SELECT count(*) FROM credit_sandbox.warnings WHERE operator_id = 'E-1'), 2::bigint,
           '... no further warning');
 
@@ -197,16 +176,16 @@ SELECT is((SELECT count(*) FROM credit_sandbox.warnings WHERE operator_id = 'E-1
 SELECT is(credit_sandbox.escalate_overdue('2030-03-11 00:00+00'), 1::bigint, 'escalate: the RL07 tip of E-5 (due 03-10)');
 SELECT is(format('%s|%s|%s', w.code, w.subject_key, w.occurred_at = '2030-03-10 04:00+00'), 'RL07|E-5|t',
           'escalate: RL07 clue on the operator key, as of due_at')
-  FROM pg_temp.w('E-5', 'RL07', 'risk_trigger') w;
+  FROM pg_temp.latest_warning('E-5', 'RL07', list => 'risk_trigger') w;
 SELECT is(pg_temp.status(pg_temp.tip('E-5', 'RL07')), 'escalated', '... the RL07 tip escalated');
-SELECT is((pg_temp.stay('E-5')).exit_reason, 'RL07: refused lawful return', '... E-5 leaves the sandbox');
+SELECT is((pg_temp.latest_stay('E-5')).exit_reason, 'RL07: refused lawful return', '... E-5 leaves the sandbox');
 SELECT is(pg_temp.status(pg_temp.tip('E-3')), 'open', '... E-3 (due 03-12) still open');
 
 SELECT is(credit_sandbox.escalate_overdue('2100-01-01 00:00+00'), 2::bigint, 'escalate: E-3 and E-6 in 2100');
 SELECT is(pg_temp.status(pg_temp.tip('E-3')), 'escalated', '... the open E-3 tip escalated');
 SELECT is(pg_temp.status(pg_temp.tip('E-6')), 'escalated', '... E-6''s tip escalated');
-SELECT is(format('%s|%s', (pg_temp.stay('E-6')).exit_code, (pg_temp.stay('E-6')).exit_warning_id
-                           = (pg_temp.w('E-6', 'RL03', 'risk_trigger')).warning_id), 'RL03|t',
+SELECT is(format('%s|%s', (pg_temp.latest_stay('E-6')).exit_code, (pg_temp.latest_stay('E-6')).exit_warning_id
+                           = (pg_temp.latest_warning('E-6', 'RL03', list => 'risk_trigger')).warning_id), 'RL03|t',
           'escalate: a former member''s stay keeps its earlier exit');
 SELECT is(pg_temp.status(pg_temp.tip('E-4', 'TP01')), 'open', 'escalate: a TP01 tip never escalates');
 SELECT is((SELECT count(*) FROM credit_sandbox.warnings WHERE operator_id = 'E-4'), 1::bigint, '... no warning clue for E-4');

@@ -11,68 +11,44 @@ SET LOCAL TimeZone = 'UTC';
 SELECT plan(117);
 
 \ir lib/defaults.sql
+\ir lib/helpers.sql
 
+-- ------------------------------------------------------------------ helpers of this file
 CREATE PROCEDURE pg_temp.set_weight(ind text, w numeric) LANGUAGE sql AS $$
     UPDATE credit_sandbox.grading_weights SET weight = w WHERE indicator = ind $$;
-
--- ------------------------------------------------------------------ helpers
-CREATE PROCEDURE pg_temp.op(id text, registered date DEFAULT '2020-01-01', licence date DEFAULT '2040-12-31')
-LANGUAGE sql AS $$
-    INSERT INTO credit_sandbox.operators (operator_id, name, region, registered_on, licence_valid_until, permits)
-    VALUES (id, 'grading ' || id, 'Test', registered, licence, '{}') $$;
-CREATE PROCEDURE pg_temp.tx(op text, at timestamptz, item text DEFAULT 'i', title text DEFAULT 'plain item',
-                            cat text DEFAULT 'misc')
-LANGUAGE sql AS $$
-    INSERT INTO credit_sandbox.transactions (operator_id, occurred_at, buyer_id, item_id, item_title, category,
-                                             quantity, unit_price)
-    VALUES (op, at, 'b', item, title, cat, 1, 10) $$;
--- n plain sales in one statement, one a minute from first
-CREATE PROCEDURE pg_temp.sales(op text, first timestamptz, n int) LANGUAGE sql AS $$
-    INSERT INTO credit_sandbox.transactions (operator_id, occurred_at, buyer_id, item_id, item_title, category,
-                                             quantity, unit_price)
-    SELECT op, first + g * interval '1 minute', 'b' || g, 'i', 'plain item', 'misc', 1, 10
-      FROM generate_series(0, n - 1) g $$;
-CREATE PROCEDURE pg_temp.cmp(op text, at timestamptz, n int DEFAULT 1) LANGUAGE sql AS $$
-    INSERT INTO credit_sandbox.complaints (operator_id, received_at, channel, category)
-    SELECT op, at + g * interval '1 hour', 'web', 'quality' FROM generate_series(0, n - 1) g $$;
-CREATE PROCEDURE pg_temp.list(op text, l text, listed date, removed date DEFAULT NULL) LANGUAGE sql AS $$
-    INSERT INTO credit_sandbox.operator_lists (operator_id, list, listed_on, removed_on) VALUES (op, l, listed, removed) $$;
--- the latest grade row of an operator
-CREATE FUNCTION pg_temp.g(op text) RETURNS credit_sandbox.operator_grades LANGUAGE sql AS
-$$ SELECT * FROM credit_sandbox.operator_grades WHERE operator_id = op ORDER BY grade_id DESC LIMIT 1 $$;
 -- score|score_class|class of the latest grade row
 CREATE FUNCTION pg_temp.sc(op text) RETURNS text LANGUAGE sql AS
-$$ SELECT format('%s|%s|%s', g.score, g.score_class, g.class) FROM pg_temp.g(op) g $$;
+$$ SELECT format('%s|%s|%s', g.score, g.score_class, g.class) FROM pg_temp.latest_grade(op) g $$;
 -- one indicator's value in the latest grade row
 CREATE FUNCTION pg_temp.val(op text, ind text) RETURNS numeric LANGUAGE sql AS
-$$ SELECT ((g.indicators -> ind) ->> 'value')::numeric FROM pg_temp.g(op) g $$;
+$$ SELECT ((g.indicators -> ind) ->> 'value')::numeric FROM pg_temp.latest_grade(op) g $$;
 -- the hard rules of the latest grade row, as a text array in their order
 CREATE FUNCTION pg_temp.hr(op text) RETURNS text[] LANGUAGE sql AS
-$$ SELECT coalesce(array_agg(r ORDER BY n), '{}') FROM pg_temp.g(op) g,
+$$ SELECT coalesce(array_agg(r ORDER BY n), '{}') FROM pg_temp.latest_grade(op) g,
           jsonb_array_elements_text(g.hard_rules) WITH ORDINALITY AS x(r, n) $$;
 
 -- the moment most grades are taken at: 2030-06-15 12:00 in Shanghai (legal day 2030-06-15)
 \set T '''2030-06-15 04:00:00+00'''
 
 -- =================================================================== the spec's A condition
-CALL pg_temp.op('G-CLEAN');
+CALL pg_temp.add_operator('G-CLEAN');
 SELECT is(credit_sandbox.grade('G-CLEAN', :T), 'A',
           'A condition: registered years before, licence valid, no list entry, nothing in 365 days -> A');
 SELECT is(format('%s|%s|%s|%s|%s|%s', g.score, g.score_class, g.class, g.hard_rules, g.cause, g.graded_as_of = :T),
           '100.00|A|A|[]|grade|t', 'A condition: score 100.00, no hard rule, cause grade, graded_as_of = at')
-  FROM pg_temp.g('G-CLEAN') g;
+  FROM pg_temp.latest_grade('G-CLEAN') g;
 SELECT is((SELECT count(*) FROM credit_sandbox.operator_grades WHERE operator_id = 'G-CLEAN'), 1::bigint,
           'grade: records one row');
 
 -- registration: under a year = registered_on > legal day - 1 year (or NULL)
-CALL pg_temp.op('G-REG-1Y', registered => '2029-06-15');
+CALL pg_temp.add_operator('G-REG-1Y', registered => '2029-06-15');
 SELECT is(credit_sandbox.grade('G-REG-1Y', :T), 'A', 'registered exactly one year before the legal day: A');
 SELECT is(pg_temp.val('G-REG-1Y', 'registered_under_a_year'), 0::numeric, '... registered_under_a_year = 0');
-CALL pg_temp.op('G-REG-LT', registered => '2029-06-16');
+CALL pg_temp.add_operator('G-REG-LT', registered => '2029-06-16');
 SELECT is(credit_sandbox.grade('G-REG-LT', :T), 'B', 'registered one day less than a year before: B');
 SELECT is(pg_temp.sc('G-REG-LT'), '85.00|B|B', '... score 100 - 15 = 85.00, no hard rule');
 SELECT is(pg_temp.hr('G-REG-LT'), '{}'::text[], '... no hard rule');
-CALL pg_temp.op('G-REG-NULL', registered => NULL);
+CALL pg_temp.add_operator('G-REG-NULL', registered => NULL);
 SELECT is(credit_sandbox.grade('G-REG-NULL', :T), 'B', 'registered_on NULL counts as under a year: B');
 -- legal day: 2030-06-14 16:30 UTC is 2030-06-15 00:30 in Shanghai
 SELECT is(credit_sandbox.grade('G-REG-1Y', '2030-06-14 16:30:00+00'), 'A',
@@ -81,14 +57,14 @@ SELECT is(credit_sandbox.grade('G-REG-1Y', '2030-06-14 15:59:59+00'), 'B',
           'registration: one second earlier is legal day 06-14: under a year, B');
 
 -- licence: valid through licence_valid_until inclusive, on the legal day of at
-CALL pg_temp.op('G-LIC', licence => '2030-06-15');
+CALL pg_temp.add_operator('G-LIC', licence => '2030-06-15');
 SELECT is(credit_sandbox.grade('G-LIC', :T), 'A', 'licence valid until the legal day itself: A');
 SELECT is(credit_sandbox.grade('G-LIC', '2030-06-15 15:59:59+00'), 'A', 'licence: last second of the legal day: A');
 SELECT is(credit_sandbox.grade('G-LIC', '2030-06-15 16:00:00+00'), 'B',
           'licence: 16:00 UTC is the next legal day in Shanghai: no valid licence, B');
 SELECT is(pg_temp.sc('G-LIC'), '70.00|B|B', '... score 100 - 30 = 70.00');
 SELECT is(pg_temp.hr('G-LIC'), '{"no licence valid on the day: not A"}'::text[], '... hard rule recorded');
-CALL pg_temp.op('G-LIC-NULL', licence => NULL);
+CALL pg_temp.add_operator('G-LIC-NULL', licence => NULL);
 SELECT is(credit_sandbox.grade('G-LIC-NULL', :T), 'B', 'licence_valid_until NULL: no valid licence, B');
 
 -- =================================================================== hard rules
@@ -98,12 +74,12 @@ SELECT is(credit_sandbox.grade('G-LIC-NULL', :T), 'B', 'hard rule: no valid lice
 SELECT is(pg_temp.sc('G-LIC-NULL'), '100.00|A|B', '... score_class A, class B');
 CALL pg_temp.default_weights();
 -- not A means B or worse: a lower score stays lower
-CALL pg_temp.op('G-LIC-REG', registered => NULL, licence => NULL);
+CALL pg_temp.add_operator('G-LIC-REG', registered => NULL, licence => NULL);
 SELECT is(credit_sandbox.grade('G-LIC-REG', :T), 'C', 'no licence and not registered: 55.00 -> C (the rule only caps)');
 
 -- dishonest list -> D
-CALL pg_temp.op('G-DIS');
-CALL pg_temp.list('G-DIS', 'dishonest', '2030-01-01');
+CALL pg_temp.add_operator('G-DIS');
+CALL pg_temp.add_list_entry('G-DIS', 'dishonest', '2030-01-01');
 SELECT is(credit_sandbox.grade('G-DIS', :T), 'D', 'dishonest list: D');
 SELECT is(pg_temp.sc('G-DIS'), '40.00|D|D', '... score 100 - 60 = 40.00');
 CALL pg_temp.set_weight('dishonest_list', 0);
@@ -113,35 +89,35 @@ SELECT is(pg_temp.hr('G-DIS'), '{"on the dishonest list: D"}'::text[], '... hard
 CALL pg_temp.default_weights();
 
 -- abnormal list -> C or worse
-CALL pg_temp.op('G-ABN');
-CALL pg_temp.list('G-ABN', 'abnormal', '2030-01-01');
+CALL pg_temp.add_operator('G-ABN');
+CALL pg_temp.add_list_entry('G-ABN', 'abnormal', '2030-01-01');
 SELECT is(credit_sandbox.grade('G-ABN', :T), 'C', 'abnormal list: 70.00 (B by score) -> C');
 SELECT is(pg_temp.sc('G-ABN'), '70.00|B|C', '... score_class B, class C');
 CALL pg_temp.set_weight('abnormal_list', 0);
 SELECT is(credit_sandbox.grade('G-ABN', :T), 'C', 'hard rule: abnormal list with score 100 -> C');
 SELECT is(pg_temp.hr('G-ABN'), '{"on the abnormal list: C or worse"}'::text[], '... hard rule recorded');
 CALL pg_temp.default_weights();
-CALL pg_temp.op('G-ABN-LIC', licence => NULL);
-CALL pg_temp.list('G-ABN-LIC', 'abnormal', '2030-01-01');
+CALL pg_temp.add_operator('G-ABN-LIC', licence => NULL);
+CALL pg_temp.add_list_entry('G-ABN-LIC', 'abnormal', '2030-01-01');
 SELECT is(credit_sandbox.grade('G-ABN-LIC', :T), 'D', 'abnormal list and no licence: 40.00 -> D (C or worse)');
 SELECT is(pg_temp.hr('G-ABN-LIC'), '{"on the abnormal list: C or worse","no licence valid on the day: not A"}'::text[],
           '... both hard rules recorded');
 
 -- list entries: from listed_on inclusive to removed_on exclusive, on the legal day
-CALL pg_temp.op('G-LST-REM');
-CALL pg_temp.list('G-LST-REM', 'dishonest', '2030-01-01', '2030-06-15');
+CALL pg_temp.add_operator('G-LST-REM');
+CALL pg_temp.add_list_entry('G-LST-REM', 'dishonest', '2030-01-01', '2030-06-15');
 SELECT is(credit_sandbox.grade('G-LST-REM', :T), 'A', 'list entry removed on the legal day: no longer applies, A');
 SELECT is(credit_sandbox.grade('G-LST-REM', '2030-06-14 15:59:59+00'), 'D', 'list entry: the day before removal, D');
-CALL pg_temp.op('G-LST-ON');
-CALL pg_temp.list('G-LST-ON', 'abnormal', '2030-06-15');
+CALL pg_temp.add_operator('G-LST-ON');
+CALL pg_temp.add_list_entry('G-LST-ON', 'abnormal', '2030-06-15');
 SELECT is(credit_sandbox.grade('G-LST-ON', :T), 'C', 'list entry listed on the legal day: applies, C');
 SELECT is(credit_sandbox.grade('G-LST-ON', '2030-06-14 16:30:00+00'), 'C',
           'list entry: 16:30 UTC on 06-14 is the legal day 06-15: C');
 SELECT is(credit_sandbox.grade('G-LST-ON', '2030-06-14 15:59:59+00'), 'A', 'list entry: the legal day before listed_on: A');
 
 -- an open warning clue -> B or worse
-CALL pg_temp.op('G-OWC');
-CALL pg_temp.tx('G-OWC', '2030-06-01 04:00+00', item => 'gun', cat => 'firearms');
+CALL pg_temp.add_operator('G-OWC');
+CALL pg_temp.add_sale('G-OWC', '2030-06-01 04:00+00', item => 'gun', cat => 'firearms');
 SELECT is((SELECT count(*) FROM credit_sandbox.warnings WHERE operator_id = 'G-OWC' AND list = 'risk_trigger'
               AND status = 'open'), 1::bigint, 'setup: a prohibited sale wrote one open warning clue');
 SELECT is(credit_sandbox.grade('G-OWC', :T), 'B', 'open warning clue: B');
@@ -160,9 +136,9 @@ SELECT is(credit_sandbox.grade('G-OWC', :T), 'B', 'a corrected clue still counts
 SELECT is(format('%s|%s', pg_temp.val('G-OWC', 'warning_clues'), pg_temp.val('G-OWC', 'open_warning_clues')), '1|0',
           '... warning_clues 1, open_warning_clues 0');
 -- a tip is no warning clue: no cap
-CALL pg_temp.op('G-TIP', licence => '2030-06-30');
+CALL pg_temp.add_operator('G-TIP', licence => '2030-06-30');
 INSERT INTO credit_sandbox.sandbox_memberships (operator_id, admit_reason) VALUES ('G-TIP', 'test fixture');
-CALL pg_temp.tx('G-TIP', '2030-06-10 04:00+00', item => 'ad', title => '最佳 耳机');
+CALL pg_temp.add_sale('G-TIP', '2030-06-10 04:00+00', item => 'ad', title => '最佳 耳机');
 SELECT is((SELECT string_agg(code || ':' || list, ',' ORDER BY code) FROM credit_sandbox.warnings WHERE operator_id = 'G-TIP'),
           'RL06:admin_tip,TP01:admin_tip', 'setup: a member''s first RL06 hit is a tip, and the licence expiry a TP01 tip');
 SELECT is(credit_sandbox.grade('G-TIP', :T), 'A', 'open tips do not cap the class: A');
@@ -170,8 +146,8 @@ SELECT is(pg_temp.val('G-TIP', 'admin_tips'), 1::numeric, 'admin_tips counts the
 SELECT is(pg_temp.sc('G-TIP'), '96.00|A|A', '... score 100 - 4 = 96.00');
 
 -- =================================================================== windows: (at - 365 days, at]
-CALL pg_temp.op('G-WIN');
-CALL pg_temp.tx('G-WIN', '2029-06-15 04:00+00', item => 'gun', cat => 'firearms');
+CALL pg_temp.add_operator('G-WIN');
+CALL pg_temp.add_sale('G-WIN', '2029-06-15 04:00+00', item => 'gun', cat => 'firearms');
 DO $$ BEGIN PERFORM credit_sandbox.record_correction(warning_id) FROM credit_sandbox.warnings WHERE operator_id = 'G-WIN'; END $$;
 SELECT is(credit_sandbox.grade('G-WIN', '2030-06-15 04:00+00'), 'A', 'a clue last hit exactly 365 days before at: outside');
 SELECT is(pg_temp.val('G-WIN', 'warning_clues'), 0::numeric, '... warning_clues 0');
@@ -179,8 +155,8 @@ SELECT is(credit_sandbox.grade('G-WIN', '2030-06-15 03:59:59+00'), 'B', 'a clue 
 SELECT is(pg_temp.val('G-WIN', 'warning_clues'), 1::numeric, '... warning_clues 1');
 SELECT is(credit_sandbox.grade('G-WIN', '2029-06-15 04:00+00'), 'B', 'a clue last hit at at itself: inside');
 SELECT is(credit_sandbox.grade('G-WIN', '2029-06-15 03:59:59+00'), 'A', 'a clue last hit after at: not counted');
-CALL pg_temp.op('G-CWIN');
-CALL pg_temp.cmp('G-CWIN', '2029-06-15 04:00+00');
+CALL pg_temp.add_operator('G-CWIN');
+CALL pg_temp.add_complaints('G-CWIN', '2029-06-15 04:00+00');
 SELECT is(credit_sandbox.grade('G-CWIN', '2030-06-15 04:00+00'), 'A', 'complaint exactly 365 days before: outside');
 SELECT is(pg_temp.val('G-CWIN', 'complaints_per_1000_orders'), 0::numeric, '... complaints_per_1000_orders 0');
 SELECT is(credit_sandbox.grade('G-CWIN', '2029-06-15 04:00+00'), 'A', 'complaint at at itself: counted');
@@ -188,8 +164,8 @@ SELECT is(pg_temp.sc('G-CWIN'), '98.00|A|A', '... 1 complaint, fewer than 1,000 
 
 -- =================================================================== class boundaries
 -- one complaint and no order: complaints_per_1000_orders = 1, so its weight is the points taken off
-CALL pg_temp.op('G-BND');
-CALL pg_temp.cmp('G-BND', '2030-06-01 04:00+00');
+CALL pg_temp.add_operator('G-BND');
+CALL pg_temp.add_complaints('G-BND', '2030-06-01 04:00+00');
 CALL pg_temp.set_weight('complaints_per_1000_orders', 10);
 SELECT is(credit_sandbox.grade('G-BND', :T), 'A', 'boundary: score exactly 90 -> A');
 SELECT is(pg_temp.sc('G-BND'), '90.00|A|A', '... 90.00');
@@ -211,7 +187,7 @@ SELECT is(credit_sandbox.grade('G-BND', :T), 'D', 'score below 0 is clamped: D')
 SELECT is(pg_temp.sc('G-BND'), '0.00|D|D', '... score 0.00');
 CALL pg_temp.set_weight('complaints_per_1000_orders', 0.333);
 SELECT is(credit_sandbox.grade('G-BND', :T), 'A', 'rounding: 100 - 0.333');
-SELECT is((pg_temp.g('G-BND')).score, 99.67, '... score rounded to 2 decimals: 99.67');
+SELECT is((pg_temp.latest_grade('G-BND')).score, 99.67, '... score rounded to 2 decimals: 99.67');
 -- boundaries are a table: moved inside the transaction
 UPDATE credit_sandbox.grade_boundaries SET min_score = 95 WHERE class = 'A';
 CALL pg_temp.set_weight('complaints_per_1000_orders', 5.01);
@@ -226,12 +202,12 @@ CALL pg_temp.default_weights();
 -- 2,000 orders in the window, 4 complaints (rate 2 -> 4 points), 1 refused return (rate 0.5 -> 2.5),
 -- an RL06 tip while a member (admin_tips 1 -> 4), a TP01 tip (not counted), an open RL03 warning
 -- clue (warning_clues 1 -> 15, open_warning_clues 1 -> 10): 50.5 points off -> 49.50, D.
-CALL pg_temp.op('G-MIX', registered => '2030-01-01', licence => '2030-06-30');
+CALL pg_temp.add_operator('G-MIX', registered => '2030-01-01', licence => '2030-06-30');
 INSERT INTO credit_sandbox.sandbox_memberships (operator_id, admit_reason) VALUES ('G-MIX', 'test fixture');
-CALL pg_temp.sales('G-MIX', '2030-03-01 00:00+00', 1998);
-CALL pg_temp.tx('G-MIX', '2030-06-10 04:00+00', item => 'ad', title => '最佳 耳机');
-CALL pg_temp.tx('G-MIX', '2030-06-11 04:00+00', item => 'gun', cat => 'firearms');
-CALL pg_temp.cmp('G-MIX', '2030-04-01 04:00+00', 4);
+CALL pg_temp.add_sales_in_one_insert('G-MIX', '2030-03-01 00:00+00', 1998);
+CALL pg_temp.add_sale('G-MIX', '2030-06-10 04:00+00', item => 'ad', title => '最佳 耳机');
+CALL pg_temp.add_sale('G-MIX', '2030-06-11 04:00+00', item => 'gun', cat => 'firearms');
+CALL pg_temp.add_complaints('G-MIX', '2030-04-01 04:00+00', 4, '1 hour');
 INSERT INTO credit_sandbox.returns (operator_id, category, delivered_at, requested_at, outcome)
 VALUES ('G-MIX', 'misc', NULL, '2030-05-01 04:00+00', 'refused');
 SELECT is((SELECT string_agg(code || ':' || list || ':' || status, ',' ORDER BY code) FROM credit_sandbox.warnings
@@ -240,35 +216,35 @@ SELECT is((SELECT string_agg(code || ':' || list || ':' || status, ',' ORDER BY 
 SELECT is(credit_sandbox.grade('G-MIX', :T), 'D', 'contributions: G-MIX is D');
 SELECT is(pg_temp.sc('G-MIX'), '49.50|D|D', 'contributions: score 49.50');
 SELECT is(pg_temp.hr('G-MIX'), '{"an open warning clue: B or worse"}'::text[], 'contributions: hard rules');
-SELECT set_eq($$SELECT jsonb_object_keys(indicators) FROM pg_temp.g('G-MIX')$$,
+SELECT set_eq($$SELECT jsonb_object_keys(indicators) FROM pg_temp.latest_grade('G-MIX')$$,
               $$SELECT indicator FROM credit_sandbox.grading_weights$$,
               'contributions: one entry per indicator');
 SELECT results_eq(
-    $$SELECT k, (v ->> 'value')::numeric FROM pg_temp.g('G-MIX') g, jsonb_each(g.indicators) e(k, v) ORDER BY k$$,
+    $$SELECT k, (v ->> 'value')::numeric FROM pg_temp.latest_grade('G-MIX') g, jsonb_each(g.indicators) e(k, v) ORDER BY k$$,
     $$VALUES ('abnormal_list', 0::numeric), ('admin_tips', 1), ('complaints_per_1000_orders', 2),
              ('dishonest_list', 0), ('no_valid_licence', 0), ('open_warning_clues', 1),
              ('refusals_per_1000_orders', 0.5), ('registered_under_a_year', 1), ('warning_clues', 1)$$,
     'contributions: the value of each indicator');
 SELECT results_eq(
-    $$SELECT k, (v ->> 'weight')::numeric FROM pg_temp.g('G-MIX') g, jsonb_each(g.indicators) e(k, v) ORDER BY k$$,
+    $$SELECT k, (v ->> 'weight')::numeric FROM pg_temp.latest_grade('G-MIX') g, jsonb_each(g.indicators) e(k, v) ORDER BY k$$,
     $$SELECT indicator, weight FROM credit_sandbox.grading_weights ORDER BY indicator$$,
     'contributions: the weight of each indicator, as in grading_weights');
-SELECT is((SELECT count(*) FROM pg_temp.g('G-MIX') g, jsonb_each(g.indicators) e(k, v)
+SELECT is((SELECT count(*) FROM pg_temp.latest_grade('G-MIX') g, jsonb_each(g.indicators) e(k, v)
             WHERE abs((v ->> 'points')::numeric) <> round((v ->> 'value')::numeric * (v ->> 'weight')::numeric, 2)),
           0::bigint, 'contributions: |points| = value * weight for every indicator');
 SELECT results_eq(
-    $$SELECT k, (v ->> 'points')::numeric FROM pg_temp.g('G-MIX') g, jsonb_each(g.indicators) e(k, v)
+    $$SELECT k, (v ->> 'points')::numeric FROM pg_temp.latest_grade('G-MIX') g, jsonb_each(g.indicators) e(k, v)
        WHERE (v ->> 'value')::numeric > 0 ORDER BY k$$,
     $$VALUES ('admin_tips', 4.00), ('complaints_per_1000_orders', 4.00), ('open_warning_clues', 10.00),
              ('refusals_per_1000_orders', 2.50), ('registered_under_a_year', 15.00), ('warning_clues', 15.00)$$,
     'contributions: points = the points taken off (value * weight)');
-SELECT is((SELECT sum((v ->> 'points')::numeric) FROM pg_temp.g('G-MIX') g, jsonb_each(g.indicators) e(k, v)),
-          100 - (pg_temp.g('G-MIX')).score, 'contributions: the points add up to 100 - score');
+SELECT is((SELECT sum((v ->> 'points')::numeric) FROM pg_temp.latest_grade('G-MIX') g, jsonb_each(g.indicators) e(k, v)),
+          100 - (pg_temp.latest_grade('G-MIX')).score, 'contributions: the points add up to 100 - score');
 
 -- =================================================================== history and operator_classes
-CALL pg_temp.op('G-HIST');
+CALL pg_temp.add_operator('G-HIST');
 SELECT is(credit_sandbox.grade('G-HIST', '2030-01-10 04:00+00'), 'A', 'history: first grade A');
-CALL pg_temp.list('G-HIST', 'abnormal', '2030-02-01', '2030-03-01');
+CALL pg_temp.add_list_entry('G-HIST', 'abnormal', '2030-02-01', '2030-03-01');
 SELECT is(credit_sandbox.grade('G-HIST', '2030-02-10 04:00+00'), 'C', 'history: second grade C (listed)');
 SELECT is(credit_sandbox.grade('G-HIST', '2030-03-10 04:00+00'), 'A', 'history: third grade A (list entry removed)');
 SELECT results_eq(
@@ -280,7 +256,7 @@ SELECT is((SELECT format('%s|%s|%s', class, score, graded_as_of = '2030-03-10 04
              FROM credit_sandbox.operator_classes WHERE operator_id = 'G-HIST'), 'A|100.00|t',
           'operator_classes: the latest grade');
 SELECT is((SELECT grade_id FROM credit_sandbox.operator_classes WHERE operator_id = 'G-HIST'),
-          (pg_temp.g('G-HIST')).grade_id, 'operator_classes: grade_id of the latest row');
+          (pg_temp.latest_grade('G-HIST')).grade_id, 'operator_classes: grade_id of the latest row');
 SELECT is(credit_sandbox.grade('G-HIST', '2030-02-20 04:00+00'), 'C', 'history: a fourth grade, as of an earlier day');
 SELECT is((SELECT class FROM credit_sandbox.operator_classes WHERE operator_id = 'G-HIST'), 'C',
           'operator_classes: the latest recorded grade counts');
@@ -289,7 +265,7 @@ SELECT is((SELECT count(*) FROM credit_sandbox.operator_classes WHERE operator_i
           'operator_classes: one row per graded operator');
 
 -- =================================================================== regrade
-CALL pg_temp.op('G-NEVER');
+CALL pg_temp.add_operator('G-NEVER');
 CREATE TEMP TABLE before_regrade AS SELECT max(grade_id) AS last FROM credit_sandbox.operator_grades;
 SELECT is(credit_sandbox.regrade('2030-09-01 04:00+00'), (SELECT count(*) FROM credit_sandbox.operators),
           'regrade: returns the number of operators');

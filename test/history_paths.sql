@@ -12,26 +12,26 @@ SELECT plan(12);
 \ir lib/defaults.sql
 \ir lib/helpers.sql
 
-CALL pg_temp.op('THP-a');
-CALL pg_temp.op('THP-b');
+CALL pg_temp.add_operator('THP-a');
+CALL pg_temp.add_operator('THP-b');
 
 CREATE PROCEDURE pg_temp.workload() LANGUAGE plpgsql AS $$
 BEGIN
     -- RL04: 7 orders in 24 h, one exactly 24 h after the first (outside), a late 8th
-    CALL pg_temp.tx_series('THP-a', '2031-03-01 00:00+08', '1 hour', 7, ship => 'S1');
-    CALL pg_temp.tx('THP-a', '2031-03-02 00:00+08', ship => 'S1');
-    CALL pg_temp.tx('THP-a', '2031-03-01 23:00+08', ship => 'S1');
+    CALL pg_temp.add_sale_series('THP-a', '2031-03-01 00:00+08', 7, '1 hour', ship => 'S1');
+    CALL pg_temp.add_sale('THP-a', '2031-03-02 00:00+08', ship => 'S1');
+    CALL pg_temp.add_sale('THP-a', '2031-03-01 23:00+08', ship => 'S1');
     -- one statement, out of time order, over two operators: rows with larger ids are not stored before
     INSERT INTO credit_sandbox.transactions (operator_id, occurred_at, buyer_id, ship_to, item_id, unit_price)
     VALUES ('THP-a', '2031-03-01 22:30+08', 'b', 'S1', 'i', 10), ('THP-b', '2031-03-01 22:30+08', 'b', 'S1', 'i', 10),
            ('THP-a', '2031-03-01 06:30+08', 'b', 'S1', 'i', 10), ('THP-a', '2031-03-01 22:45+08', 'b', 'S2', 'i', 10);
     -- RL05: a sale exactly 7 days earlier is in [t-7d, t), 7 days + 1 s is not, the same instant is not
-    CALL pg_temp.tx('THP-a', '2031-03-01 12:00+08', item => 'p', price => 80);
-    CALL pg_temp.tx('THP-a', '2031-03-08 12:00+08', item => 'p', price => 70, lp => 90);
-    CALL pg_temp.tx('THP-a', '2031-03-01 11:59:59+08', item => 'q', price => 50);
-    CALL pg_temp.tx('THP-a', '2031-03-08 12:00+08', item => 'q', price => 40, lp => 60);
-    CALL pg_temp.tx('THP-a', '2031-03-03 12:00+08', item => 'r', price => 50);
-    CALL pg_temp.tx('THP-a', '2031-03-03 12:00+08', item => 'r', price => 50, lp => 60);
+    CALL pg_temp.add_sale('THP-a', '2031-03-01 12:00+08', item => 'p', price => 80);
+    CALL pg_temp.add_sale('THP-a', '2031-03-08 12:00+08', item => 'p', price => 70, lp => 90);
+    CALL pg_temp.add_sale('THP-a', '2031-03-01 11:59:59+08', item => 'q', price => 50);
+    CALL pg_temp.add_sale('THP-a', '2031-03-08 12:00+08', item => 'q', price => 40, lp => 60);
+    CALL pg_temp.add_sale('THP-a', '2031-03-03 12:00+08', item => 'r', price => 50);
+    CALL pg_temp.add_sale('THP-a', '2031-03-03 12:00+08', item => 'r', price => 50, lp => 60);
     -- a subtransaction's rows, and one statement whose later row is the cheaper sale
     BEGIN
         INSERT INTO credit_sandbox.transactions (operator_id, occurred_at, buyer_id, ship_to, item_id, unit_price,
@@ -39,7 +39,7 @@ BEGIN
         VALUES ('THP-b', '2031-03-05 12:00+08', 'b', 'S9', 's', 100, 120),
                ('THP-b', '2031-03-04 12:00+08', 'b', 'S9', 's', 50, NULL),
                ('THP-b', '2031-03-06 12:00+08', 'b', 'S9', 's', 100, 60);
-        CALL pg_temp.tx_series('THP-b', '2031-03-05 13:00+08', '1 minute', 7, ship => 'S9');
+        CALL pg_temp.add_sale_series('THP-b', '2031-03-05 13:00+08', 7, '1 minute', ship => 'S9');
     EXCEPTION WHEN division_by_zero THEN NULL;
     END;
 END $$;

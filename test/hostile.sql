@@ -13,6 +13,7 @@ SET LOCAL TimeZone = 'UTC';
 SELECT plan(110);
 
 \ir lib/defaults.sql
+\ir lib/helpers.sql
 
 CREATE TEMP TABLE hostile_start AS
 SELECT pg_backend_pid() AS pid, pg_postmaster_start_time() AS started,
@@ -45,9 +46,6 @@ CREATE FUNCTION pg_temp.rule_versions() RETURNS jsonb LANGUAGE sql AS $$
     SELECT jsonb_object_agg(code, jsonb_build_array(version, params)) FROM credit_sandbox.rules $$;
 CREATE FUNCTION pg_temp.pick(items text[]) RETURNS text LANGUAGE sql AS $$
     SELECT items[1 + floor(random() * array_length(items, 1))::int] $$;
-CREATE PROCEDURE pg_temp.op(id text, licence date DEFAULT '2031-12-31') LANGUAGE sql AS $$
-    INSERT INTO credit_sandbox.operators (operator_id, name, region, registered_on, licence_valid_until, permits)
-    VALUES (id, 'hostile ' || id, 'Test', '2020-01-01', licence, '{}') $$;
 -- an insert of one sale, for attempt()
 CREATE FUNCTION pg_temp.sale(op text, at text, item text DEFAULT 'HX-i', price text DEFAULT '10',
                              list_price text DEFAULT 'NULL', quantity text DEFAULT '1', ship text DEFAULT 'NULL')
@@ -164,7 +162,7 @@ SELECT is(pg_temp.rule_versions(), (SELECT v FROM before_versions),
           'rule parameters: nothing refused changed a rule or its version');
 
 -- randomly built valid ones are accepted, and a sale, a return and a complaint still go in
-CALL pg_temp.op('HX-params');
+CALL pg_temp.add_operator('HX-params');
 CREATE FUNCTION pg_temp.params_then_rows(code text, params text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
     st text := pg_temp.attempt(format('random valid params %s %s', code, params),
@@ -216,13 +214,13 @@ SELECT is(pg_temp.attempt('boundary ' || s, s), e, format('grade_boundaries: %s 
                ('DELETE FROM credit_sandbox.grade_boundaries WHERE class = ''B''', '22023'),
                ('UPDATE credit_sandbox.grade_boundaries b SET min_score = d.m FROM (VALUES (''A'', 100), (''B'', 1e-300), (''C'', -0)) d(c, m) WHERE b.class = d.c', 'ok')) t(s, e);
 -- the weights and boundaries accepted above still grade
-CALL pg_temp.op('HX-grade');
+CALL pg_temp.add_operator('HX-grade');
 SELECT ok(credit_sandbox.grade('HX-grade', '2030-06-01') IN ('A', 'B', 'C', 'D'),
           'grading: the extreme weights and boundaries that were accepted still grade');
 CALL pg_temp.default_weights();
 
 -- ================================================================== titles
-CALL pg_temp.op('HX-title');
+CALL pg_temp.add_operator('HX-title');
 -- terms that fold alike only when they should: precomposed and decomposed accents, a
 -- 4-byte character, a Greek letter with two lower-case forms
 INSERT INTO credit_sandbox.prohibited_terms (term) VALUES (E'iv\u00f3ry'), (E'ivo\u0301ry'), (E'\U0001F52B'), (E'\u03c3\u03b1');
@@ -349,7 +347,7 @@ SELECT is(pg_temp.attempt('null arg ' || s, 'SELECT ' || s), e, 'NULL arguments:
                ('credit_sandbox.acknowledge(NULL)', 'P0002')) t(s, e);
 
 -- ================================================================== extreme numbers
-CALL pg_temp.op('HX-num');
+CALL pg_temp.add_operator('HX-num');
 INSERT INTO credit_sandbox.reference_prices (item_id, price) VALUES ('HX-n-ref', 10), ('HX-n-tiny', 1e-1000);
 -- an earlier sale of each item at 10, for RL05
 INSERT INTO credit_sandbox.transactions (operator_id, occurred_at, item_id, unit_price)

@@ -11,7 +11,7 @@ SELECT plan(4);
 
 \ir lib/helpers.sql
 
-CALL pg_temp.op('HK-1');
+CALL pg_temp.add_operator('HK-1');
 UPDATE credit_sandbox.rules SET params = '{"lookback": "1 day"}' WHERE code = 'RL05';
 -- 58 s apart over 11 days (the windows slide); every 97th row arrives 30 hours late
 INSERT INTO credit_sandbox.transactions (operator_id, occurred_at, ship_to, item_id, unit_price, list_price)

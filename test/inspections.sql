@@ -14,22 +14,15 @@ SET LOCAL TimeZone = 'UTC';
 SELECT plan(79);
 
 \ir lib/defaults.sql
+\ir lib/helpers.sql
 
--- ------------------------------------------------------------------ helpers
-CREATE PROCEDURE pg_temp.ops(prefix text, n int, registered date DEFAULT '2015-01-01', licence date DEFAULT '2040-12-31')
+-- ------------------------------------------------------------------ helpers of this file
+-- n operators prefix001, prefix002, ... in one statement
+CREATE PROCEDURE pg_temp.add_numbered_operators(prefix text, n int, registered date DEFAULT '2015-01-01', licence date DEFAULT '2040-12-31')
 LANGUAGE sql AS $$
     INSERT INTO credit_sandbox.operators (operator_id, name, region, registered_on, licence_valid_until, permits)
     SELECT prefix || lpad(g::text, 3, '0'), 'inspections ' || g, 'Test', registered, licence, '{}'
       FROM generate_series(1, n) g $$;
-CREATE PROCEDURE pg_temp.op(id text) LANGUAGE sql AS $$
-    INSERT INTO credit_sandbox.operators (operator_id, name, region, registered_on, licence_valid_until, permits)
-    VALUES (id, 'inspections ' || id, 'Test', '2015-01-01', '2040-12-31', '{}') $$;
-CREATE PROCEDURE pg_temp.tx(op text, at timestamptz, item text DEFAULT 'i', title text DEFAULT 'plain item',
-                            cat text DEFAULT 'misc')
-LANGUAGE sql AS $$
-    INSERT INTO credit_sandbox.transactions (operator_id, occurred_at, buyer_id, item_id, item_title, category,
-                                             quantity, unit_price)
-    VALUES (op, at, 'b', item, title, cat, 1, 10) $$;
 CREATE FUNCTION pg_temp.h(seed text, VARIADIC parts text[]) RETURNS bytea LANGUAGE sql IMMUTABLE AS
 $$ SELECT sha256(convert_to(seed || ':' || array_to_string(parts, ':'), 'UTF8')) $$;
 -- the tasks of a draw, as text, for comparisons between draws
@@ -37,27 +30,27 @@ CREATE FUNCTION pg_temp.tasks(d bigint) RETURNS SETOF text LANGUAGE sql AS
 $$ SELECT format('%s|%s|%s', operator_id, reason, inspectors) FROM credit_sandbox.inspection_tasks WHERE draw_id = d $$;
 
 -- =================================================================== operators and inspectors
-CALL pg_temp.ops('I-A', 40);                                         -- class A (clean)
-CALL pg_temp.op('I-商户');                                           -- class A, a non-ASCII id
-CALL pg_temp.ops('I-B', 200, registered => current_date - 100);      -- class B (85: under a year)
-CALL pg_temp.ops('I-C', 20);                                         -- class C (abnormal list)
+CALL pg_temp.add_numbered_operators('I-A', 40);                                         -- class A (clean)
+CALL pg_temp.add_operator('I-商户');                                           -- class A, a non-ASCII id
+CALL pg_temp.add_numbered_operators('I-B', 200, registered => current_date - 100);      -- class B (85: under a year)
+CALL pg_temp.add_numbered_operators('I-C', 20);                                         -- class C (abnormal list)
 INSERT INTO credit_sandbox.operator_lists (operator_id, list, listed_on)
 SELECT operator_id, 'abnormal', '2020-01-01' FROM credit_sandbox.operators WHERE operator_id LIKE 'I-C%';
-CALL pg_temp.ops('I-D', 10);                                         -- class D (dishonest list)
+CALL pg_temp.add_numbered_operators('I-D', 10);                                         -- class D (dishonest list)
 INSERT INTO credit_sandbox.operator_lists (operator_id, list, listed_on)
 SELECT operator_id, 'dishonest', '2020-01-01' FROM credit_sandbox.operators WHERE operator_id LIKE 'I-D%';
 -- sandbox members: I-ND1..5 on the no-disturbance list; I-NDT has an open tip
-CALL pg_temp.ops('I-ND', 5);
-CALL pg_temp.op('I-NDT');
+CALL pg_temp.add_numbered_operators('I-ND', 5);
+CALL pg_temp.add_operator('I-NDT');
 DO $$ BEGIN
     PERFORM credit_sandbox.admit(operator_id) FROM credit_sandbox.operators WHERE operator_id LIKE 'I-ND%';
 END $$;
-CALL pg_temp.tx('I-NDT', '2030-03-01 04:00+00', item => 'ad', title => '最佳 耳机');
+CALL pg_temp.add_sale('I-NDT', '2030-03-01 04:00+00', item => 'ad', title => '最佳 耳机');
 -- open warning clues: I-T1..5 (open), I-TACK (acknowledged), I-TCOR (corrected: not triggered),
 -- I-GHOST (not registered: RL01)
-CALL pg_temp.ops('I-T', 5);
-CALL pg_temp.op('I-TACK');
-CALL pg_temp.op('I-TCOR');
+CALL pg_temp.add_numbered_operators('I-T', 5);
+CALL pg_temp.add_operator('I-TACK');
+CALL pg_temp.add_operator('I-TCOR');
 INSERT INTO credit_sandbox.transactions (operator_id, occurred_at, buyer_id, item_id, item_title, category, quantity, unit_price)
 SELECT operator_id, '2030-02-01 04:00+00', 'b', 'gun', 'x', 'firearms', 1, 10
   FROM credit_sandbox.operators WHERE operator_id LIKE 'I-T%';
@@ -65,7 +58,7 @@ DO $$ BEGIN
     PERFORM credit_sandbox.acknowledge(warning_id) FROM credit_sandbox.warnings WHERE operator_id = 'I-TACK';
     PERFORM credit_sandbox.record_correction(warning_id) FROM credit_sandbox.warnings WHERE operator_id = 'I-TCOR';
 END $$;
-CALL pg_temp.tx('I-GHOST', '2030-02-01 04:00+00');
+CALL pg_temp.add_sale('I-GHOST', '2030-02-01 04:00+00');
 SELECT is((SELECT string_agg(operator_id || ':' || code || ':' || status, ',' ORDER BY operator_id)
              FROM credit_sandbox.warnings WHERE operator_id LIKE 'I-%' AND list = 'risk_trigger'),
           'I-GHOST:RL01:open,I-T001:RL03:open,I-T002:RL03:open,I-T003:RL03:open,I-T004:RL03:open,I-T005:RL03:open,'
@@ -340,7 +333,7 @@ SELECT ok(credit_sandbox.verify_draw(:d4) AND credit_sandbox.verify_draw(:d5) AN
 -- when the two id spaces overlap (plain numbers, say), a conflict (inspector I-QA, operator I-QB)
 -- is about that pair only: inspector I-QB may still inspect operator I-QA
 INSERT INTO credit_sandbox.inspectors (inspector_id, active) VALUES ('I-QA', false), ('I-QB', true);
-CALL pg_temp.op('I-QA');
+CALL pg_temp.add_operator('I-QA');
 INSERT INTO credit_sandbox.inspector_conflicts (inspector_id, operator_id) VALUES ('I-QA', 'I-QB');
 SELECT credit_sandbox.draw_inspections('seed-q', '{"A": 1}', 10) AS d7 \gset
 SELECT is((SELECT inspectors FROM credit_sandbox.inspection_tasks WHERE draw_id = :d7 AND operator_id = 'I-QA'),

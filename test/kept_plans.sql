@@ -31,17 +31,17 @@ ANALYZE credit_sandbox.transactions, credit_sandbox.returns, credit_sandbox.comp
 -- returns (RL07), complaints (RL08), a sandbox member's tip then its exit
 CREATE PROCEDURE pg_temp.workload(op text) LANGUAGE plpgsql AS $$
 BEGIN
-    CALL pg_temp.op(op, licence => '2000-01-01');
-    CALL pg_temp.op(op || '-m');
+    CALL pg_temp.add_operator(op, licence => '2000-01-01');
+    CALL pg_temp.add_operator(op || '-m');
     INSERT INTO credit_sandbox.sandbox_memberships (operator_id, admit_reason) VALUES (op || '-m', 'test');
-    CALL pg_temp.tx_series(op, '2032-01-01 10:00+08', '1 minute', 9, ship => 'addr');
-    CALL pg_temp.tx(op, '2032-01-01 09:00+08', item => 'p', price => 50);
-    CALL pg_temp.tx(op, '2032-01-02 09:00+08', item => 'p', price => 60, lp => 55);
-    CALL pg_temp.tx(op || '-m', '2032-01-01 10:00+08', title => '最佳 pick');
-    CALL pg_temp.tx(op || '-m', '2032-01-01 11:00+08', title => '最佳 pick');
-    CALL pg_temp.ret(op, '2032-01-01 00:00+08', '2032-01-03 00:00+08');
-    CALL pg_temp.ret(op, '2032-01-01 00:00+08', '2032-01-04 00:00+08');
-    CALL pg_temp.cmp(op, '2032-01-05 00:00+08', 6, '1 hour');
+    CALL pg_temp.add_sale_series(op, '2032-01-01 10:00+08', 9, '1 minute', ship => 'addr');
+    CALL pg_temp.add_sale(op, '2032-01-01 09:00+08', item => 'p', price => 50);
+    CALL pg_temp.add_sale(op, '2032-01-02 09:00+08', item => 'p', price => 60, lp => 55);
+    CALL pg_temp.add_sale(op || '-m', '2032-01-01 10:00+08', title => '最佳 pick');
+    CALL pg_temp.add_sale(op || '-m', '2032-01-01 11:00+08', title => '最佳 pick');
+    CALL pg_temp.add_return(op, '2032-01-01 00:00+08', '2032-01-03 00:00+08');
+    CALL pg_temp.add_return(op, '2032-01-01 00:00+08', '2032-01-04 00:00+08');
+    CALL pg_temp.add_complaints(op, '2032-01-05 00:00+08', 6, '1 hour');
     INSERT INTO credit_sandbox.transactions (operator_id, occurred_at, ship_to, item_id, unit_price)
     SELECT op, '2032-01-06 00:00+08'::timestamptz + g * interval '1 minute', 'addr2', 'q', 1
       FROM generate_series(1, 12) g;

@@ -16,18 +16,18 @@ SELECT ok(current_setting('shared_preload_libraries') ~ 'credit_sandbox',
           'credit_sandbox is preloaded beside it');
 
 -- each cache filled, then one of its tables changed: the next row sees the change
-CALL pg_temp.tx('TNB-1', '2033-01-01 10:00+08', item => 'n1', title => 'neighbourly gadget');
-SELECT is(pg_temp.n('TNB-1', 'RL01'), 1::bigint, 'an unknown operator''s sale hits RL01');
-CALL pg_temp.op('TNB-1', licence => '2040-01-01');
-CALL pg_temp.tx('TNB-1', '2033-01-01 11:00+08', item => 'n1', title => 'neighbourly gadget');
-SELECT is((pg_temp.w('TNB-1', 'RL01', 'TNB-1')).hits, 1::bigint,
+CALL pg_temp.add_sale('TNB-1', '2033-01-01 10:00+08', item => 'n1', title => 'neighbourly gadget');
+SELECT is(pg_temp.warning_count('TNB-1', 'RL01'), 1::bigint, 'an unknown operator''s sale hits RL01');
+CALL pg_temp.add_operator('TNB-1', licence => '2040-01-01');
+CALL pg_temp.add_sale('TNB-1', '2033-01-01 11:00+08', item => 'n1', title => 'neighbourly gadget');
+SELECT is((pg_temp.latest_warning('TNB-1', 'RL01', 'TNB-1')).hits, 1::bigint,
           'once registered (operators changed), its next sale does not');
 INSERT INTO credit_sandbox.prohibited_terms (term) VALUES ('Neighbourly');
-CALL pg_temp.tx('TNB-1', '2033-01-01 12:00+08', item => 'n1', title => 'NEIGHBOURLY gadget');
-SELECT is(pg_temp.n('TNB-1', 'RL03'), 1::bigint, 'a term added (prohibited_terms changed) reaches the next title');
+CALL pg_temp.add_sale('TNB-1', '2033-01-01 12:00+08', item => 'n1', title => 'NEIGHBOURLY gadget');
+SELECT is(pg_temp.warning_count('TNB-1', 'RL03'), 1::bigint, 'a term added (prohibited_terms changed) reaches the next title');
 UPDATE credit_sandbox.rules SET enabled = false WHERE code = 'RL03';
-CALL pg_temp.tx('TNB-1', '2033-01-01 13:00+08', item => 'n2', title => 'neighbourly gizmo');
-SELECT is(pg_temp.n('TNB-1', 'RL03'), 1::bigint, 'a rule disabled (rules changed) no longer fires');
+CALL pg_temp.add_sale('TNB-1', '2033-01-01 13:00+08', item => 'n2', title => 'neighbourly gizmo');
+SELECT is(pg_temp.warning_count('TNB-1', 'RL03'), 1::bigint, 'a rule disabled (rules changed) no longer fires');
 
 SELECT * FROM finish();
 ROLLBACK;

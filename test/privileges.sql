@@ -53,8 +53,6 @@ CREATE FUNCTION pg_temp.settable() RETURNS text[] LANGUAGE sql AS $$
     SELECT coalesce(array_agg(s.name ORDER BY s.name), '{}') FROM pg_settings s
      WHERE (s.name LIKE 'credit\_sandbox.%' OR s.name = 'session_replication_role')
        AND pg_temp.allowed(format('SET LOCAL %s = %L', s.name, s.setting)) $$;
-CREATE FUNCTION pg_temp.w(op text) RETURNS credit_sandbox.warnings LANGUAGE sql AS
-$$ SELECT * FROM credit_sandbox.warnings WHERE operator_id = op ORDER BY warning_id DESC LIMIT 1 $$;
 
 -- =================================================================== roles
 SELECT isnt_empty($$SELECT * FROM credit_sandbox.create_roles()$$, 'create_roles() runs and returns what it ran');
@@ -95,10 +93,10 @@ SELECT is((SELECT coalesce(array_agg(DISTINCT c.relname::text || ' ' || a.privil
           '{}', 'warnings and warning_hits: nobody but their owner may write them (append-only through the functions)');
 
 -- =================================================================== fixtures
-CALL pg_temp.op('PV-A');
-CALL pg_temp.op('PV-M');
-CALL pg_temp.op('PV-T');
-CALL pg_temp.op('PV-C');
+CALL pg_temp.add_operator('PV-A');
+CALL pg_temp.add_operator('PV-M');
+CALL pg_temp.add_operator('PV-T');
+CALL pg_temp.add_operator('PV-C');
 DO $$ BEGIN PERFORM credit_sandbox.admit('PV-M'), credit_sandbox.admit('PV-T'); END $$;
 -- what the application may do with the evil operator below: a schema of its own
 CREATE SCHEMA pv_evil AUTHORIZATION pv_app;
@@ -109,18 +107,18 @@ CREATE FUNCTION pg_temp.insert_with_evil_path(op text) RETURNS void LANGUAGE sql
 
 -- =================================================================== the application
 SET SESSION AUTHORIZATION pv_app;
-SELECT lives_ok($$CALL pg_temp.tx('PV-U', '2030-06-01 10:00+00')$$,
+SELECT lives_ok($$CALL pg_temp.add_sale('PV-U', '2030-06-01 10:00+00')$$,
                 'app: inserts a sale by an operator nobody registered (RL01)');
-SELECT lives_ok($$CALL pg_temp.tx('PV-M', '2030-06-01 10:00+00', item => 'g', title => 'replica gun')$$,
+SELECT lives_ok($$CALL pg_temp.add_sale('PV-M', '2030-06-01 10:00+00', item => 'g', title => 'replica gun')$$,
                 'app: inserts a sale of prohibited goods by a sandbox member (RL03)');
-SELECT lives_ok($$CALL pg_temp.tx('PV-T', '2030-06-01 10:00+00', item => 'ad', title => '最佳 耳机')$$,
+SELECT lives_ok($$CALL pg_temp.add_sale('PV-T', '2030-06-01 10:00+00', item => 'ad', title => '最佳 耳机')$$,
                 'app: inserts a misleading advertisement by a sandbox member (RL06, tolerated)');
 SELECT results_eq($$INSERT INTO credit_sandbox.transactions (operator_id, occurred_at, item_id, unit_price)
                      VALUES ('PV-A', '2030-06-01 10:00+00', 'i', 1) RETURNING txn_id > 0$$,
                   $$VALUES (true)$$, 'app: INSERT ... RETURNING the generated key');
-SELECT lives_ok($$CALL pg_temp.ret('PV-A', '2030-06-01 10:00+00', '2030-06-02 10:00+00')$$,
+SELECT lives_ok($$CALL pg_temp.add_return('PV-A', '2030-06-01 10:00+00', '2030-06-02 10:00+00')$$,
                 'app: inserts a refused return (RL07)');
-SELECT lives_ok($$CALL pg_temp.cmp('PV-A', '2030-06-01 10:00+00')$$, 'app: inserts a complaint');
+SELECT lives_ok($$CALL pg_temp.add_complaints('PV-A', '2030-06-01 10:00+00')$$, 'app: inserts a complaint');
 SELECT lives_ok($$INSERT INTO credit_sandbox.operators (operator_id, name, region) VALUES ('PV-B', 'shop B', 'North')$$,
                 'app: registers an operator (id, name, region)');
 SELECT lives_ok($$INSERT INTO credit_sandbox.operators (operator_id) VALUES ('PV-B') ON CONFLICT DO NOTHING$$,
@@ -204,14 +202,14 @@ SELECT lives_ok($$SELECT pg_temp.insert_with_evil_path('PV-E')$$,
 RESET SESSION AUTHORIZATION;
 DO $$ BEGIN PERFORM credit_sandbox.set_driver('row'); END $$;
 SET SESSION AUTHORIZATION pv_app;
-SELECT lives_ok($$CALL pg_temp.tx('PV-R', '2030-06-01 10:00+00')$$, 'app: inserts a sale under the row driver');
+SELECT lives_ok($$CALL pg_temp.add_sale('PV-R', '2030-06-01 10:00+00')$$, 'app: inserts a sale under the row driver');
 SELECT lives_ok($$SELECT pg_temp.insert_with_evil_path('PV-F')$$, '... and with its "=" first (row driver)');
 RESET SESSION AUTHORIZATION;
 DO $$ BEGIN PERFORM credit_sandbox.set_driver('statement'); END $$;
 
 -- what the application's rows did, although it has no right on any of it
-SELECT is(format('%s|%s|%s', (pg_temp.w('PV-U')).code, (pg_temp.w('PV-U')).list,
-                 (SELECT count(*) FROM credit_sandbox.warning_hits h WHERE h.warning_id = (pg_temp.w('PV-U')).warning_id)),
+SELECT is(format('%s|%s|%s', (pg_temp.latest_warning('PV-U')).code, (pg_temp.latest_warning('PV-U')).list,
+                 (SELECT count(*) FROM credit_sandbox.warning_hits h WHERE h.warning_id = (pg_temp.latest_warning('PV-U')).warning_id)),
           'RL01|risk_trigger|1', 'app''s sale: RL01 warning clue and its hit written');
 SELECT is((SELECT array_agg(operator_id || ' ' || code ORDER BY operator_id) FROM credit_sandbox.warnings
             WHERE operator_id IN ('PV-R', 'PV-E', 'PV-F', 'PV-A')),
@@ -223,7 +221,7 @@ SELECT is((SELECT format('%s|%s', exit_code IS NULL, exit_reason) FROM credit_sa
 SELECT is((SELECT format('%s|%s', class, cause) FROM credit_sandbox.operator_grades
             WHERE operator_id = 'PV-M' ORDER BY grade_id DESC LIMIT 1),
           'B|warning clue RL03', 'app''s sale: the class cap of the clue recorded');
-SELECT is(format('%s|%s', (pg_temp.w('PV-T')).list, (pg_temp.w('PV-T')).due_at),
+SELECT is(format('%s|%s', (pg_temp.latest_warning('PV-T')).list, (pg_temp.latest_warning('PV-T')).due_at),
           'admin_tip|2030-06-08 10:00:00+00', 'app''s sale: a tolerated hit is a tip with its due date');
 
 -- =================================================================== the analyst
@@ -273,7 +271,7 @@ SELECT throws_ok($$UPDATE credit_sandbox.warnings SET status = 'closed'$$, '4250
                  'admin: cannot change a warning but through the lifecycle');
 SELECT throws_ok($$DELETE FROM credit_sandbox.warnings$$, '42501', 'permission denied for table warnings',
                  'admin: cannot delete warnings');
-SELECT throws_ok($$SELECT credit_sandbox.change_warning_status((pg_temp.w('PV-U')).warning_id, '{open}', 'closed', NULL)$$,
+SELECT throws_ok($$SELECT credit_sandbox.change_warning_status((pg_temp.latest_warning('PV-U')).warning_id, '{open}', 'closed', NULL)$$,
                  '42501', 'permission denied for function change_warning_status',
                  'admin: cannot choose its own status change');
 SELECT throws_ok($$SELECT credit_sandbox.create_roles()$$, '42501', 'permission denied for function create_roles',
@@ -288,10 +286,10 @@ SELECT lives_ok($$UPDATE credit_sandbox.grading_weights SET weight = 20 WHERE in
 SELECT lives_ok($$INSERT INTO credit_sandbox.inspectors (inspector_id) VALUES ('PV-I1'), ('PV-I2')$$,
                 'admin: adds inspectors');
 SELECT is(credit_sandbox.admit('PV-C'), true, 'admin: admits an operator');
-SELECT lives_ok($$SELECT credit_sandbox.acknowledge((pg_temp.w('PV-U')).warning_id, 'seen')$$, 'admin: acknowledges');
-SELECT lives_ok($$SELECT credit_sandbox.record_correction((pg_temp.w('PV-R')).warning_id, 'fixed')$$,
+SELECT lives_ok($$SELECT credit_sandbox.acknowledge((pg_temp.latest_warning('PV-U')).warning_id, 'seen')$$, 'admin: acknowledges');
+SELECT lives_ok($$SELECT credit_sandbox.record_correction((pg_temp.latest_warning('PV-R')).warning_id, 'fixed')$$,
                 'admin: records a correction');
-SELECT lives_ok($$SELECT credit_sandbox.close_warning((pg_temp.w('PV-E')).warning_id, 'done')$$, 'admin: closes');
+SELECT lives_ok($$SELECT credit_sandbox.close_warning((pg_temp.latest_warning('PV-E')).warning_id, 'done')$$, 'admin: closes');
 SELECT is(credit_sandbox.escalate_overdue('2030-07-01'), 1::bigint, 'admin: escalates the overdue tip');
 SELECT ok(credit_sandbox.draw_inspections('pv seed') > 0, 'admin: draws inspections');
 SELECT is(credit_sandbox.set_driver('row') || credit_sandbox.set_driver('statement'), 'rowstatement',

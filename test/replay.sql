@@ -12,21 +12,21 @@ SELECT plan(22);
 -- ======================================================================= data
 -- every red line that can fire on the three tables, several hits per key,
 -- rows before the replayed range that count as history
-CALL pg_temp.op('TRP-a');
-CALL pg_temp.tx_series('TRP-a', '2031-03-01 08:00+08', '10 minutes', 7, ship => 'addr-1');  -- before since
-CALL pg_temp.tx_series('TRP-a', '2031-03-01 10:00+08', '10 minutes', 3, ship => 'addr-1');  -- RL04 x3
-CALL pg_temp.tx('TRP-a', '2031-03-01 11:00+08', item => 'shoe', price => 80);
-CALL pg_temp.tx('TRP-a', '2031-03-02 11:00+08', item => 'shoe', price => 100, lp => 120);     -- RL05
-CALL pg_temp.tx('TRP-a', '2031-03-02 12:00+08', title => '国家级 quality');                   -- RL06
-CALL pg_temp.tx('TRP-unknown', '2031-03-02 13:00+08');                                        -- RL01
+CALL pg_temp.add_operator('TRP-a');
+CALL pg_temp.add_sale_series('TRP-a', '2031-03-01 08:00+08', 7, '10 minutes', ship => 'addr-1');  -- before since
+CALL pg_temp.add_sale_series('TRP-a', '2031-03-01 10:00+08', 3, '10 minutes', ship => 'addr-1');  -- RL04 x3
+CALL pg_temp.add_sale('TRP-a', '2031-03-01 11:00+08', item => 'shoe', price => 80);
+CALL pg_temp.add_sale('TRP-a', '2031-03-02 11:00+08', item => 'shoe', price => 100, lp => 120);     -- RL05
+CALL pg_temp.add_sale('TRP-a', '2031-03-02 12:00+08', title => '国家级 quality');                   -- RL06
+CALL pg_temp.add_sale('TRP-unknown', '2031-03-02 13:00+08');                                        -- RL01
 -- one multi-row statement with a time out of order
 INSERT INTO credit_sandbox.transactions (operator_id, occurred_at, ship_to, item_id, unit_price)
 VALUES ('TRP-a', '2031-03-01 10:40+08', 'addr-1', 'i', 10),
        ('TRP-a', '2031-03-01 10:35+08', 'addr-1', 'i', 10);
-CALL pg_temp.op('TRP-b');
-CALL pg_temp.ret('TRP-b', '2031-03-01 00:00+08', '2031-03-03 00:00+08');                      -- RL07
-CALL pg_temp.ret('TRP-b', '2031-03-01 00:00+08', '2031-03-04 00:00+08');
-CALL pg_temp.cmp('TRP-b', '2031-03-02 00:00+08', 6, '1 hour');                                -- RL08
+CALL pg_temp.add_operator('TRP-b');
+CALL pg_temp.add_return('TRP-b', '2031-03-01 00:00+08', '2031-03-03 00:00+08');                      -- RL07
+CALL pg_temp.add_return('TRP-b', '2031-03-01 00:00+08', '2031-03-04 00:00+08');
+CALL pg_temp.add_complaints('TRP-b', '2031-03-02 00:00+08', 6, '1 hour');                                -- RL08
 
 CREATE TEMP TABLE replayed ON COMMIT DROP AS
     SELECT * FROM credit_sandbox.replay('2031-03-01 09:30+08', '2031-04-01');

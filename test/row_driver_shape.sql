@@ -36,18 +36,18 @@ $$;
 -- a history, returns, complaints, a multi-row statement over two operators
 CREATE PROCEDURE pg_temp.workload() LANGUAGE plpgsql AS $$
 BEGIN
-    CALL pg_temp.tx('TRS-unknown', '2030-01-01 10:00+08');
-    CALL pg_temp.tx('TRS-unknown', '2030-01-01 11:00+08');
-    CALL pg_temp.tx('TRS-m', '2030-01-01 10:00+08', title => '最佳 pick');
-    CALL pg_temp.tx('TRS-m', '2030-01-01 10:30+08', title => '最佳 pick');
-    CALL pg_temp.tx_series('TRS-m', '2030-01-02 10:00+08', '1 minute', 9, ship => 'addr');
+    CALL pg_temp.add_sale('TRS-unknown', '2030-01-01 10:00+08');
+    CALL pg_temp.add_sale('TRS-unknown', '2030-01-01 11:00+08');
+    CALL pg_temp.add_sale('TRS-m', '2030-01-01 10:00+08', title => '最佳 pick');
+    CALL pg_temp.add_sale('TRS-m', '2030-01-01 10:30+08', title => '最佳 pick');
+    CALL pg_temp.add_sale_series('TRS-m', '2030-01-02 10:00+08', 9, '1 minute', ship => 'addr');
     INSERT INTO credit_sandbox.transactions (operator_id, occurred_at, item_id, unit_price)
     VALUES ('TRS-unknown', '2030-01-04 10:00+08', 'i', 1), ('TRS-m', '2030-01-04 10:00+08', 'i', 1);
-    CALL pg_temp.ret('TRS-m', '2030-01-01 00:00+08', '2030-01-03 00:00+08');
-    CALL pg_temp.cmp('TRS-m', '2030-01-05 00:00+08', 6, '1 hour');
+    CALL pg_temp.add_return('TRS-m', '2030-01-01 00:00+08', '2030-01-03 00:00+08');
+    CALL pg_temp.add_complaints('TRS-m', '2030-01-05 00:00+08', 6, '1 hour');
 END $$;
 
-CALL pg_temp.op('TRS-m');
+CALL pg_temp.add_operator('TRS-m');
 INSERT INTO credit_sandbox.sandbox_memberships (operator_id, admit_reason) VALUES ('TRS-m', 'test');
 
 -- the statement driver reads lists of keys: the check below can see them

@@ -4,7 +4,7 @@
 -- of a new warning clue, renew_sandbox (first admissions, returns, removals) and
 -- sandbox_members_at.
 -- Operators 'S-...'.  admit() grades as of now(): admitted operators are clean as of now
--- (registered in 2015, licence valid until 2040, no data in the 365 days before now);
+-- (registered in 2020, licence valid until 2031, no data in the 365 days before now);
 -- the data that makes things happen is dated 2029-2030 and graded with an explicit `at`.
 -- One transaction, rolled back (now() is constant in it).
 BEGIN;
@@ -13,39 +13,11 @@ SET LOCAL TimeZone = 'UTC';
 SELECT plan(69);
 
 \ir lib/defaults.sql
+\ir lib/helpers.sql
 
--- ------------------------------------------------------------------ helpers
-CREATE PROCEDURE pg_temp.op(id text, registered date DEFAULT '2015-01-01', licence date DEFAULT '2040-12-31')
-LANGUAGE sql AS $$
-    INSERT INTO credit_sandbox.operators (operator_id, name, region, registered_on, licence_valid_until, permits)
-    VALUES (id, 'sandbox ' || id, 'Test', registered, licence, '{}') $$;
--- a clean operator, admitted (admit() must say true)
-CREATE PROCEDURE pg_temp.member(id text, licence date DEFAULT '2040-12-31') LANGUAGE plpgsql AS $$
-BEGIN
-    CALL pg_temp.op(id, licence => licence);
-    IF NOT credit_sandbox.admit(id) THEN
-        RAISE EXCEPTION 'setup: % was not admitted', id;
-    END IF;
-END $$;
-CREATE PROCEDURE pg_temp.tx(op text, at timestamptz, item text DEFAULT 'i', title text DEFAULT 'plain item',
-                            cat text DEFAULT 'misc')
-LANGUAGE sql AS $$
-    INSERT INTO credit_sandbox.transactions (operator_id, occurred_at, buyer_id, item_id, item_title, category,
-                                             quantity, unit_price)
-    VALUES (op, at, 'b', item, title, cat, 1, 10) $$;
-CREATE PROCEDURE pg_temp.list(op text, l text, listed date) LANGUAGE sql AS $$
-    INSERT INTO credit_sandbox.operator_lists (operator_id, list, listed_on) VALUES (op, l, listed) $$;
--- the latest stay of an operator
-CREATE FUNCTION pg_temp.stay(op text) RETURNS credit_sandbox.sandbox_memberships LANGUAGE sql AS
-$$ SELECT * FROM credit_sandbox.sandbox_memberships WHERE operator_id = op ORDER BY membership_id DESC LIMIT 1 $$;
--- the latest grade row of an operator
-CREATE FUNCTION pg_temp.g(op text) RETURNS credit_sandbox.operator_grades LANGUAGE sql AS
-$$ SELECT * FROM credit_sandbox.operator_grades WHERE operator_id = op ORDER BY grade_id DESC LIMIT 1 $$;
+-- ------------------------------------------------------------------ helpers of this file
 CREATE FUNCTION pg_temp.ngrades(op text) RETURNS bigint LANGUAGE sql AS
 $$ SELECT count(*) FROM credit_sandbox.operator_grades WHERE operator_id = op $$;
--- the latest warning of an operator and code
-CREATE FUNCTION pg_temp.w(op text, c text) RETURNS credit_sandbox.warnings LANGUAGE sql AS
-$$ SELECT * FROM credit_sandbox.warnings WHERE operator_id = op AND code = c ORDER BY warning_id DESC LIMIT 1 $$;
 -- SQLSTATE, message and detail of an error
 CREATE FUNCTION pg_temp.err(q text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
@@ -59,113 +31,113 @@ EXCEPTION WHEN OTHERS THEN
 END $$;
 
 -- =================================================================== admit
-CALL pg_temp.op('S-A');
+CALL pg_temp.add_operator('S-A');
 SELECT is(credit_sandbox.admit('S-A'), true, 'admit: a class-A operator enters, true');
 SELECT is(credit_sandbox.in_sandbox('S-A'), true, 'admit: in_sandbox');
-SELECT is((pg_temp.stay('S-A')).admit_reason, format('admitted by %s: class A, score 100.00', current_user),
+SELECT is((pg_temp.latest_stay('S-A')).admit_reason, format('admitted by %s: class A, score 100.00', current_user),
           'admit: the reason names who admitted, the class and the score');
 SELECT is(format('%s|%s|%s', g.class, g.cause, g.graded_as_of = now()), 'A|grade|t',
           'admit: grades the operator as of now() and keeps the grade')
-  FROM pg_temp.g('S-A') g;
+  FROM pg_temp.latest_grade('S-A') g;
 SELECT is(credit_sandbox.admit('S-A'), false, 'admit: a member again -> false');
 SELECT is((SELECT count(*) FROM credit_sandbox.sandbox_memberships WHERE operator_id = 'S-A'), 1::bigint,
           'admit: still one stay');
 SELECT throws_ok($$SELECT credit_sandbox.admit('S-NOBODY')$$, 'P0002', 'operator "S-NOBODY" does not exist',
                  'admit: unknown operator -> P0002');
 -- below A
-CALL pg_temp.op('S-B', registered => current_date - 100);
+CALL pg_temp.add_operator('S-B', registered => current_date - 100);
 SELECT throws_ok($$SELECT credit_sandbox.admit('S-B')$$, '55000',
                  'operator "S-B" is class B, and only class A enters the sandbox',
                  'admit: class B (registered under a year) refused with 55000');
 SELECT is(credit_sandbox.in_sandbox('S-B'), false, 'admit: the refused operator is not a member');
-CALL pg_temp.op('S-C');
-CALL pg_temp.list('S-C', 'abnormal', '2020-01-01');
+CALL pg_temp.add_operator('S-C');
+CALL pg_temp.add_list_entry('S-C', 'abnormal', '2020-01-01');
 SELECT throws_ok($$SELECT credit_sandbox.admit('S-C')$$, '55000',
                  'operator "S-C" is class C, and only class A enters the sandbox', 'admit: class C refused');
-CALL pg_temp.op('S-D');
-CALL pg_temp.list('S-D', 'dishonest', '2020-01-01');
+CALL pg_temp.add_operator('S-D');
+CALL pg_temp.add_list_entry('S-D', 'dishonest', '2020-01-01');
 SELECT throws_ok($$SELECT credit_sandbox.admit('S-D')$$, '55000',
                  'operator "S-D" is class D, and only class A enters the sandbox', 'admit: class D refused');
-CALL pg_temp.op('S-NOLIC', licence => NULL);
+CALL pg_temp.add_operator('S-NOLIC', licence => NULL);
 SELECT is(pg_temp.err($$SELECT credit_sandbox.admit('S-NOLIC')$$),
           '55000: operator "S-NOLIC" is class B, and only class A enters the sandbox (Score 70.00; hard rules: no licence valid on the day: not A.)',
           'admit: no valid licence refused, the detail gives score and hard rules');
 -- an open warning clue counts whatever its date (status, not window)
-CALL pg_temp.op('S-OWC');
-CALL pg_temp.tx('S-OWC', '2030-01-01 04:00+00', item => 'gun', cat => 'firearms');
+CALL pg_temp.add_operator('S-OWC');
+CALL pg_temp.add_sale('S-OWC', '2030-01-01 04:00+00', item => 'gun', cat => 'firearms');
 SELECT is(pg_temp.err($$SELECT credit_sandbox.admit('S-OWC')$$),
           '55000: operator "S-OWC" is class B, and only class A enters the sandbox (Score 90.00; hard rules: an open warning clue: B or worse.)',
           'admit: an open warning clue (dated after now) refuses: score 90.00 but class B');
 
 -- =================================================================== exit by a warning clue
-CALL pg_temp.member('S-W');
-SELECT is((pg_temp.g('S-W')).class, 'A', 'setup: S-W graded A by admit');
-CALL pg_temp.tx('S-W', '2030-02-01 04:00+00', item => 'gun', cat => 'firearms');
+CALL pg_temp.admit_new_operator('S-W');
+SELECT is((pg_temp.latest_grade('S-W')).class, 'A', 'setup: S-W graded A by admit');
+CALL pg_temp.add_sale('S-W', '2030-02-01 04:00+00', item => 'gun', cat => 'firearms');
 SELECT is(credit_sandbox.in_sandbox('S-W'), false, 'warning clue: the member leaves at once');
-SELECT is(format('%s|%s|%s|%s', s.exit_code, s.exit_reason, s.exit_warning_id = (pg_temp.w('S-W', 'RL03')).warning_id,
+SELECT is(format('%s|%s|%s|%s', s.exit_code, s.exit_reason, s.exit_warning_id = (pg_temp.latest_warning('S-W', 'RL03')).warning_id,
                  s.exit_hit_at = '2030-02-01 04:00+00'),
           'RL03|RL03: prohibited goods|t|t', 'warning clue: exit code, reason ''RL03: title'', warning and hit time')
-  FROM pg_temp.stay('S-W') s;
-SELECT ok((SELECT s.exited_at > s.admitted_at AND s.exited_at BETWEEN now() AND clock_timestamp() FROM pg_temp.stay('S-W') s),
+  FROM pg_temp.latest_stay('S-W') s;
+SELECT ok((SELECT s.exited_at > s.admitted_at AND s.exited_at BETWEEN now() AND clock_timestamp() FROM pg_temp.latest_stay('S-W') s),
           'warning clue: exited_at is when the exit was written (after admitted_at, within this transaction)');
 -- the class cap, recorded at once
 SELECT is(format('%s|%s|%s', g.class, g.cause, g.graded_as_of = '2030-02-01 04:00+00'), 'B|warning clue RL03|t',
           'class cap: a grade row, class B, cause ''warning clue RL03'', as of the hit')
-  FROM pg_temp.g('S-W') g;
-SELECT ok((pg_temp.g('S-W')).hard_rules ? 'an open warning clue: B or worse', 'class cap: with the hard rule');
+  FROM pg_temp.latest_grade('S-W') g;
+SELECT ok((pg_temp.latest_grade('S-W')).hard_rules ? 'an open warning clue: B or worse', 'class cap: with the hard rule');
 SELECT is((SELECT class FROM credit_sandbox.operator_classes WHERE operator_id = 'S-W'), 'B',
           'class cap: operator_classes says B');
 SELECT is(pg_temp.ngrades('S-W'), 2::bigint, 'class cap: two grade rows (admit, clue)');
-CALL pg_temp.tx('S-W', '2030-02-02 04:00+00', item => 'gun', cat => 'firearms');
-SELECT is((pg_temp.w('S-W', 'RL03')).hits, 2::bigint, 'setup: a second hit on the open clue');
+CALL pg_temp.add_sale('S-W', '2030-02-02 04:00+00', item => 'gun', cat => 'firearms');
+SELECT is((pg_temp.latest_warning('S-W', 'RL03')).hits, 2::bigint, 'setup: a second hit on the open clue');
 SELECT is(pg_temp.ngrades('S-W'), 2::bigint, 'class cap: a hit on an open clue adds no grade row');
 -- a class-A non-member gets the cap too; a non-A operator gets no row
-CALL pg_temp.op('S-NA');
+CALL pg_temp.add_operator('S-NA');
 SELECT is(credit_sandbox.grade('S-NA', '2030-01-01 04:00+00'), 'A', 'setup: S-NA graded A, not a member');
-CALL pg_temp.tx('S-NA', '2030-02-01 04:00+00', item => 'gun', cat => 'firearms');
-SELECT is(format('%s|%s', (pg_temp.g('S-NA')).class, (pg_temp.g('S-NA')).cause), 'B|warning clue RL03',
+CALL pg_temp.add_sale('S-NA', '2030-02-01 04:00+00', item => 'gun', cat => 'firearms');
+SELECT is(format('%s|%s', (pg_temp.latest_grade('S-NA')).class, (pg_temp.latest_grade('S-NA')).cause), 'B|warning clue RL03',
           'class cap: also for a class-A operator outside the sandbox');
 SELECT is(credit_sandbox.grade('S-NOLIC', '2030-01-01 04:00+00'), 'B', 'setup: S-NOLIC graded B (no licence)');
-CALL pg_temp.tx('S-NOLIC', '2030-02-01 04:00+00', item => 'gun', cat => 'firearms');
-SELECT is((pg_temp.w('S-NOLIC', 'RL03')).list, 'risk_trigger', 'setup: S-NOLIC got a warning clue');
+CALL pg_temp.add_sale('S-NOLIC', '2030-02-01 04:00+00', item => 'gun', cat => 'firearms');
+SELECT is((pg_temp.latest_warning('S-NOLIC', 'RL03')).list, 'risk_trigger', 'setup: S-NOLIC got a warning clue');
 SELECT is(pg_temp.ngrades('S-NOLIC'), 1::bigint, 'class cap: no row for an operator already below A');
 
 -- =================================================================== exit by RL02
-CALL pg_temp.member('S-L');
-CALL pg_temp.list('S-L', 'abnormal', '2030-01-01');
-CALL pg_temp.tx('S-L', '2030-02-01 04:00+00');
+CALL pg_temp.admit_new_operator('S-L');
+CALL pg_temp.add_list_entry('S-L', 'abnormal', '2030-01-01');
+CALL pg_temp.add_sale('S-L', '2030-02-01 04:00+00');
 SELECT is(format('%s|%s|%s', s.exited_at IS NOT NULL, s.exit_code, s.exit_reason), 't|RL02|RL02: listed operator trading',
           'RL02: a listed member''s sale takes it out, reason ''RL02: listed operator trading''')
-  FROM pg_temp.stay('S-L') s;
+  FROM pg_temp.latest_stay('S-L') s;
 
 -- =================================================================== tips never remove
-CALL pg_temp.member('S-T');
-CALL pg_temp.tx('S-T', '2030-03-01 04:00+00', item => 'ad', title => '最佳 耳机');
-SELECT is((pg_temp.w('S-T', 'RL06')).list, 'admin_tip', 'setup: a member''s first RL06 hit is a tip');
+CALL pg_temp.admit_new_operator('S-T');
+CALL pg_temp.add_sale('S-T', '2030-03-01 04:00+00', item => 'ad', title => '最佳 耳机');
+SELECT is((pg_temp.latest_warning('S-T', 'RL06')).list, 'admin_tip', 'setup: a member''s first RL06 hit is a tip');
 SELECT is(credit_sandbox.in_sandbox('S-T'), true, 'tips: an RL06 tip leaves the member in');
 SELECT is(pg_temp.ngrades('S-T'), 1::bigint, 'tips: no class cap for a tip');
-CALL pg_temp.member('S-T2', licence => '2030-06-30');
-CALL pg_temp.tx('S-T2', '2030-06-10 04:00+00');
-SELECT is((pg_temp.w('S-T2', 'TP01')).list, 'admin_tip', 'setup: a TP01 tip');
+CALL pg_temp.admit_new_operator('S-T2', licence => '2030-06-30');
+CALL pg_temp.add_sale('S-T2', '2030-06-10 04:00+00');
+SELECT is((pg_temp.latest_warning('S-T2', 'TP01')).list, 'admin_tip', 'setup: a TP01 tip');
 SELECT is(credit_sandbox.in_sandbox('S-T2'), true, 'tips: a TP01 tip leaves the member in');
 SELECT is((SELECT count(*) FROM credit_sandbox.sandbox_memberships WHERE operator_id IN ('S-T', 'S-T2')
               AND exited_at IS NOT NULL), 0::bigint, 'tips: no stay ended');
 
 -- =================================================================== exit by class: grade()
-CALL pg_temp.member('S-G');
-CALL pg_temp.list('S-G', 'dishonest', '2030-01-01');
+CALL pg_temp.admit_new_operator('S-G');
+CALL pg_temp.add_list_entry('S-G', 'dishonest', '2030-01-01');
 SELECT is(credit_sandbox.in_sandbox('S-G'), true, 'class exit: a list entry alone changes nothing until graded');
 SELECT is(credit_sandbox.grade('S-G', '2030-06-01 04:00+00'), 'D', 'class exit: graded D');
 SELECT is(credit_sandbox.in_sandbox('S-G'), false, 'class exit: grade() below A takes the member out');
 SELECT is(format('%s|%s|%s', s.exit_code, s.exit_reason, s.exit_warning_id IS NULL),
           'CLASS|class D, score 40.00: on the dishonest list: D|t', 'class exit: exit_code CLASS, reason with class, score and rules')
-  FROM pg_temp.stay('S-G') s;
+  FROM pg_temp.latest_stay('S-G') s;
 SELECT is(credit_sandbox.grade('S-A', '2030-06-01 04:00+00'), 'A', 'class exit: a member graded A ...');
 SELECT is(credit_sandbox.in_sandbox('S-A'), true, '... stays');
 
 -- =================================================================== exit by class: regrade()
-CALL pg_temp.member('S-R');
-CALL pg_temp.member('S-R2');
+CALL pg_temp.admit_new_operator('S-R');
+CALL pg_temp.admit_new_operator('S-R2');
 UPDATE credit_sandbox.operators SET licence_valid_until = '2030-01-01' WHERE operator_id = 'S-R';
 UPDATE credit_sandbox.operators SET registered_on = '2030-01-01' WHERE operator_id = 'S-R2';
 CREATE TEMP TABLE open_before AS
@@ -175,11 +147,11 @@ SELECT set_eq($$SELECT b.operator_id FROM open_before b JOIN credit_sandbox.sand
                  WHERE m.exited_at IS NOT NULL AND b.operator_id LIKE 'S-%'$$,
               $$VALUES ('S-R'), ('S-R2')$$,
               'regrade: exactly the members below A leave (S-A, S-T, S-T2 stay A)');
-SELECT is(format('%s|%s', (pg_temp.stay('S-R')).exit_code, (pg_temp.stay('S-R')).exit_reason),
+SELECT is(format('%s|%s', (pg_temp.latest_stay('S-R')).exit_code, (pg_temp.latest_stay('S-R')).exit_reason),
           'CLASS|class B, score 70.00: no licence valid on the day: not A', 'regrade: exit reason with the hard rule');
-SELECT is(format('%s|%s', (pg_temp.stay('S-R2')).exit_code, (pg_temp.stay('S-R2')).exit_reason),
+SELECT is(format('%s|%s', (pg_temp.latest_stay('S-R2')).exit_code, (pg_temp.latest_stay('S-R2')).exit_reason),
           'CLASS|class B, score 85.00', 'regrade: exit reason without hard rule');
-SELECT is(format('%s|%s', (pg_temp.g('S-R')).cause, (pg_temp.g('S-R')).graded_as_of = '2030-06-01 04:00+00'), 'regrade|t',
+SELECT is(format('%s|%s', (pg_temp.latest_grade('S-R')).cause, (pg_temp.latest_grade('S-R')).graded_as_of = '2030-06-01 04:00+00'), 'regrade|t',
           'regrade: the grade row behind the exit');
 
 -- =================================================================== sandbox_members_at
@@ -211,15 +183,15 @@ SELECT is((SELECT count(*) FROM credit_sandbox.sandbox_members_at(now() - interv
 -- and older than 365 days at the renewal): returns.  S-M: member, abnormal list: removed.
 -- S-KEEP: member, class A: untouched.  S-NO: not a member, class B: untouched.
 \set R '''2030-07-01 04:00:00+00'''
-CALL pg_temp.op('S-N1');
-CALL pg_temp.member('S-RET');
-CALL pg_temp.tx('S-RET', '2029-01-01 04:00+00', item => 'gun', cat => 'firearms');
-SELECT is((pg_temp.stay('S-RET')).exit_code, 'RL03', 'setup: S-RET left on a warning clue');
-DO $$ BEGIN PERFORM credit_sandbox.record_correction((pg_temp.w('S-RET', 'RL03')).warning_id, 'fixed'); END $$;
-CALL pg_temp.member('S-M');
-CALL pg_temp.list('S-M', 'abnormal', '2030-06-01');
-CALL pg_temp.member('S-KEEP');
-CALL pg_temp.op('S-NO', licence => NULL);
+CALL pg_temp.add_operator('S-N1');
+CALL pg_temp.admit_new_operator('S-RET');
+CALL pg_temp.add_sale('S-RET', '2029-01-01 04:00+00', item => 'gun', cat => 'firearms');
+SELECT is((pg_temp.latest_stay('S-RET')).exit_code, 'RL03', 'setup: S-RET left on a warning clue');
+DO $$ BEGIN PERFORM credit_sandbox.record_correction((pg_temp.latest_warning('S-RET', 'RL03')).warning_id, 'fixed'); END $$;
+CALL pg_temp.admit_new_operator('S-M');
+CALL pg_temp.add_list_entry('S-M', 'abnormal', '2030-06-01');
+CALL pg_temp.admit_new_operator('S-KEEP');
+CALL pg_temp.add_operator('S-NO', licence => NULL);
 SELECT membership_id AS keep_stay FROM credit_sandbox.sandbox_memberships WHERE operator_id = 'S-KEEP' \gset
 CREATE TEMP TABLE members_before AS
 SELECT operator_id FROM credit_sandbox.sandbox_memberships WHERE exited_at IS NULL;
@@ -241,7 +213,7 @@ SELECT results_eq($$SELECT exited_at IS NULL, exit_code FROM credit_sandbox.sand
                   $$VALUES (false, 'RL03'), (true, NULL)$$, 'renew: the returning operator has a second stay, the first kept');
 SELECT is((SELECT format('%s|%s', action, reason) FROM renewal WHERE operator_id = 'S-M'),
           'removed|class C, score 70.00: on the abnormal list: C or worse', 'renew: a member below A removed, with the reason');
-SELECT is(format('%s|%s', (pg_temp.stay('S-M')).exit_code, (pg_temp.stay('S-M')).exit_reason),
+SELECT is(format('%s|%s', (pg_temp.latest_stay('S-M')).exit_code, (pg_temp.latest_stay('S-M')).exit_reason),
           'CLASS|class C, score 70.00: on the abnormal list: C or worse', 'renew: the removal is recorded on the stay');
 SELECT is((SELECT count(*) FROM renewal WHERE operator_id IN ('S-KEEP', 'S-NO')), 0::bigint,
           'renew: no action for a class-A member nor for a non-member below A');

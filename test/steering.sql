@@ -14,22 +14,22 @@ SELECT plan(12);
 \ir lib/helpers.sql
 
 -- ------------------------------------------------------------------ keys that fit
-SELECT throws_ok(format($$CALL pg_temp.tx(%L, '2030-06-01 10:00+00')$$, repeat('o', 257)),
+SELECT throws_ok(format($$CALL pg_temp.add_sale(%L, '2030-06-01 10:00+00')$$, repeat('o', 257)),
                  '23514', NULL, 'an operator_id over 256 bytes is refused (23514), not a B-tree error');
-SELECT throws_ok(format($$CALL pg_temp.tx('ST-K', '2030-06-01 10:00+00', item => %L)$$, repeat('i', 513)),
+SELECT throws_ok(format($$CALL pg_temp.add_sale('ST-K', '2030-06-01 10:00+00', item => %L)$$, repeat('i', 513)),
                  '23514', NULL, 'an item_id over 512 bytes is refused');
-SELECT throws_ok(format($$CALL pg_temp.tx('ST-K', '2030-06-01 10:00+00', ship => %L)$$, repeat('s', 513)),
+SELECT throws_ok(format($$CALL pg_temp.add_sale('ST-K', '2030-06-01 10:00+00', ship => %L)$$, repeat('s', 513)),
                  '23514', NULL, 'a ship_to over 512 bytes is refused');
-SELECT lives_ok(format($$CALL pg_temp.tx(%L, '2030-06-01 10:00+00', item => %L, ship => %L)$$,
+SELECT lives_ok(format($$CALL pg_temp.add_sale(%L, '2030-06-01 10:00+00', item => %L, ship => %L)$$,
                        repeat('o', 256), repeat('i', 512), repeat('s', 512)),
                 'keys at the limits are stored and checked');
 
 -- ------------------------------------------------------------------ the end of time
 -- a member whose licence ends after the last representable moment: TP01 looks 30 days
 -- ahead, a tip's deadline lies past the range
-CALL pg_temp.op('ST-END', licence => '294277-01-10');
+CALL pg_temp.add_operator('ST-END', licence => '294277-01-10');
 INSERT INTO credit_sandbox.sandbox_memberships (operator_id, admit_reason) VALUES ('ST-END', 'test: steering');
-SELECT lives_ok($$CALL pg_temp.tx('ST-END', '294276-12-31 20:00+00', item => 'ad', title => '最佳 cup')$$,
+SELECT lives_ok($$CALL pg_temp.add_sale('ST-END', '294276-12-31 20:00+00', item => 'ad', title => '最佳 cup')$$,
                 'a licensed member''s sale in the last hours of the timestamp range is stored');
 SELECT is((SELECT string_agg(code || ' ' || list || ' ' || coalesce(due_at::text, '-'), ', ' ORDER BY code)
              FROM credit_sandbox.warnings WHERE operator_id = 'ST-END'),
@@ -41,7 +41,7 @@ SELECT is((SELECT array_agg(c.relname::text ORDER BY c.relname) FROM pg_class c
             WHERE c.relnamespace = 'credit_sandbox'::regnamespace AND c.relkind = 'v'
               AND NOT coalesce('security_barrier=true' = ANY (c.reloptions), false)),
           NULL, 'every view of the extension is a security barrier');
-CALL pg_temp.tx('ST-CLOSED', '2030-06-01 10:00+00', item => 'g', cat => 'firearms');
+CALL pg_temp.add_sale('ST-CLOSED', '2030-06-01 10:00+00', item => 'g', cat => 'firearms');
 DO $$ BEGIN PERFORM credit_sandbox.close_warning(warning_id, 'done') FROM credit_sandbox.warnings
              WHERE operator_id = 'ST-CLOSED' AND code = 'RL03'; END $$;
 SELECT credit_sandbox.create_roles() IS NOT NULL AS roles \g /dev/null
@@ -65,21 +65,21 @@ INSERT INTO credit_sandbox.operators (operator_id, registered_on, licence_valid_
 SELECT 'ST-C' || k, '2020-01-01', '2031-12-31', '{}' FROM generate_series(1, 300) k;
 INSERT INTO credit_sandbox.transactions (operator_id, occurred_at, item_id, unit_price)
 SELECT 'ST-C' || k, '2030-06-01 10:00+00', 'i', 1 FROM generate_series(1, 300) k;
-CALL pg_temp.tx('ST-CTE', '2030-06-01 10:00+00');
+CALL pg_temp.add_sale('ST-CTE', '2030-06-01 10:00+00');
 WITH o AS (INSERT INTO credit_sandbox.operators (operator_id, registered_on, licence_valid_until, permits)
            VALUES ('ST-CTE', '2020-01-01', '2031-12-31', '{}'))
 INSERT INTO credit_sandbox.transactions (operator_id, occurred_at, item_id, unit_price)
 VALUES ('ST-CTE', '2030-06-02 10:00+00', 'i', 1);
-SELECT is((pg_temp.w('ST-CTE', 'RL01', 'ST-CTE')).hits, 1::bigint,
+SELECT is((pg_temp.latest_warning('ST-CTE', 'RL01', 'ST-CTE')).hits, 1::bigint,
           'a CTE registering an operator and inserting its sale: the sale is judged on the registration (no RL01)');
 SELECT is((SELECT count(*) FROM credit_sandbox.warnings WHERE operator_id ~ '^ST-C[0-9]+$'),
           0::bigint, '... and the 300 registered operators'' sales hit nothing');
 
 -- ------------------------------------------------------------------ hits past 2^31
-CALL pg_temp.tx('ST-MANY', '2030-06-01 10:00+00');
+CALL pg_temp.add_sale('ST-MANY', '2030-06-01 10:00+00');
 UPDATE credit_sandbox.warnings SET hits = 2147483647 WHERE operator_id = 'ST-MANY' AND code = 'RL01';
-CALL pg_temp.tx('ST-MANY', '2030-06-01 11:00+00');
-SELECT is((pg_temp.w('ST-MANY', 'RL01', 'ST-MANY')).hits, 2147483648::bigint,
+CALL pg_temp.add_sale('ST-MANY', '2030-06-01 11:00+00');
+SELECT is((pg_temp.latest_warning('ST-MANY', 'RL01', 'ST-MANY')).hits, 2147483648::bigint,
           'a warning counts its hits past 2^31 (hits is bigint)');
 
 SELECT * FROM finish();

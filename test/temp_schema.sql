@@ -16,22 +16,22 @@ SELECT plan(3);
 \ir lib/helpers.sql
 
 DO $$ BEGIN PERFORM credit_sandbox.create_roles(app => 'tts_app', analyst => 'tts_analyst', admin => 'tts_admin'); END $$;
-CALL pg_temp.op('TTS-M', licence => '2040-01-01', registered => '2000-01-01');
-CALL pg_temp.op('TTS-A', licence => '2040-01-01', registered => '2000-01-01');
+CALL pg_temp.add_operator('TTS-M', licence => '2040-01-01', registered => '2000-01-01');
+CALL pg_temp.add_operator('TTS-A', licence => '2040-01-01', registered => '2000-01-01');
 DO $$ BEGIN PERFORM credit_sandbox.admit('TTS-M'); END $$;
 CREATE TEMP TABLE tts_errors (msg pg_catalog.text);
 GRANT INSERT ON tts_errors TO tts_app;
 -- compiled at its first call, once the domains exist: it declares no variable
 CREATE PROCEDURE pg_temp.tts_workload() LANGUAGE plpgsql AS $$
 BEGIN
-    CALL pg_temp.tx('TTS-U', '2030-06-01 10:00+00');                                          -- RL01
-    CALL pg_temp.tx('TTS-M', '2030-06-01 10:00+00', item => 'g', title => 'Replica Gun');     -- RL03: exit, grade
-    CALL pg_temp.tx('TTS-A', '2030-06-01 09:00+00', item => 'p', price => 50);
-    CALL pg_temp.tx('TTS-A', '2030-06-02 09:00+00', item => 'p', price => 60, lp => 55);      -- RL05
-    CALL pg_temp.tx('TTS-A', '2030-06-02 10:00+00', item => 'ad', title => '最佳 耳机');       -- RL06
-    CALL pg_temp.tx_series('TTS-A', '2030-06-03 10:00+00', '1 minute', 9, ship => 'addr');    -- RL04
-    CALL pg_temp.ret('TTS-A', '2030-06-01 00:00+00', '2030-06-03 00:00+00');                  -- RL07
-    CALL pg_temp.cmp('TTS-A', '2030-06-05 00:00+00', 6, '1 hour');                            -- RL08
+    CALL pg_temp.add_sale('TTS-U', '2030-06-01 10:00+00');                                          -- RL01
+    CALL pg_temp.add_sale('TTS-M', '2030-06-01 10:00+00', item => 'g', title => 'Replica Gun');     -- RL03: exit, grade
+    CALL pg_temp.add_sale('TTS-A', '2030-06-01 09:00+00', item => 'p', price => 50);
+    CALL pg_temp.add_sale('TTS-A', '2030-06-02 09:00+00', item => 'p', price => 60, lp => 55);      -- RL05
+    CALL pg_temp.add_sale('TTS-A', '2030-06-02 10:00+00', item => 'ad', title => '最佳 耳机');       -- RL06
+    CALL pg_temp.add_sale_series('TTS-A', '2030-06-03 10:00+00', 9, '1 minute', ship => 'addr');    -- RL04
+    CALL pg_temp.add_return('TTS-A', '2030-06-01 00:00+00', '2030-06-03 00:00+00');                  -- RL07
+    CALL pg_temp.add_complaints('TTS-A', '2030-06-05 00:00+00', 6, '1 hour');                            -- RL08
 EXCEPTION WHEN others THEN
     INSERT INTO tts_errors VALUES (SQLERRM);
 END $$;

@@ -31,7 +31,7 @@ DECLARE
     t record;
 BEGIN
     FOR t IN SELECT * FROM titles ORDER BY item LOOP
-        CALL pg_temp.tx('TTC', '2034-01-01 10:00+08', item => t.item, title => t.title);
+        CALL pg_temp.add_sale('TTC', '2034-01-01 10:00+08', item => t.item, title => t.title);
     END LOOP;
 END $$;
 

@@ -9,26 +9,9 @@ SET LOCAL TimeZone = 'UTC';
 SELECT plan(49);
 
 \ir lib/defaults.sql
+\ir lib/helpers.sql
 
--- ------------------------------------------------------------------ helpers
-CREATE PROCEDURE pg_temp.op(id text, region text DEFAULT 'North') LANGUAGE sql AS $$
-    INSERT INTO credit_sandbox.operators (operator_id, name, region, registered_on, licence_valid_until, permits)
-    VALUES (id, 'shop ' || id, region, '2015-01-01', '2040-12-31', '{}') $$;
-CREATE PROCEDURE pg_temp.member(id text) LANGUAGE plpgsql AS $$
-BEGIN
-    CALL pg_temp.op(id);
-    IF NOT credit_sandbox.admit(id) THEN
-        RAISE EXCEPTION 'setup: % was not admitted', id;
-    END IF;
-END $$;
-CREATE PROCEDURE pg_temp.tx(op text, at timestamptz, item text DEFAULT 'i', title text DEFAULT 'plain item',
-                            cat text DEFAULT 'misc')
-LANGUAGE sql AS $$
-    INSERT INTO credit_sandbox.transactions (operator_id, occurred_at, buyer_id, item_id, item_title, category,
-                                             quantity, unit_price)
-    VALUES (op, at, 'b', item, title, cat, 1, 10) $$;
-CREATE FUNCTION pg_temp.w(op text, c text) RETURNS credit_sandbox.warnings LANGUAGE sql AS
-$$ SELECT * FROM credit_sandbox.warnings WHERE operator_id = op AND code = c ORDER BY warning_id DESC LIMIT 1 $$;
+-- ------------------------------------------------------------------ helpers of this file
 CREATE FUNCTION pg_temp.in_nd(op text) RETURNS boolean LANGUAGE sql AS
 $$ SELECT EXISTS (SELECT FROM credit_sandbox.no_disturbance WHERE operator_id = op) $$;
 -- summary as one row, and the same figures counted directly
@@ -52,29 +35,29 @@ $$ SELECT (SELECT count(DISTINCT operator_id) FROM credit_sandbox.sandbox_member
           (SELECT count(*) FROM credit_sandbox.inspection_tasks WHERE reason = 'triggered') $$;
 
 -- =================================================================== fixtures
-CALL pg_temp.member('V-1');                       -- member, nothing open
-CALL pg_temp.member('V-2');                       -- member with an RL06 tip
-CALL pg_temp.tx('V-2', '2030-03-01 04:00+00', item => 'ad', title => '最佳 耳机');
-CALL pg_temp.member('V-X');                       -- member, leaves on a warning clue
-CALL pg_temp.tx('V-X', '2030-03-01 04:00+00', item => 'gun', cat => 'firearms');
-CALL pg_temp.op('V-3', region => 'South');        -- not a member, an open warning clue
-CALL pg_temp.tx('V-3', '2030-03-02 04:00+00', item => 'gun', cat => 'firearms');
-CALL pg_temp.tx('V-3', '2030-03-05 04:00+00', item => 'knife', title => 'ivory knife');
-CALL pg_temp.op('V-4');                           -- never graded
-CALL pg_temp.tx('V-GHOST', '2030-03-03 04:00+00');  -- not registered: RL01
+CALL pg_temp.admit_new_operator('V-1');                       -- member, nothing open
+CALL pg_temp.admit_new_operator('V-2');                       -- member with an RL06 tip
+CALL pg_temp.add_sale('V-2', '2030-03-01 04:00+00', item => 'ad', title => '最佳 耳机');
+CALL pg_temp.admit_new_operator('V-X');                       -- member, leaves on a warning clue
+CALL pg_temp.add_sale('V-X', '2030-03-01 04:00+00', item => 'gun', cat => 'firearms');
+CALL pg_temp.add_operator('V-3', region => 'South');        -- not a member, an open warning clue
+CALL pg_temp.add_sale('V-3', '2030-03-02 04:00+00', item => 'gun', cat => 'firearms');
+CALL pg_temp.add_sale('V-3', '2030-03-05 04:00+00', item => 'knife', title => 'ivory knife');
+CALL pg_temp.add_operator('V-4');                           -- never graded
+CALL pg_temp.add_sale('V-GHOST', '2030-03-03 04:00+00');  -- not registered: RL01
 
 -- =================================================================== no_disturbance
 SELECT is((SELECT format('%s|%s|%s|%s|%s', name, region, admitted_at BETWEEN now() AND clock_timestamp(), class, score)
              FROM credit_sandbox.no_disturbance WHERE operator_id = 'V-1'),
-          'shop V-1|North|t|A|100.00', 'no_disturbance: a member with nothing open, with name, region, admission, class, score');
+          'test V-1|Test|t|A|100.00', 'no_disturbance: a member with nothing open, with name, region, admission, class, score');
 SELECT is(pg_temp.in_nd('V-2'), false, 'no_disturbance: a member with an open tip is not on it');
 SELECT is(credit_sandbox.in_sandbox('V-2'), true, '... though still a member');
 SELECT is(pg_temp.in_nd('V-X'), false, 'no_disturbance: a former member is not on it');
 SELECT is(pg_temp.in_nd('V-3'), false, 'no_disturbance: a non-member is not on it');
 SELECT is(pg_temp.in_nd('V-4'), false, 'no_disturbance: a clean non-member is not on it');
-DO $$ BEGIN PERFORM credit_sandbox.acknowledge((pg_temp.w('V-2', 'RL06')).warning_id); END $$;
+DO $$ BEGIN PERFORM credit_sandbox.acknowledge((pg_temp.latest_warning('V-2', 'RL06')).warning_id); END $$;
 SELECT is(pg_temp.in_nd('V-2'), false, 'no_disturbance: an acknowledged tip still keeps the member off');
-DO $$ BEGIN PERFORM credit_sandbox.record_correction((pg_temp.w('V-2', 'RL06')).warning_id, 'fixed'); END $$;
+DO $$ BEGIN PERFORM credit_sandbox.record_correction((pg_temp.latest_warning('V-2', 'RL06')).warning_id, 'fixed'); END $$;
 SELECT is(pg_temp.in_nd('V-2'), true, 'no_disturbance: back on it once the tip is corrected');
 SELECT set_eq($$SELECT operator_id FROM credit_sandbox.no_disturbance$$,
               $$SELECT m.operator_id FROM credit_sandbox.sandbox_memberships m WHERE m.exited_at IS NULL
@@ -93,22 +76,22 @@ SELECT is((SELECT count(*) FROM credit_sandbox.open_warnings WHERE operator_id =
 SELECT is((SELECT format('%s|%s|%s|%s|%s|%s|%s|%s|%s', operator_name, region, code, rule_title, list, tolerable, registered,
                          in_sandbox, status)
              FROM credit_sandbox.open_warnings WHERE operator_id = 'V-3' AND code = 'RL03' AND subject_key = 'gun'),
-          'shop V-3|South|RL03|prohibited goods|risk_trigger|f|t|f|open',
+          'test V-3|South|RL03|prohibited goods|risk_trigger|f|t|f|open',
           'open_warnings: operator and rule details');
 SELECT is((SELECT count(*) FROM credit_sandbox.open_warnings WHERE operator_id = 'V-3'), 2::bigint,
           'open_warnings: V-3 has two (two items)');
 SELECT is((SELECT format('%s|%s|%s|%s', operator_name IS NULL, region IS NULL, registered, rule_title)
              FROM credit_sandbox.open_warnings WHERE operator_id = 'V-GHOST'),
           't|t|f|licence / permit', 'open_warnings: an unregistered operator, registered false');
-CALL pg_temp.member('V-5');
-CALL pg_temp.tx('V-5', '2030-04-01 04:00+00', item => 'ad', title => '最佳 耳机');
+CALL pg_temp.admit_new_operator('V-5');
+CALL pg_temp.add_sale('V-5', '2030-04-01 04:00+00', item => 'ad', title => '最佳 耳机');
 SELECT is((SELECT format('%s|%s|%s|%s|%s', list, tolerable, in_sandbox, due_at = '2030-04-08 04:00+00', hits)
              FROM credit_sandbox.open_warnings WHERE operator_id = 'V-5'),
           'admin_tip|t|t|t|1', 'open_warnings: a member''s tip, tolerable, in_sandbox, due_at');
-DO $$ BEGIN PERFORM credit_sandbox.acknowledge((pg_temp.w('V-5', 'RL06')).warning_id); END $$;
+DO $$ BEGIN PERFORM credit_sandbox.acknowledge((pg_temp.latest_warning('V-5', 'RL06')).warning_id); END $$;
 SELECT is((SELECT status FROM credit_sandbox.open_warnings WHERE operator_id = 'V-5'), 'acknowledged',
           'open_warnings: an acknowledged tip is still shown');
-DO $$ BEGIN PERFORM credit_sandbox.close_warning((pg_temp.w('V-X', 'RL03')).warning_id, 'closed'); END $$;
+DO $$ BEGIN PERFORM credit_sandbox.close_warning((pg_temp.latest_warning('V-X', 'RL03')).warning_id, 'closed'); END $$;
 SELECT is((SELECT count(*) FROM credit_sandbox.open_warnings WHERE operator_id = 'V-X'), 0::bigint,
           'open_warnings: a closed warning is not shown');
 
@@ -119,7 +102,7 @@ SELECT set_eq($$SELECT operator_id FROM credit_sandbox.operator_risk$$, $$SELECT
 SELECT is((SELECT format('%s|%s|%s|%s|%s|%s|%s|%s', name, region, class, score, in_sandbox, open_warning_clues, open_tips,
                          last_hit_at IS NULL)
              FROM credit_sandbox.operator_risk WHERE operator_id = 'V-1'),
-          'shop V-1|North|A|100.00|t|0|0|t', 'operator_risk: a clean member');
+          'test V-1|Test|A|100.00|t|0|0|t', 'operator_risk: a clean member');
 SELECT is((SELECT format('%s|%s|%s|%s|%s|%s', class, score, graded_as_of = '2030-06-01 04:00+00', in_sandbox,
                          open_warning_clues, open_tips)
              FROM credit_sandbox.operator_risk WHERE operator_id = 'V-3'),
@@ -146,13 +129,13 @@ SELECT is((SELECT class FROM credit_sandbox.operator_risk WHERE operator_id = 'V
 -- =================================================================== rule_hits_daily
 -- V-6: three RL03 hits on one warning (item gun): 2031-05-01 10:00, 2031-05-03 10:00 and 23:30 Shanghai time,
 -- and a fourth on 2031-05-04 00:30 Shanghai (still 05-03 in UTC).  V-7: one RL03 hit on 2031-05-03 09:00 Shanghai.
-CALL pg_temp.op('V-6');
-CALL pg_temp.op('V-7');
-CALL pg_temp.tx('V-6', '2031-05-01 10:00+08', item => 'gun', cat => 'firearms');
-CALL pg_temp.tx('V-6', '2031-05-03 10:00+08', item => 'gun', cat => 'firearms');
-CALL pg_temp.tx('V-6', '2031-05-03 23:30+08', item => 'gun', cat => 'firearms');
-CALL pg_temp.tx('V-6', '2031-05-04 00:30+08', item => 'gun', cat => 'firearms');
-CALL pg_temp.tx('V-7', '2031-05-03 09:00+08', item => 'gun', cat => 'firearms');
+CALL pg_temp.add_operator('V-6');
+CALL pg_temp.add_operator('V-7');
+CALL pg_temp.add_sale('V-6', '2031-05-01 10:00+08', item => 'gun', cat => 'firearms');
+CALL pg_temp.add_sale('V-6', '2031-05-03 10:00+08', item => 'gun', cat => 'firearms');
+CALL pg_temp.add_sale('V-6', '2031-05-03 23:30+08', item => 'gun', cat => 'firearms');
+CALL pg_temp.add_sale('V-6', '2031-05-04 00:30+08', item => 'gun', cat => 'firearms');
+CALL pg_temp.add_sale('V-7', '2031-05-03 09:00+08', item => 'gun', cat => 'firearms');
 SELECT is((SELECT format('%s|%s', count(*), sum(hits)) FROM credit_sandbox.warnings WHERE operator_id IN ('V-6', 'V-7')),
           '2|5', 'setup: two warnings, five hits');
 SELECT results_eq(
@@ -185,16 +168,16 @@ SELECT results_eq($$SELECT * FROM pg_temp.summary()$$, $$SELECT * FROM pg_temp.d
 SELECT is((SELECT count(*) FROM credit_sandbox.summary), 1::bigint, 'summary: one row');
 CREATE TEMP TABLE s0 AS SELECT * FROM pg_temp.summary();
 -- a new warning clue (V-4, not a member): warning_clues + 1
-CALL pg_temp.tx('V-4', '2031-06-01 04:00+00', item => 'gun', cat => 'firearms');
+CALL pg_temp.add_sale('V-4', '2031-06-01 04:00+00', item => 'gun', cat => 'firearms');
 SELECT is((SELECT warning_clues FROM credit_sandbox.summary), (SELECT warning_clues + 1 FROM s0),
           'summary: a new warning clue counts');
 SELECT is((SELECT admin_tips FROM credit_sandbox.summary), (SELECT admin_tips FROM s0), 'summary: admin_tips unchanged');
 -- a further hit on an open clue is no new clue
-CALL pg_temp.tx('V-4', '2031-06-02 04:00+00', item => 'gun', cat => 'firearms');
+CALL pg_temp.add_sale('V-4', '2031-06-02 04:00+00', item => 'gun', cat => 'firearms');
 SELECT is((SELECT warning_clues FROM credit_sandbox.summary), (SELECT warning_clues + 1 FROM s0),
           'summary: a hit on an open clue adds no clue');
 -- any status counts
-DO $$ BEGIN PERFORM credit_sandbox.close_warning((pg_temp.w('V-4', 'RL03')).warning_id, 'closed'); END $$;
+DO $$ BEGIN PERFORM credit_sandbox.close_warning((pg_temp.latest_warning('V-4', 'RL03')).warning_id, 'closed'); END $$;
 SELECT is((SELECT warning_clues FROM credit_sandbox.summary), (SELECT warning_clues + 1 FROM s0),
           'summary: a closed clue still counts (rows ever written)');
 -- grading: a new operator classified once however many grades
@@ -205,11 +188,11 @@ SELECT is(credit_sandbox.grade('V-4', '2031-06-04 04:00+00'), 'B', 'setup: V-4 g
 SELECT is((SELECT classified_operators FROM credit_sandbox.summary), (SELECT classified_operators + 1 FROM s0),
           'summary: classified_operators counts operators, not grades');
 -- a new member and a tip
-CALL pg_temp.member('V-8');
+CALL pg_temp.admit_new_operator('V-8');
 SELECT is((SELECT format('%s|%s', sandbox_operators, no_disturbance_operators) FROM credit_sandbox.summary),
           (SELECT format('%s|%s', sandbox_operators + 1, no_disturbance_operators + 1) FROM s0),
           'summary: a new member, on the no-disturbance list');
-CALL pg_temp.tx('V-8', '2031-07-01 04:00+00', item => 'ad', title => '最佳 耳机');
+CALL pg_temp.add_sale('V-8', '2031-07-01 04:00+00', item => 'ad', title => '最佳 耳机');
 SELECT is((SELECT format('%s|%s|%s', sandbox_operators, no_disturbance_operators, admin_tips) FROM credit_sandbox.summary),
           (SELECT format('%s|%s|%s', sandbox_operators + 1, no_disturbance_operators, admin_tips + 1) FROM s0),
           'summary: a member''s tip: still a member, off the no-disturbance list, one more tip');
