@@ -14,11 +14,11 @@ SELECT plan(66);
 \ir lib/helpers.sql
 
 -- ------------------------------------------------------------------ helpers of this file
-CREATE FUNCTION pg_temp.tip(op text, c text DEFAULT 'RL06') RETURNS bigint LANGUAGE sql AS
+CREATE FUNCTION pg_temp.latest_tip_id(op text, c text DEFAULT 'RL06') RETURNS bigint LANGUAGE sql AS
 $$ SELECT (pg_temp.latest_warning(op, c, list => 'admin_tip')).warning_id $$;
-CREATE FUNCTION pg_temp.status(id bigint) RETURNS text LANGUAGE sql AS
+CREATE FUNCTION pg_temp.warning_status(id bigint) RETURNS text LANGUAGE sql AS
 $$ SELECT status FROM credit_sandbox.warnings WHERE warning_id = id $$;
-CREATE FUNCTION pg_temp.nwarnings() RETURNS bigint LANGUAGE sql AS
+CREATE FUNCTION pg_temp.warnings_of_e_operators() RETURNS bigint LANGUAGE sql AS
 $$ SELECT count(*) FROM credit_sandbox.warnings WHERE operator_id LIKE 'E-%' $$;
 
 -- =================================================================== fixtures
@@ -58,24 +58,24 @@ SELECT is((SELECT count(*) FROM credit_sandbox.sandbox_memberships WHERE operato
           5::bigint, 'setup: E-1..E-5 are members, E-6 left');
 
 -- =================================================================== acknowledge / record_correction / close_warning
-DO $$ BEGIN PERFORM credit_sandbox.acknowledge(pg_temp.tip('E-1'), 'seen by the operator'); END $$;
+DO $$ BEGIN PERFORM credit_sandbox.acknowledge(pg_temp.latest_tip_id('E-1'), 'seen by the operator'); END $$;
 SELECT is(format('%s|%s|%s|%s', w.status, w.status_note, w.status_changed_by = current_user, w.status_changed_at = now()),
           'acknowledged|seen by the operator|t|t', 'acknowledge: open -> acknowledged, note, who and when')
-  FROM credit_sandbox.warnings w WHERE w.warning_id = pg_temp.tip('E-1');
-SELECT throws_ok(format('SELECT credit_sandbox.acknowledge(%s)', pg_temp.tip('E-1')), '55000',
-                 format('warning %s is acknowledged, not open', pg_temp.tip('E-1')),
+  FROM credit_sandbox.warnings w WHERE w.warning_id = pg_temp.latest_tip_id('E-1');
+SELECT throws_ok(format('SELECT credit_sandbox.acknowledge(%s)', pg_temp.latest_tip_id('E-1')), '55000',
+                 format('warning %s is acknowledged, not open', pg_temp.latest_tip_id('E-1')),
                  'acknowledge: an acknowledged tip -> 55000');
-DO $$ BEGIN PERFORM credit_sandbox.record_correction(pg_temp.tip('E-2'), 'price label fixed'); END $$;
+DO $$ BEGIN PERFORM credit_sandbox.record_correction(pg_temp.latest_tip_id('E-2'), 'price label fixed'); END $$;
 SELECT is(format('%s|%s|%s|%s', w.status, w.status_note, w.status_changed_by = current_user, w.status_changed_at = now()),
           'corrected|price label fixed|t|t', 'record_correction: open -> corrected, note, who and when')
-  FROM credit_sandbox.warnings w WHERE w.warning_id = pg_temp.tip('E-2');
-SELECT throws_ok(format('SELECT credit_sandbox.record_correction(%s)', pg_temp.tip('E-2')), '55000',
-                 format('warning %s is corrected, not open or acknowledged', pg_temp.tip('E-2')),
+  FROM credit_sandbox.warnings w WHERE w.warning_id = pg_temp.latest_tip_id('E-2');
+SELECT throws_ok(format('SELECT credit_sandbox.record_correction(%s)', pg_temp.latest_tip_id('E-2')), '55000',
+                 format('warning %s is corrected, not open or acknowledged', pg_temp.latest_tip_id('E-2')),
                  'record_correction: a corrected tip -> 55000');
-SELECT throws_ok(format('SELECT credit_sandbox.acknowledge(%s)', pg_temp.tip('E-2')), '55000',
-                 format('warning %s is corrected, not open', pg_temp.tip('E-2')),
+SELECT throws_ok(format('SELECT credit_sandbox.acknowledge(%s)', pg_temp.latest_tip_id('E-2')), '55000',
+                 format('warning %s is corrected, not open', pg_temp.latest_tip_id('E-2')),
                  'acknowledge: a corrected tip -> 55000');
-SELECT is(pg_temp.status(pg_temp.tip('E-2')), 'corrected', 'errors leave the status alone');
+SELECT is(pg_temp.warning_status(pg_temp.latest_tip_id('E-2')), 'corrected', 'errors leave the status alone');
 -- unknown warnings
 SELECT max(warning_id) + 1000 AS nowarning FROM credit_sandbox.warnings \gset
 SELECT throws_ok('SELECT credit_sandbox.acknowledge(' || :nowarning || ')', 'P0002',
@@ -103,15 +103,15 @@ SELECT throws_ok(format('SELECT credit_sandbox.record_correction(%s)', (pg_temp.
                  'record_correction: a closed warning -> 55000');
 
 -- =================================================================== escalate_overdue: not yet overdue
-CREATE TEMP TABLE n0 AS SELECT pg_temp.nwarnings() AS n;
+CREATE TEMP TABLE n0 AS SELECT pg_temp.warnings_of_e_operators() AS n;
 SELECT lives_ok('SELECT credit_sandbox.escalate_overdue()', 'escalate: at defaults to now()');
 SELECT is((SELECT string_agg(status, ',' ORDER BY operator_id) FROM credit_sandbox.warnings
             WHERE operator_id LIKE 'E-%' AND list = 'admin_tip'), 'acknowledged,corrected,open,open,open,open',
           '... as of now() no tip of 2030 is overdue');
 SELECT is(credit_sandbox.escalate_overdue('2030-03-08 04:00+00'), 0::bigint,
           'escalate: due_at = at is not overdue (due_at < at): nothing escalated');
-SELECT is(pg_temp.status(pg_temp.tip('E-1')), 'acknowledged', '... E-1 still acknowledged');
-SELECT is(pg_temp.nwarnings(), (SELECT n FROM n0), '... no new warning');
+SELECT is(pg_temp.warning_status(pg_temp.latest_tip_id('E-1')), 'acknowledged', '... E-1 still acknowledged');
+SELECT is(pg_temp.warnings_of_e_operators(), (SELECT n FROM n0), '... no new warning');
 
 -- =================================================================== the first escalation
 SELECT is(credit_sandbox.escalate_overdue('2030-03-08 04:00:00.000001+00'), 1::bigint,
@@ -121,7 +121,7 @@ SELECT t.warning_id AS tip_id, t.status AS tip_status, t.escalated_to AS tip_esc
        t.status_changed_at AS tip_changed_at, t.status_changed_by AS tip_changed_by,
        t.due_at AS tip_due, t.subject_key AS tip_key, c.*
   FROM credit_sandbox.warnings t LEFT JOIN credit_sandbox.warnings c ON c.warning_id = t.escalated_to
- WHERE t.warning_id = pg_temp.tip('E-1');
+ WHERE t.warning_id = pg_temp.latest_tip_id('E-1');
 SELECT is((SELECT tip_status FROM e1), 'escalated', 'escalate: the tip''s status is escalated');
 SELECT is((SELECT format('%s|%s', tip_changed_at = now(), tip_changed_by = current_user) FROM e1), 't|t',
           'escalate: status_changed_at and status_changed_by set');
@@ -150,12 +150,12 @@ SELECT is((pg_temp.latest_stay('E-1')).exit_hit_at, '2030-03-08 04:00+00'::times
 SELECT is(format('%s|%s|%s', g.class, g.cause, g.graded_as_of = '2030-03-08 04:00+00'), 'B|warning clue RL06|t',
           'escalate: class capped at B, cause ''warning clue RL06''')
   FROM pg_temp.latest_grade('E-1') g;
-SELECT is(pg_temp.status(pg_temp.tip('E-2')), 'corrected', 'escalate: a corrected tip is not escalated');
-SELECT is((SELECT escalated_to FROM credit_sandbox.warnings WHERE warning_id = pg_temp.tip('E-2')), NULL::bigint,
+SELECT is(pg_temp.warning_status(pg_temp.latest_tip_id('E-2')), 'corrected', 'escalate: a corrected tip is not escalated');
+SELECT is((SELECT escalated_to FROM credit_sandbox.warnings WHERE warning_id = pg_temp.latest_tip_id('E-2')), NULL::bigint,
           '... and has no escalated_to');
 SELECT is(credit_sandbox.in_sandbox('E-2'), true, '... and its operator stays in');
-SELECT is(pg_temp.status(pg_temp.tip('E-3')), 'open', 'escalate: a tip not yet due stays open');
-SELECT is(pg_temp.nwarnings(), (SELECT n FROM n0) + 1, 'escalate: exactly one new warning');
+SELECT is(pg_temp.warning_status(pg_temp.latest_tip_id('E-3')), 'open', 'escalate: a tip not yet due stays open');
+SELECT is(pg_temp.warnings_of_e_operators(), (SELECT n FROM n0) + 1, 'escalate: exactly one new warning');
 
 -- =================================================================== idempotence
 CREATE TEMP TABLE snapshot AS SELECT * FROM credit_sandbox.warnings WHERE operator_id LIKE 'E-%';
@@ -177,29 +177,29 @@ SELECT is(credit_sandbox.escalate_overdue('2030-03-11 00:00+00'), 1::bigint, 'es
 SELECT is(format('%s|%s|%s', w.code, w.subject_key, w.occurred_at = '2030-03-10 04:00+00'), 'RL07|E-5|t',
           'escalate: RL07 clue on the operator key, as of due_at')
   FROM pg_temp.latest_warning('E-5', 'RL07', list => 'risk_trigger') w;
-SELECT is(pg_temp.status(pg_temp.tip('E-5', 'RL07')), 'escalated', '... the RL07 tip escalated');
+SELECT is(pg_temp.warning_status(pg_temp.latest_tip_id('E-5', 'RL07')), 'escalated', '... the RL07 tip escalated');
 SELECT is((pg_temp.latest_stay('E-5')).exit_reason, 'RL07: refused lawful return', '... E-5 leaves the sandbox');
-SELECT is(pg_temp.status(pg_temp.tip('E-3')), 'open', '... E-3 (due 03-12) still open');
+SELECT is(pg_temp.warning_status(pg_temp.latest_tip_id('E-3')), 'open', '... E-3 (due 03-12) still open');
 
 SELECT is(credit_sandbox.escalate_overdue('2100-01-01 00:00+00'), 2::bigint, 'escalate: E-3 and E-6 in 2100');
-SELECT is(pg_temp.status(pg_temp.tip('E-3')), 'escalated', '... the open E-3 tip escalated');
-SELECT is(pg_temp.status(pg_temp.tip('E-6')), 'escalated', '... E-6''s tip escalated');
+SELECT is(pg_temp.warning_status(pg_temp.latest_tip_id('E-3')), 'escalated', '... the open E-3 tip escalated');
+SELECT is(pg_temp.warning_status(pg_temp.latest_tip_id('E-6')), 'escalated', '... E-6''s tip escalated');
 SELECT is(format('%s|%s', (pg_temp.latest_stay('E-6')).exit_code, (pg_temp.latest_stay('E-6')).exit_warning_id
                            = (pg_temp.latest_warning('E-6', 'RL03', list => 'risk_trigger')).warning_id), 'RL03|t',
           'escalate: a former member''s stay keeps its earlier exit');
-SELECT is(pg_temp.status(pg_temp.tip('E-4', 'TP01')), 'open', 'escalate: a TP01 tip never escalates');
+SELECT is(pg_temp.warning_status(pg_temp.latest_tip_id('E-4', 'TP01')), 'open', 'escalate: a TP01 tip never escalates');
 SELECT is((SELECT count(*) FROM credit_sandbox.warnings WHERE operator_id = 'E-4'), 1::bigint, '... no warning clue for E-4');
 SELECT is(credit_sandbox.in_sandbox('E-4'), true, '... E-4 stays in');
-SELECT is(pg_temp.status(pg_temp.tip('E-2')), 'corrected', 'escalate: the corrected tip still not escalated in 2100');
+SELECT is(pg_temp.warning_status(pg_temp.latest_tip_id('E-2')), 'corrected', 'escalate: the corrected tip still not escalated in 2100');
 SELECT is(credit_sandbox.escalate_overdue('2100-01-01 00:00+00'), 0::bigint, 'escalate in 2100 again: 0');
 -- an escalated tip can only be closed
-SELECT throws_ok(format('SELECT credit_sandbox.record_correction(%s)', pg_temp.tip('E-1')), '55000',
-                 format('warning %s is escalated, not open or acknowledged', pg_temp.tip('E-1')),
+SELECT throws_ok(format('SELECT credit_sandbox.record_correction(%s)', pg_temp.latest_tip_id('E-1')), '55000',
+                 format('warning %s is escalated, not open or acknowledged', pg_temp.latest_tip_id('E-1')),
                  'record_correction: an escalated tip -> 55000');
-SELECT lives_ok(format('SELECT credit_sandbox.close_warning(%s, ''done'')', pg_temp.tip('E-1')),
+SELECT lives_ok(format('SELECT credit_sandbox.close_warning(%s, ''done'')', pg_temp.latest_tip_id('E-1')),
                 'close_warning: an escalated tip');
 SELECT is(format('%s|%s', w.status, w.escalated_to IS NOT NULL), 'closed|t', '... closed, the link kept')
-  FROM credit_sandbox.warnings w WHERE w.warning_id = pg_temp.tip('E-1');
+  FROM credit_sandbox.warnings w WHERE w.warning_id = pg_temp.latest_tip_id('E-1');
 SELECT is(credit_sandbox.escalate_overdue('2100-01-01 00:00+00'), 0::bigint, 'escalate: a closed tip is not escalated');
 
 SELECT * FROM finish();

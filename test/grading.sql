@@ -17,13 +17,13 @@ SELECT plan(117);
 CREATE PROCEDURE pg_temp.set_weight(ind text, w numeric) LANGUAGE sql AS $$
     UPDATE credit_sandbox.grading_weights SET weight = w WHERE indicator = ind $$;
 -- score|score_class|class of the latest grade row
-CREATE FUNCTION pg_temp.sc(op text) RETURNS text LANGUAGE sql AS
+CREATE FUNCTION pg_temp.score_and_classes(op text) RETURNS text LANGUAGE sql AS
 $$ SELECT format('%s|%s|%s', g.score, g.score_class, g.class) FROM pg_temp.latest_grade(op) g $$;
 -- one indicator's value in the latest grade row
-CREATE FUNCTION pg_temp.val(op text, ind text) RETURNS numeric LANGUAGE sql AS
+CREATE FUNCTION pg_temp.indicator_value(op text, ind text) RETURNS numeric LANGUAGE sql AS
 $$ SELECT ((g.indicators -> ind) ->> 'value')::numeric FROM pg_temp.latest_grade(op) g $$;
 -- the hard rules of the latest grade row, as a text array in their order
-CREATE FUNCTION pg_temp.hr(op text) RETURNS text[] LANGUAGE sql AS
+CREATE FUNCTION pg_temp.hard_rules_of(op text) RETURNS text[] LANGUAGE sql AS
 $$ SELECT coalesce(array_agg(r ORDER BY n), '{}') FROM pg_temp.latest_grade(op) g,
           jsonb_array_elements_text(g.hard_rules) WITH ORDINALITY AS x(r, n) $$;
 
@@ -43,11 +43,11 @@ SELECT is((SELECT count(*) FROM credit_sandbox.operator_grades WHERE operator_id
 -- registration: under a year = registered_on > legal day - 1 year (or NULL)
 CALL pg_temp.add_operator('G-REG-1Y', registered => '2029-06-15');
 SELECT is(credit_sandbox.grade('G-REG-1Y', :T), 'A', 'registered exactly one year before the legal day: A');
-SELECT is(pg_temp.val('G-REG-1Y', 'registered_under_a_year'), 0::numeric, '... registered_under_a_year = 0');
+SELECT is(pg_temp.indicator_value('G-REG-1Y', 'registered_under_a_year'), 0::numeric, '... registered_under_a_year = 0');
 CALL pg_temp.add_operator('G-REG-LT', registered => '2029-06-16');
 SELECT is(credit_sandbox.grade('G-REG-LT', :T), 'B', 'registered one day less than a year before: B');
-SELECT is(pg_temp.sc('G-REG-LT'), '85.00|B|B', '... score 100 - 15 = 85.00, no hard rule');
-SELECT is(pg_temp.hr('G-REG-LT'), '{}'::text[], '... no hard rule');
+SELECT is(pg_temp.score_and_classes('G-REG-LT'), '85.00|B|B', '... score 100 - 15 = 85.00, no hard rule');
+SELECT is(pg_temp.hard_rules_of('G-REG-LT'), '{}'::text[], '... no hard rule');
 CALL pg_temp.add_operator('G-REG-NULL', registered => NULL);
 SELECT is(credit_sandbox.grade('G-REG-NULL', :T), 'B', 'registered_on NULL counts as under a year: B');
 -- legal day: 2030-06-14 16:30 UTC is 2030-06-15 00:30 in Shanghai
@@ -62,8 +62,8 @@ SELECT is(credit_sandbox.grade('G-LIC', :T), 'A', 'licence valid until the legal
 SELECT is(credit_sandbox.grade('G-LIC', '2030-06-15 15:59:59+00'), 'A', 'licence: last second of the legal day: A');
 SELECT is(credit_sandbox.grade('G-LIC', '2030-06-15 16:00:00+00'), 'B',
           'licence: 16:00 UTC is the next legal day in Shanghai: no valid licence, B');
-SELECT is(pg_temp.sc('G-LIC'), '70.00|B|B', '... score 100 - 30 = 70.00');
-SELECT is(pg_temp.hr('G-LIC'), '{"no licence valid on the day: not A"}'::text[], '... hard rule recorded');
+SELECT is(pg_temp.score_and_classes('G-LIC'), '70.00|B|B', '... score 100 - 30 = 70.00');
+SELECT is(pg_temp.hard_rules_of('G-LIC'), '{"no licence valid on the day: not A"}'::text[], '... hard rule recorded');
 CALL pg_temp.add_operator('G-LIC-NULL', licence => NULL);
 SELECT is(credit_sandbox.grade('G-LIC-NULL', :T), 'B', 'licence_valid_until NULL: no valid licence, B');
 
@@ -71,7 +71,7 @@ SELECT is(credit_sandbox.grade('G-LIC-NULL', :T), 'B', 'licence_valid_until NULL
 -- no valid licence -> not A, even with a full score
 CALL pg_temp.set_weight('no_valid_licence', 0);
 SELECT is(credit_sandbox.grade('G-LIC-NULL', :T), 'B', 'hard rule: no valid licence with score 100 -> B (not A)');
-SELECT is(pg_temp.sc('G-LIC-NULL'), '100.00|A|B', '... score_class A, class B');
+SELECT is(pg_temp.score_and_classes('G-LIC-NULL'), '100.00|A|B', '... score_class A, class B');
 CALL pg_temp.default_weights();
 -- not A means B or worse: a lower score stays lower
 CALL pg_temp.add_operator('G-LIC-REG', registered => NULL, licence => NULL);
@@ -81,26 +81,26 @@ SELECT is(credit_sandbox.grade('G-LIC-REG', :T), 'C', 'no licence and not regist
 CALL pg_temp.add_operator('G-DIS');
 CALL pg_temp.add_list_entry('G-DIS', 'dishonest', '2030-01-01');
 SELECT is(credit_sandbox.grade('G-DIS', :T), 'D', 'dishonest list: D');
-SELECT is(pg_temp.sc('G-DIS'), '40.00|D|D', '... score 100 - 60 = 40.00');
+SELECT is(pg_temp.score_and_classes('G-DIS'), '40.00|D|D', '... score 100 - 60 = 40.00');
 CALL pg_temp.set_weight('dishonest_list', 0);
 SELECT is(credit_sandbox.grade('G-DIS', :T), 'D', 'hard rule: dishonest list with score 100 -> D');
-SELECT is(pg_temp.sc('G-DIS'), '100.00|A|D', '... score_class A, class D');
-SELECT is(pg_temp.hr('G-DIS'), '{"on the dishonest list: D"}'::text[], '... hard rule recorded');
+SELECT is(pg_temp.score_and_classes('G-DIS'), '100.00|A|D', '... score_class A, class D');
+SELECT is(pg_temp.hard_rules_of('G-DIS'), '{"on the dishonest list: D"}'::text[], '... hard rule recorded');
 CALL pg_temp.default_weights();
 
 -- abnormal list -> C or worse
 CALL pg_temp.add_operator('G-ABN');
 CALL pg_temp.add_list_entry('G-ABN', 'abnormal', '2030-01-01');
 SELECT is(credit_sandbox.grade('G-ABN', :T), 'C', 'abnormal list: 70.00 (B by score) -> C');
-SELECT is(pg_temp.sc('G-ABN'), '70.00|B|C', '... score_class B, class C');
+SELECT is(pg_temp.score_and_classes('G-ABN'), '70.00|B|C', '... score_class B, class C');
 CALL pg_temp.set_weight('abnormal_list', 0);
 SELECT is(credit_sandbox.grade('G-ABN', :T), 'C', 'hard rule: abnormal list with score 100 -> C');
-SELECT is(pg_temp.hr('G-ABN'), '{"on the abnormal list: C or worse"}'::text[], '... hard rule recorded');
+SELECT is(pg_temp.hard_rules_of('G-ABN'), '{"on the abnormal list: C or worse"}'::text[], '... hard rule recorded');
 CALL pg_temp.default_weights();
 CALL pg_temp.add_operator('G-ABN-LIC', licence => NULL);
 CALL pg_temp.add_list_entry('G-ABN-LIC', 'abnormal', '2030-01-01');
 SELECT is(credit_sandbox.grade('G-ABN-LIC', :T), 'D', 'abnormal list and no licence: 40.00 -> D (C or worse)');
-SELECT is(pg_temp.hr('G-ABN-LIC'), '{"on the abnormal list: C or worse","no licence valid on the day: not A"}'::text[],
+SELECT is(pg_temp.hard_rules_of('G-ABN-LIC'), '{"on the abnormal list: C or worse","no licence valid on the day: not A"}'::text[],
           '... both hard rules recorded');
 
 -- list entries: from listed_on inclusive to removed_on exclusive, on the legal day
@@ -121,19 +121,19 @@ CALL pg_temp.add_sale('G-OWC', '2030-06-01 04:00+00', item => 'gun', cat => 'fir
 SELECT is((SELECT count(*) FROM credit_sandbox.warnings WHERE operator_id = 'G-OWC' AND list = 'risk_trigger'
               AND status = 'open'), 1::bigint, 'setup: a prohibited sale wrote one open warning clue');
 SELECT is(credit_sandbox.grade('G-OWC', :T), 'B', 'open warning clue: B');
-SELECT is(pg_temp.sc('G-OWC'), '75.00|B|B', '... score 100 - 15 (clue in 365 days) - 10 (open clue) = 75.00');
-SELECT is(pg_temp.hr('G-OWC'), '{"an open warning clue: B or worse"}'::text[], '... hard rule recorded');
+SELECT is(pg_temp.score_and_classes('G-OWC'), '75.00|B|B', '... score 100 - 15 (clue in 365 days) - 10 (open clue) = 75.00');
+SELECT is(pg_temp.hard_rules_of('G-OWC'), '{"an open warning clue: B or worse"}'::text[], '... hard rule recorded');
 CALL pg_temp.set_weight('warning_clues', 0);
 CALL pg_temp.set_weight('open_warning_clues', 0);
 SELECT is(credit_sandbox.grade('G-OWC', :T), 'B', 'hard rule: open warning clue with score 100 -> B');
-SELECT is(pg_temp.sc('G-OWC'), '100.00|A|B', '... score_class A, class B');
+SELECT is(pg_temp.score_and_classes('G-OWC'), '100.00|A|B', '... score_class A, class B');
 DO $$ BEGIN PERFORM credit_sandbox.acknowledge(warning_id) FROM credit_sandbox.warnings WHERE operator_id = 'G-OWC'; END $$;
 SELECT is(credit_sandbox.grade('G-OWC', :T), 'B', 'hard rule: an acknowledged warning clue is still open -> B');
 DO $$ BEGIN PERFORM credit_sandbox.record_correction(warning_id) FROM credit_sandbox.warnings WHERE operator_id = 'G-OWC'; END $$;
 SELECT is(credit_sandbox.grade('G-OWC', :T), 'A', 'hard rule: a corrected warning clue no longer caps the class');
 CALL pg_temp.default_weights();
 SELECT is(credit_sandbox.grade('G-OWC', :T), 'B', 'a corrected clue still counts in warning_clues: 85.00 -> B');
-SELECT is(format('%s|%s', pg_temp.val('G-OWC', 'warning_clues'), pg_temp.val('G-OWC', 'open_warning_clues')), '1|0',
+SELECT is(format('%s|%s', pg_temp.indicator_value('G-OWC', 'warning_clues'), pg_temp.indicator_value('G-OWC', 'open_warning_clues')), '1|0',
           '... warning_clues 1, open_warning_clues 0');
 -- a tip is no warning clue: no cap
 CALL pg_temp.add_operator('G-TIP', licence => '2030-06-30');
@@ -142,25 +142,25 @@ CALL pg_temp.add_sale('G-TIP', '2030-06-10 04:00+00', item => 'ad', title => 'æœ
 SELECT is((SELECT string_agg(code || ':' || list, ',' ORDER BY code) FROM credit_sandbox.warnings WHERE operator_id = 'G-TIP'),
           'RL06:admin_tip,TP01:admin_tip', 'setup: a member''s first RL06 hit is a tip, and the licence expiry a TP01 tip');
 SELECT is(credit_sandbox.grade('G-TIP', :T), 'A', 'open tips do not cap the class: A');
-SELECT is(pg_temp.val('G-TIP', 'admin_tips'), 1::numeric, 'admin_tips counts the RL06 tip, not the TP01 tip');
-SELECT is(pg_temp.sc('G-TIP'), '96.00|A|A', '... score 100 - 4 = 96.00');
+SELECT is(pg_temp.indicator_value('G-TIP', 'admin_tips'), 1::numeric, 'admin_tips counts the RL06 tip, not the TP01 tip');
+SELECT is(pg_temp.score_and_classes('G-TIP'), '96.00|A|A', '... score 100 - 4 = 96.00');
 
 -- =================================================================== windows: (at - 365 days, at]
 CALL pg_temp.add_operator('G-WIN');
 CALL pg_temp.add_sale('G-WIN', '2029-06-15 04:00+00', item => 'gun', cat => 'firearms');
 DO $$ BEGIN PERFORM credit_sandbox.record_correction(warning_id) FROM credit_sandbox.warnings WHERE operator_id = 'G-WIN'; END $$;
 SELECT is(credit_sandbox.grade('G-WIN', '2030-06-15 04:00+00'), 'A', 'a clue last hit exactly 365 days before at: outside');
-SELECT is(pg_temp.val('G-WIN', 'warning_clues'), 0::numeric, '... warning_clues 0');
+SELECT is(pg_temp.indicator_value('G-WIN', 'warning_clues'), 0::numeric, '... warning_clues 0');
 SELECT is(credit_sandbox.grade('G-WIN', '2030-06-15 03:59:59+00'), 'B', 'a clue last hit 365 days - 1 s before at: inside, B');
-SELECT is(pg_temp.val('G-WIN', 'warning_clues'), 1::numeric, '... warning_clues 1');
+SELECT is(pg_temp.indicator_value('G-WIN', 'warning_clues'), 1::numeric, '... warning_clues 1');
 SELECT is(credit_sandbox.grade('G-WIN', '2029-06-15 04:00+00'), 'B', 'a clue last hit at at itself: inside');
 SELECT is(credit_sandbox.grade('G-WIN', '2029-06-15 03:59:59+00'), 'A', 'a clue last hit after at: not counted');
 CALL pg_temp.add_operator('G-CWIN');
 CALL pg_temp.add_complaints('G-CWIN', '2029-06-15 04:00+00');
 SELECT is(credit_sandbox.grade('G-CWIN', '2030-06-15 04:00+00'), 'A', 'complaint exactly 365 days before: outside');
-SELECT is(pg_temp.val('G-CWIN', 'complaints_per_1000_orders'), 0::numeric, '... complaints_per_1000_orders 0');
+SELECT is(pg_temp.indicator_value('G-CWIN', 'complaints_per_1000_orders'), 0::numeric, '... complaints_per_1000_orders 0');
 SELECT is(credit_sandbox.grade('G-CWIN', '2029-06-15 04:00+00'), 'A', 'complaint at at itself: counted');
-SELECT is(pg_temp.sc('G-CWIN'), '98.00|A|A', '... 1 complaint, fewer than 1,000 orders: rate 1, 2 points off');
+SELECT is(pg_temp.score_and_classes('G-CWIN'), '98.00|A|A', '... 1 complaint, fewer than 1,000 orders: rate 1, 2 points off');
 
 -- =================================================================== class boundaries
 -- one complaint and no order: complaints_per_1000_orders = 1, so its weight is the points taken off
@@ -168,23 +168,23 @@ CALL pg_temp.add_operator('G-BND');
 CALL pg_temp.add_complaints('G-BND', '2030-06-01 04:00+00');
 CALL pg_temp.set_weight('complaints_per_1000_orders', 10);
 SELECT is(credit_sandbox.grade('G-BND', :T), 'A', 'boundary: score exactly 90 -> A');
-SELECT is(pg_temp.sc('G-BND'), '90.00|A|A', '... 90.00');
+SELECT is(pg_temp.score_and_classes('G-BND'), '90.00|A|A', '... 90.00');
 CALL pg_temp.set_weight('complaints_per_1000_orders', 10.01);
 SELECT is(credit_sandbox.grade('G-BND', :T), 'B', 'boundary: score 89.99 -> B');
-SELECT is(pg_temp.sc('G-BND'), '89.99|B|B', '... 89.99');
+SELECT is(pg_temp.score_and_classes('G-BND'), '89.99|B|B', '... 89.99');
 CALL pg_temp.set_weight('complaints_per_1000_orders', 30);
 SELECT is(credit_sandbox.grade('G-BND', :T), 'B', 'boundary: score exactly 70 -> B');
 CALL pg_temp.set_weight('complaints_per_1000_orders', 30.01);
 SELECT is(credit_sandbox.grade('G-BND', :T), 'C', 'boundary: score 69.99 -> C');
-SELECT is(pg_temp.sc('G-BND'), '69.99|C|C', '... 69.99');
+SELECT is(pg_temp.score_and_classes('G-BND'), '69.99|C|C', '... 69.99');
 CALL pg_temp.set_weight('complaints_per_1000_orders', 50);
 SELECT is(credit_sandbox.grade('G-BND', :T), 'C', 'boundary: score exactly 50 -> C');
 CALL pg_temp.set_weight('complaints_per_1000_orders', 50.01);
 SELECT is(credit_sandbox.grade('G-BND', :T), 'D', 'boundary: score 49.99 -> D');
-SELECT is(pg_temp.sc('G-BND'), '49.99|D|D', '... 49.99');
+SELECT is(pg_temp.score_and_classes('G-BND'), '49.99|D|D', '... 49.99');
 CALL pg_temp.set_weight('complaints_per_1000_orders', 150);
 SELECT is(credit_sandbox.grade('G-BND', :T), 'D', 'score below 0 is clamped: D');
-SELECT is(pg_temp.sc('G-BND'), '0.00|D|D', '... score 0.00');
+SELECT is(pg_temp.score_and_classes('G-BND'), '0.00|D|D', '... score 0.00');
 CALL pg_temp.set_weight('complaints_per_1000_orders', 0.333);
 SELECT is(credit_sandbox.grade('G-BND', :T), 'A', 'rounding: 100 - 0.333');
 SELECT is((pg_temp.latest_grade('G-BND')).score, 99.67, '... score rounded to 2 decimals: 99.67');
@@ -214,8 +214,8 @@ SELECT is((SELECT string_agg(code || ':' || list || ':' || status, ',' ORDER BY 
             WHERE operator_id = 'G-MIX'), 'RL03:risk_trigger:open,RL06:admin_tip:open,TP01:admin_tip:open',
           'setup: G-MIX has an open clue, an RL06 tip and a TP01 tip');
 SELECT is(credit_sandbox.grade('G-MIX', :T), 'D', 'contributions: G-MIX is D');
-SELECT is(pg_temp.sc('G-MIX'), '49.50|D|D', 'contributions: score 49.50');
-SELECT is(pg_temp.hr('G-MIX'), '{"an open warning clue: B or worse"}'::text[], 'contributions: hard rules');
+SELECT is(pg_temp.score_and_classes('G-MIX'), '49.50|D|D', 'contributions: score 49.50');
+SELECT is(pg_temp.hard_rules_of('G-MIX'), '{"an open warning clue: B or worse"}'::text[], 'contributions: hard rules');
 SELECT set_eq($$SELECT jsonb_object_keys(indicators) FROM pg_temp.latest_grade('G-MIX')$$,
               $$SELECT indicator FROM credit_sandbox.grading_weights$$,
               'contributions: one entry per indicator');

@@ -23,10 +23,10 @@ LANGUAGE sql AS $$
     INSERT INTO credit_sandbox.operators (operator_id, name, region, registered_on, licence_valid_until, permits)
     SELECT prefix || lpad(g::text, 3, '0'), 'inspections ' || g, 'Test', registered, licence, '{}'
       FROM generate_series(1, n) g $$;
-CREATE FUNCTION pg_temp.h(seed text, VARIADIC parts text[]) RETURNS bytea LANGUAGE sql IMMUTABLE AS
+CREATE FUNCTION pg_temp.draw_hash(seed text, VARIADIC parts text[]) RETURNS bytea LANGUAGE sql IMMUTABLE AS
 $$ SELECT sha256(convert_to(seed || ':' || array_to_string(parts, ':'), 'UTF8')) $$;
 -- the tasks of a draw, as text, for comparisons between draws
-CREATE FUNCTION pg_temp.tasks(d bigint) RETURNS SETOF text LANGUAGE sql AS
+CREATE FUNCTION pg_temp.draw_tasks(d bigint) RETURNS SETOF text LANGUAGE sql AS
 $$ SELECT format('%s|%s|%s', operator_id, reason, inspectors) FROM credit_sandbox.inspection_tasks WHERE draw_id = d $$;
 
 -- =================================================================== operators and inspectors
@@ -75,7 +75,7 @@ INSERT INTO credit_sandbox.inspectors (inspector_id, name, region, active) VALUE
 -- I-T001's first inspector under seed-1 has a conflict with it; I-D001 conflicts with all but INS-6
 INSERT INTO credit_sandbox.inspector_conflicts (inspector_id, operator_id, reason)
 SELECT inspector_id, 'I-T001', 'relative' FROM credit_sandbox.inspectors WHERE active
- ORDER BY pg_temp.h('seed-1', 'I-T001', inspector_id) LIMIT 1;
+ ORDER BY pg_temp.draw_hash('seed-1', 'I-T001', inspector_id) LIMIT 1;
 INSERT INTO credit_sandbox.inspector_conflicts (inspector_id, operator_id, reason)
 SELECT inspector_id, 'I-D001', 'former employer' FROM credit_sandbox.inspectors WHERE inspector_id <> 'INS-6';
 CREATE TEMP TABLE conflict_t1 AS SELECT inspector_id FROM credit_sandbox.inspector_conflicts WHERE operator_id = 'I-T001';
@@ -175,7 +175,7 @@ SELECT is((SELECT count(*) FROM credit_sandbox.inspection_pool p JOIN credit_san
                            WHERE q.draw_id = p.draw_id AND q.class = p.class
                              AND NOT EXISTS (SELECT FROM credit_sandbox.inspection_tasks u
                                               WHERE u.draw_id = q.draw_id AND u.operator_id = q.operator_id AND u.reason = 'random')
-                             AND pg_temp.h('seed-1', q.operator_id) < pg_temp.h('seed-1', p.operator_id))),
+                             AND pg_temp.draw_hash('seed-1', q.operator_id) < pg_temp.draw_hash('seed-1', p.operator_id))),
           0::bigint, 'random: every drawn operator hashes below every undrawn one of its class');
 SELECT set_eq($$SELECT operator_id FROM credit_sandbox.inspection_tasks WHERE draw_id = $$ || :d1 || $$ AND reason = 'random'$$,
               $$SELECT operator_id FROM (
@@ -218,7 +218,7 @@ SELECT is((SELECT count(*) FROM credit_sandbox.inspection_tasks t, unnest(t.insp
           0::bigint, 'inspectors: never one with a conflict with the operator (all draws)');
 SELECT is((SELECT inspectors FROM credit_sandbox.inspection_tasks WHERE draw_id = :d1 AND operator_id = 'I-T001'),
           ARRAY(SELECT inspector_id FROM credit_sandbox.inspectors WHERE active
-                 ORDER BY pg_temp.h('seed-1', 'I-T001', inspector_id) OFFSET 1 LIMIT 2),
+                 ORDER BY pg_temp.draw_hash('seed-1', 'I-T001', inspector_id) OFFSET 1 LIMIT 2),
           'inspectors: I-T001''s first-ranked inspector is skipped (conflict): the 2nd and 3rd');
 SELECT is((SELECT inspectors FROM credit_sandbox.inspection_tasks WHERE draw_id = :d1 AND operator_id = 'I-D001'),
           '{INS-6}'::text[], 'inspectors: only one without a conflict: one inspector');
@@ -234,7 +234,7 @@ SELECT is((SELECT count(*) FROM credit_sandbox.inspection_tasks t
 -- I-商户 is ranked by the sha256 of its UTF-8 bytes: 'seed-1:I-' then U+5546 U+6237 as e5 95 86 e6 88 b7
 SELECT is(EXISTS (SELECT FROM credit_sandbox.inspection_tasks WHERE draw_id = :d1 AND operator_id = 'I-商户' AND reason = 'random'),
           (SELECT count(*) FROM credit_sandbox.inspection_pool p WHERE p.draw_id = :d1 AND p.class = 'A'
-              AND pg_temp.h('seed-1', p.operator_id) < sha256('\x736565642d313a492de59586e688b7'::bytea))
+              AND pg_temp.draw_hash('seed-1', p.operator_id) < sha256('\x736565642d313a492de59586e688b7'::bytea))
           < (SELECT expected FROM per_class WHERE class = 'A'),
           'random: a non-ASCII id is ranked by the sha256 of its UTF-8 bytes');
 
@@ -269,7 +269,7 @@ SELECT is(credit_sandbox.verify_draw(:d1), true, 'verify: true once everything i
 
 -- =================================================================== reproducibility
 SELECT credit_sandbox.draw_inspections('seed-1') AS d2 \gset
-SELECT set_eq(format('SELECT pg_temp.tasks(%s)', :d2), format('SELECT pg_temp.tasks(%s)', :d1),
+SELECT set_eq(format('SELECT pg_temp.draw_tasks(%s)', :d2), format('SELECT pg_temp.draw_tasks(%s)', :d1),
               'same seed, same data: the same tasks (operators, reasons, inspectors)');
 SELECT set_eq(format('SELECT operator_id, class, triggered FROM credit_sandbox.inspection_pool WHERE draw_id = %s', :d2),
               format('SELECT operator_id, class, triggered FROM credit_sandbox.inspection_pool WHERE draw_id = %s', :d1),
@@ -337,7 +337,7 @@ CALL pg_temp.add_operator('I-QA');
 INSERT INTO credit_sandbox.inspector_conflicts (inspector_id, operator_id) VALUES ('I-QA', 'I-QB');
 SELECT credit_sandbox.draw_inspections('seed-q', '{"A": 1}', 10) AS d7 \gset
 SELECT is((SELECT inspectors FROM credit_sandbox.inspection_tasks WHERE draw_id = :d7 AND operator_id = 'I-QA'),
-          ARRAY(SELECT i FROM unnest('{INS-1,INS-2,INS-3,INS-4,INS-5,INS-6,I-QB}'::text[]) i ORDER BY pg_temp.h('seed-q', 'I-QA', i)),
+          ARRAY(SELECT i FROM unnest('{INS-1,INS-2,INS-3,INS-4,INS-5,INS-6,I-QB}'::text[]) i ORDER BY pg_temp.draw_hash('seed-q', 'I-QA', i)),
           'conflicts: only the recorded (inspector, operator) pair is skipped, not the reversed one');
 
 SELECT * FROM finish();

@@ -16,10 +16,10 @@ SELECT plan(69);
 \ir lib/helpers.sql
 
 -- ------------------------------------------------------------------ helpers of this file
-CREATE FUNCTION pg_temp.ngrades(op text) RETURNS bigint LANGUAGE sql AS
+CREATE FUNCTION pg_temp.grade_count(op text) RETURNS bigint LANGUAGE sql AS
 $$ SELECT count(*) FROM credit_sandbox.operator_grades WHERE operator_id = op $$;
 -- SQLSTATE, message and detail of an error
-CREATE FUNCTION pg_temp.err(q text) RETURNS text LANGUAGE plpgsql AS $$
+CREATE FUNCTION pg_temp.error_of(q text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
     st text; msg text; det text;
 BEGIN
@@ -59,13 +59,13 @@ CALL pg_temp.add_list_entry('S-D', 'dishonest', '2020-01-01');
 SELECT throws_ok($$SELECT credit_sandbox.admit('S-D')$$, '55000',
                  'operator "S-D" is class D, and only class A enters the sandbox', 'admit: class D refused');
 CALL pg_temp.add_operator('S-NOLIC', licence => NULL);
-SELECT is(pg_temp.err($$SELECT credit_sandbox.admit('S-NOLIC')$$),
+SELECT is(pg_temp.error_of($$SELECT credit_sandbox.admit('S-NOLIC')$$),
           '55000: operator "S-NOLIC" is class B, and only class A enters the sandbox (Score 70.00; hard rules: no licence valid on the day: not A.)',
           'admit: no valid licence refused, the detail gives score and hard rules');
 -- an open warning clue counts whatever its date (status, not window)
 CALL pg_temp.add_operator('S-OWC');
 CALL pg_temp.add_sale('S-OWC', '2030-01-01 04:00+00', item => 'gun', cat => 'firearms');
-SELECT is(pg_temp.err($$SELECT credit_sandbox.admit('S-OWC')$$),
+SELECT is(pg_temp.error_of($$SELECT credit_sandbox.admit('S-OWC')$$),
           '55000: operator "S-OWC" is class B, and only class A enters the sandbox (Score 90.00; hard rules: an open warning clue: B or worse.)',
           'admit: an open warning clue (dated after now) refuses: score 90.00 but class B');
 
@@ -87,10 +87,10 @@ SELECT is(format('%s|%s|%s', g.class, g.cause, g.graded_as_of = '2030-02-01 04:0
 SELECT ok((pg_temp.latest_grade('S-W')).hard_rules ? 'an open warning clue: B or worse', 'class cap: with the hard rule');
 SELECT is((SELECT class FROM credit_sandbox.operator_classes WHERE operator_id = 'S-W'), 'B',
           'class cap: operator_classes says B');
-SELECT is(pg_temp.ngrades('S-W'), 2::bigint, 'class cap: two grade rows (admit, clue)');
+SELECT is(pg_temp.grade_count('S-W'), 2::bigint, 'class cap: two grade rows (admit, clue)');
 CALL pg_temp.add_sale('S-W', '2030-02-02 04:00+00', item => 'gun', cat => 'firearms');
 SELECT is((pg_temp.latest_warning('S-W', 'RL03')).hits, 2::bigint, 'setup: a second hit on the open clue');
-SELECT is(pg_temp.ngrades('S-W'), 2::bigint, 'class cap: a hit on an open clue adds no grade row');
+SELECT is(pg_temp.grade_count('S-W'), 2::bigint, 'class cap: a hit on an open clue adds no grade row');
 -- a class-A non-member gets the cap too; a non-A operator gets no row
 CALL pg_temp.add_operator('S-NA');
 SELECT is(credit_sandbox.grade('S-NA', '2030-01-01 04:00+00'), 'A', 'setup: S-NA graded A, not a member');
@@ -100,7 +100,7 @@ SELECT is(format('%s|%s', (pg_temp.latest_grade('S-NA')).class, (pg_temp.latest_
 SELECT is(credit_sandbox.grade('S-NOLIC', '2030-01-01 04:00+00'), 'B', 'setup: S-NOLIC graded B (no licence)');
 CALL pg_temp.add_sale('S-NOLIC', '2030-02-01 04:00+00', item => 'gun', cat => 'firearms');
 SELECT is((pg_temp.latest_warning('S-NOLIC', 'RL03')).list, 'risk_trigger', 'setup: S-NOLIC got a warning clue');
-SELECT is(pg_temp.ngrades('S-NOLIC'), 1::bigint, 'class cap: no row for an operator already below A');
+SELECT is(pg_temp.grade_count('S-NOLIC'), 1::bigint, 'class cap: no row for an operator already below A');
 
 -- =================================================================== exit by RL02
 CALL pg_temp.admit_new_operator('S-L');
@@ -115,7 +115,7 @@ CALL pg_temp.admit_new_operator('S-T');
 CALL pg_temp.add_sale('S-T', '2030-03-01 04:00+00', item => 'ad', title => '最佳 耳机');
 SELECT is((pg_temp.latest_warning('S-T', 'RL06')).list, 'admin_tip', 'setup: a member''s first RL06 hit is a tip');
 SELECT is(credit_sandbox.in_sandbox('S-T'), true, 'tips: an RL06 tip leaves the member in');
-SELECT is(pg_temp.ngrades('S-T'), 1::bigint, 'tips: no class cap for a tip');
+SELECT is(pg_temp.grade_count('S-T'), 1::bigint, 'tips: no class cap for a tip');
 CALL pg_temp.admit_new_operator('S-T2', licence => '2030-06-30');
 CALL pg_temp.add_sale('S-T2', '2030-06-10 04:00+00');
 SELECT is((pg_temp.latest_warning('S-T2', 'TP01')).list, 'admin_tip', 'setup: a TP01 tip');

@@ -12,7 +12,7 @@ SELECT plan(49);
 \ir lib/helpers.sql
 
 -- ------------------------------------------------------------------ helpers of this file
-CREATE FUNCTION pg_temp.in_nd(op text) RETURNS boolean LANGUAGE sql AS
+CREATE FUNCTION pg_temp.in_no_disturbance(op text) RETURNS boolean LANGUAGE sql AS
 $$ SELECT EXISTS (SELECT FROM credit_sandbox.no_disturbance WHERE operator_id = op) $$;
 -- summary as one row, and the same figures counted directly
 CREATE FUNCTION pg_temp.summary() RETURNS TABLE (sandbox_operators bigint, no_disturbance_operators bigint,
@@ -20,7 +20,7 @@ CREATE FUNCTION pg_temp.summary() RETURNS TABLE (sandbox_operators bigint, no_di
         triggered_inspections bigint) LANGUAGE sql AS
 $$ SELECT sandbox_operators, no_disturbance_operators, warning_clues, admin_tips, classified_operators,
           random_spot_checks, triggered_inspections FROM credit_sandbox.summary $$;
-CREATE FUNCTION pg_temp.direct() RETURNS TABLE (sandbox_operators bigint, no_disturbance_operators bigint,
+CREATE FUNCTION pg_temp.summary_counted_directly() RETURNS TABLE (sandbox_operators bigint, no_disturbance_operators bigint,
         warning_clues bigint, admin_tips bigint, classified_operators bigint, random_spot_checks bigint,
         triggered_inspections bigint) LANGUAGE sql AS
 $$ SELECT (SELECT count(DISTINCT operator_id) FROM credit_sandbox.sandbox_memberships m WHERE m.exited_at IS NULL),
@@ -50,15 +50,15 @@ CALL pg_temp.add_sale('V-GHOST', '2030-03-03 04:00+00');  -- not registered: RL0
 SELECT is((SELECT format('%s|%s|%s|%s|%s', name, region, admitted_at BETWEEN now() AND clock_timestamp(), class, score)
              FROM credit_sandbox.no_disturbance WHERE operator_id = 'V-1'),
           'test V-1|Test|t|A|100.00', 'no_disturbance: a member with nothing open, with name, region, admission, class, score');
-SELECT is(pg_temp.in_nd('V-2'), false, 'no_disturbance: a member with an open tip is not on it');
+SELECT is(pg_temp.in_no_disturbance('V-2'), false, 'no_disturbance: a member with an open tip is not on it');
 SELECT is(credit_sandbox.in_sandbox('V-2'), true, '... though still a member');
-SELECT is(pg_temp.in_nd('V-X'), false, 'no_disturbance: a former member is not on it');
-SELECT is(pg_temp.in_nd('V-3'), false, 'no_disturbance: a non-member is not on it');
-SELECT is(pg_temp.in_nd('V-4'), false, 'no_disturbance: a clean non-member is not on it');
+SELECT is(pg_temp.in_no_disturbance('V-X'), false, 'no_disturbance: a former member is not on it');
+SELECT is(pg_temp.in_no_disturbance('V-3'), false, 'no_disturbance: a non-member is not on it');
+SELECT is(pg_temp.in_no_disturbance('V-4'), false, 'no_disturbance: a clean non-member is not on it');
 DO $$ BEGIN PERFORM credit_sandbox.acknowledge((pg_temp.latest_warning('V-2', 'RL06')).warning_id); END $$;
-SELECT is(pg_temp.in_nd('V-2'), false, 'no_disturbance: an acknowledged tip still keeps the member off');
+SELECT is(pg_temp.in_no_disturbance('V-2'), false, 'no_disturbance: an acknowledged tip still keeps the member off');
 DO $$ BEGIN PERFORM credit_sandbox.record_correction((pg_temp.latest_warning('V-2', 'RL06')).warning_id, 'fixed'); END $$;
-SELECT is(pg_temp.in_nd('V-2'), true, 'no_disturbance: back on it once the tip is corrected');
+SELECT is(pg_temp.in_no_disturbance('V-2'), true, 'no_disturbance: back on it once the tip is corrected');
 SELECT set_eq($$SELECT operator_id FROM credit_sandbox.no_disturbance$$,
               $$SELECT m.operator_id FROM credit_sandbox.sandbox_memberships m WHERE m.exited_at IS NULL
                    AND NOT EXISTS (SELECT FROM credit_sandbox.warnings w WHERE w.operator_id = m.operator_id
@@ -163,7 +163,7 @@ SELECT results_eq(
     'rule_hits_daily: per code and list (tips too)');
 
 -- =================================================================== summary
-SELECT results_eq($$SELECT * FROM pg_temp.summary()$$, $$SELECT * FROM pg_temp.direct()$$,
+SELECT results_eq($$SELECT * FROM pg_temp.summary()$$, $$SELECT * FROM pg_temp.summary_counted_directly()$$,
                   'summary: equal to the direct counts');
 SELECT is((SELECT count(*) FROM credit_sandbox.summary), 1::bigint, 'summary: one row');
 CREATE TEMP TABLE s0 AS SELECT * FROM pg_temp.summary();
@@ -205,7 +205,7 @@ SELECT is((SELECT random_spot_checks FROM credit_sandbox.summary),
 SELECT is((SELECT triggered_inspections FROM credit_sandbox.summary),
           (SELECT triggered_inspections FROM s0) + (SELECT count(*) FROM credit_sandbox.inspection_pool WHERE draw_id = :vd AND class IS NULL AND triggered),
           'summary: triggered_inspections grows by the triggered tasks (here: the unregistered operators)');
-SELECT results_eq($$SELECT * FROM pg_temp.summary()$$, $$SELECT * FROM pg_temp.direct()$$,
+SELECT results_eq($$SELECT * FROM pg_temp.summary()$$, $$SELECT * FROM pg_temp.summary_counted_directly()$$,
                   'summary: still equal to the direct counts');
 
 SELECT * FROM finish();
