@@ -26,9 +26,10 @@
 --
 -- What fires (rates of the default scale; a few cases of each are planted at any
 -- scale, the rest drawn at the rates below):
---   RL01  sales of unknown operators (0.1 % of rows), of operators with no licence
---         (0.5 %), registered during the period (0.5 %), whose licence ended (1 %),
---         or selling a regulated category without its permit (1 %)
+--   RL01  sales of unknown operators (0.1 % of sales), and of operators (shares
+--         of the operators) with no licence (0.5 %), registered during the period
+--         (0.5 %), whose licence ended (1 %), or selling a regulated category
+--         without its permit (1 %)
 --   TP01  licences ending within 30 days of a sale (the same 1 %, before the end)
 --   RL02  operators put on the abnormal list during the period (1 %, some taken
 --         off again) or on the dishonest list before it (0.3 %)
