@@ -1,22 +1,23 @@
 #!/usr/bin/env bash
-# demo.sh -- `sudo bash test/demo.sh`: builds and installs the extension, starts a
-# throwaway cluster (test/cluster.sh), generates a small synthetic marketplace with
-# the shared benchmark's gen.sql, loads it into credit_sandbox with load.sql (timed),
-# shows what the red-line triggers found, then inserts one live row while LISTENing
-# to show the NOTIFY a business system would receive.
+# demo.sh -- `bash test/demo.sh` as root (or `sudo bash test/demo.sh`): builds and
+# installs the extension, starts a throwaway cluster (test/cluster.sh), generates
+# a synthetic marketplace with test/bench/generate.sql, loads it into
+# credit_sandbox with test/bench/load.sql (timed), shows what the red-line
+# triggers found -- and fails unless every red line and the TP01 tip fired --
+# then inserts one live row while LISTENing to show the wake-up a business system
+# would receive. Needs nothing beside the repository.
 #
-# Scale: DEMO_OPERATORS (300) DEMO_TXNS (30000) DEMO_RETURNS (800)
-# DEMO_COMPLAINTS (500). CS_KEEP_CLUSTER=1 keeps the cluster (database demo) to explore.
+# Scale: DEMO_OPERATORS (300) DEMO_TXNS (30000) DEMO_RETURNS (2.5 % of DEMO_TXNS)
+# DEMO_COMPLAINTS (1.5 %) DEMO_SEED (0.42). CS_KEEP_CLUSTER=1 keeps the cluster
+# (database demo) to explore.
 set -euo pipefail
 # shellcheck source=test/cluster.sh
 source "$(dirname "${BASH_SOURCE[0]}")/cluster.sh"
 cs_require_root "$@"
 
-BENCH=$CS_REPO/../shared/bench
-if [ ! -f "$BENCH/gen.sql" ] || [ ! -f "$BENCH/load.sql" ]; then
-    cs_die "benchmark scripts not found: expected gen.sql and load.sql in $BENCH"
-fi
-BENCH=$(cd "$BENCH" && pwd)
+BENCH=$CS_REPO/test/bench
+OPERATORS=${DEMO_OPERATORS:-300} TXNS=${DEMO_TXNS:-30000}
+RETURNS=${DEMO_RETURNS:-$((TXNS * 25 / 1000))} COMPLAINTS=${DEMO_COMPLAINTS:-$((TXNS * 15 / 1000))}
 
 cs_install_deps
 cs_build_install
@@ -27,15 +28,12 @@ now() { date +%s.%N; }
 # psql options for the report: aligned tables without the "(n rows)" footer
 show() { echo; echo "-- $1"; cs_psql -P footer=off -c "$2"; }
 
-echo "== gen.sql: operators=${DEMO_OPERATORS:-300} txns=${DEMO_TXNS:-30000}" \
-     "returns=${DEMO_RETURNS:-800} complaints=${DEMO_COMPLAINTS:-500}"
-# stdout only carries gen.sql's helper SELECTs; errors go to stderr
-cs_psql -q -v operators="${DEMO_OPERATORS:-300}" -v txns="${DEMO_TXNS:-30000}" \
-    -v returns="${DEMO_RETURNS:-800}" -v complaints="${DEMO_COMPLAINTS:-500}" \
-    -f "$BENCH/gen.sql" >/dev/null
+echo "== generate.sql: operators=$OPERATORS txns=$TXNS returns=$RETURNS complaints=$COMPLAINTS"
+cs_psql -q -v operators="$OPERATORS" -v txns="$TXNS" -v returns="$RETURNS" \
+    -v complaints="$COMPLAINTS" -v seed="${DEMO_SEED:-0.42}" -f "$BENCH/generate.sql"
 cs_psql -q -c 'CREATE EXTENSION credit_sandbox'
 
-echo "== load.sql into credit_sandbox: master data, then events (timed)"
+echo "== load.sql into credit_sandbox: master data and sandbox admissions, then events (timed)"
 cs_psql -q -v target=credit_sandbox -v phase=master -f "$BENCH/load.sql" >/dev/null
 t0=$(now)
 cs_psql -q -v target=credit_sandbox -v phase=events -f "$BENCH/load.sql" >/dev/null
@@ -55,13 +53,27 @@ events=$(cs_psql -qAt -c "SELECT (SELECT count(*) FROM credit_sandbox.transactio
 awk -v n="$events" -v a="$t0" -v b="$t1" \
     'BEGIN { printf "\n-- events phase: %d rows in %.2f s = %.0f rows/s\n", n, b - a, n / (b - a) }'
 
-show "warnings by code and list" "
-SELECT code, list, count(*), sum(hits) AS hits
-  FROM credit_sandbox.warnings GROUP BY 1, 2 ORDER BY 1, 2"
+# every red line and the tip, those that found nothing included
+show "warnings per red line: clues (risk_trigger), tips (admin_tip) and their hits" "
+SELECT r.code, r.title,
+       count(w.*) FILTER (WHERE w.list = 'risk_trigger') AS warning_clues,
+       count(w.*) FILTER (WHERE w.list = 'admin_tip') AS tips,
+       coalesce(sum(w.hits), 0) AS hits
+  FROM credit_sandbox.rules r LEFT JOIN credit_sandbox.warnings w USING (code)
+ GROUP BY r.code, r.title ORDER BY r.code"
+silent=$(cs_psql -qAt -c "SELECT string_agg(code, ' ' ORDER BY code) FROM credit_sandbox.rules r
+                           WHERE NOT EXISTS (SELECT FROM credit_sandbox.warnings w WHERE w.code = r.code)")
+[ -z "$silent" ] || cs_die "no warning for $silent: the generated data should make every red line fire"
+echo "every red line and the tip fired"
 
-show "10 newest warnings" "
-SELECT operator_id, code, list, subject_key, hits, evidence
-  FROM credit_sandbox.warnings ORDER BY raised_at DESC, warning_id DESC LIMIT 10"
+show "one warning per red line: the latest, with its evidence" "
+SELECT DISTINCT ON (code) code, list, operator_id, subject_key, hits, evidence
+  FROM credit_sandbox.warnings ORDER BY code, last_hit_at DESC, warning_id DESC"
+
+show "sandbox tips: a member's first tolerable slip" "
+SELECT operator_id, code, subject_key, hits, status, due_at
+  FROM credit_sandbox.warnings WHERE list = 'admin_tip' AND code <> 'TP01'
+ ORDER BY occurred_at, warning_id LIMIT 5"
 
 show "sandbox exits" "
 SELECT count(*) AS exited FROM credit_sandbox.sandbox_memberships WHERE exited_at IS NOT NULL"

@@ -12,13 +12,15 @@
 # CS_BENCH_RUNS=N (default 1) runs bench.sh N times on the same cluster and ends with
 # the medians of the extension's ratios to plain (bulk load; single-row INSERT with
 # synchronous_commit on and off, when --pgbench is given); every run must agree.
-# A benchmark, not a test: neither check.sh nor CI runs it.
+# A benchmark, not a test: neither check.sh nor CI runs it. Optional: it needs the
+# shared benchmark, ../shared/bench beside the repository or CS_BENCH_SHARED=DIR.
 set -euo pipefail
 # shellcheck source=test/cluster.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../cluster.sh"
 cs_require_root "$@"
-BENCH=$(cd "$CS_REPO/.." && pwd)/shared/bench
-[ -f "$BENCH/bench.sh" ] || cs_die "no $BENCH/bench.sh: the shared benchmark is expected beside the checkout"
+BENCH=${CS_BENCH_SHARED:-$CS_REPO/../shared/bench}
+[ -f "$BENCH/bench.sh" ] || cs_die "no $BENCH/bench.sh: the agreement check needs the shared benchmark (CS_BENCH_SHARED=DIR)"
+BENCH=$(cd "$BENCH" && pwd)
 
 cs_install_deps
 cs_build_install

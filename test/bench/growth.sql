@@ -3,16 +3,17 @@
 --
 --   psql -X -v ON_ERROR_STOP=1 -d DB -v rows=10000000 [-v seed=0.42] [-v days=365] -f growth.sql
 --
--- Needs the master data of ../shared/bench/gen.sql in schema bench_data (op_gen,
--- items: operators, their items, titles, base and reference prices, gouging);
+-- Needs the master data of generate.sql (this folder; or of the shared benchmark's
+-- gen.sql, run.sh --shared) in schema bench_data (u(), op_gen, items: operators,
+-- their items, titles, base and reference prices, gouging);
 -- creates schema growth with table growth.src(i, <contract transaction columns>),
 -- i = 1..rows in arrival order, occurred_at increasing over :days days from
 -- 2025-01-01 (+08). Deterministic (hash-based), one pass, no window functions, so
 -- 10 million rows take a few minutes. What the red lines find in it:
 --   RL01  0.05 % of rows by unknown operators (OPX...), operators without licence,
---         regulated categories without permit (from gen.sql's operators)
---   RL02  listed operators (gen.sql's operator_lists)
---   RL03, RL06  gen.sql's items with prohibited or absolute terms in the title
+--         regulated categories without permit (from the generator's operators)
+--   RL02  listed operators (the generator's operator_lists)
+--   RL03, RL06  the generator's items with prohibited or absolute terms in the title
 --   RL04  brushing: 0.05 % of the 16-row blocks go to one operator and one ship_to
 --   RL05  0.3 % false discount claims (list_price 1.6 x the usual price)
 --   RL09  gouged items with a reference price, after their gouge date

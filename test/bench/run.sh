@@ -1,30 +1,36 @@
 #!/usr/bin/env bash
 # run.sh -- the credit_sandbox benchmark (issue 4). Not part of the test suite.
 #
-#   sudo bash test/bench/run.sh [--operators N] [--txns N] [--runs K] [--quick]
-#                               [--no-reference] [--no-build] [--no-pgbench]
-#                               [--pgbench-time S] [--clients C] [--seed S]
-#                               [--growth [N]] [--memory [N]] [--hot-keys [N]] [--batch N]
-#                               [--set name=value ...] [--mem-limit MB] [--timeout MIN]
+#   bash test/bench/run.sh [--operators N] [--txns N] [--runs K] [--quick]
+#                          [--shared [DIR]] [--no-reference] [--no-build] [--no-pgbench]
+#                          [--pgbench-time S] [--clients C] [--seed S]
+#                          [--growth [N]] [--memory [N]] [--hot-keys [N]] [--batch N]
+#                          [--set name=value ...] [--mem-limit MB] [--timeout MIN]
+# As root, or through sudo (it re-runs itself with sudo when not root).
 #
-# Default mode: one synthetic marketplace (../shared/bench/gen.sql: N operators, N
-# transactions, returns 2.5 % and complaints 1.5 % of them, every red line planted) is
-# generated once into a template database, with three targets: `plain` (the
-# extension's event tables copied with LIKE ... INCLUDING ALL: same columns,
-# constraints and indexes, no triggers), `credit_sandbox` (the extension, all red
-# lines and TP01 enabled, sandbox members admitted with admit()) and `ref_sandbox`
-# (../shared/bench/reference.sql, the hand-written PL/pgSQL reference). Each run
+# Default mode: one synthetic marketplace (generate.sql in this folder: N operators,
+# N transactions, returns 2.5 % and complaints 1.5 % of them, every red line
+# firing) is generated once into a template database, with two targets: `plain`
+# (the extension's event tables copied with LIKE ... INCLUDING ALL: same columns,
+# constraints and indexes, no triggers) and `credit_sandbox` (the extension, all red
+# lines and TP01 enabled, sandbox members admitted with admit()). With --shared
+# (or CS_BENCH_SHARED=DIR), the shared benchmark's gen.sql and load.sql make and
+# load the data instead, and its reference.sql, the hand-written PL/pgSQL
+# reference, is a third target `ref_sandbox` (unless --no-reference). Each run
 # clones the template and measures, for every target:
 #   COPY            transactions, returns, complaints (arrival order, one COPY each,
 #                   ids copied), rows/s; peak private memory (RssAnon, sampled) and
 #                   VmHWM of the loading backend
-#   INSERT..SELECT  ../shared/bench/load.sql phase=events: arrival batches of 2,000,
+#   INSERT..SELECT  load.sql phase=events: arrival batches of 2,000,
 #                   three statements a batch, one transaction each
 #   pgbench         single-row INSERT transactions (-c 4 -j 2 -T 30) on the loaded
 #                   database, synchronous_commit on and off: TPS, p50, p99 latency
-# and prints one table of medians over the runs, with ratios ext/plain and ext/ref.
+# and prints one table of medians over the runs, with ratios ext/plain (and ext/ref).
 #
 #   --quick         2,000 operators, 100,000 transactions, 1 run, pgbench 10 s
+#   --shared [DIR]  the shared benchmark's generator, loader and reference, from DIR
+#                   (default CS_BENCH_SHARED, else ../shared/bench beside the
+#                   repository); its absence is an error only when asked for
 #   --growth [N]    instead: N transactions (default 10,000,000) in batches of
 #                   --batch rows (100,000) into plain and credit_sandbox alternately:
 #                   per-batch rows/s and ratio, first-vs-last change of the ratio
@@ -34,7 +40,7 @@
 #                   operator, three ways: all to one address (RL04's window holds
 #                   every earlier row), each to its own address, each opening a new
 #                   warning (RL06 on its own item); seconds, rows/s and backend
-#                   memory, plain and credit_sandbox. Needs no shared generator.
+#                   memory, plain and credit_sandbox. Needs no generator.
 #   --growth, --memory and --hot-keys can be combined; any one skips the default benchmark.
 #   --set n=v       an extra server setting (ALTER SYSTEM), e.g. --set work_mem=64MB
 #   --mem-limit MB  cancel a measured COPY whose backend holds more private memory
@@ -56,8 +62,10 @@ export CS_PGPORT=${CS_PGPORT:-54400}
 source "$BENCH_DIR/../cluster.sh"
 cs_require_root "$@"
 
-CMDLINE="sudo bash test/bench/run.sh${*:+ $*}"
-SHARED=${CS_BENCH_SHARED:-$CS_REPO/../shared/bench}
+CMDLINE="bash test/bench/run.sh${*:+ $*}"
+# the shared benchmark's folder, used only when asked for (--shared, CS_BENCH_SHARED)
+SHARED=${CS_BENCH_SHARED:-} USE_SHARED=0
+[ -n "$SHARED" ] && USE_SHARED=1
 
 OPS=20000 TXNS=1000000 RUNS=3 SEED=0.42 BATCH=100000 LOAD_BATCH=2000
 PGB_T=30 PGB_C=4 PGB_J=2
@@ -81,13 +89,15 @@ while [ $# -gt 0 ]; do
         --batch)        is_num "${2:-}" || cs_die "--batch needs a number"; BATCH=$2; shift ;;
         --quick)        ;;
         --set)          [[ "${2:-}" =~ ^[a-z_.]+=.+$ ]] || cs_die "--set needs name=value"; SETTINGS+=("$2"); shift ;;
+        --shared)       USE_SHARED=1
+                        if [ -n "${2:-}" ] && [ "${2#--}" = "$2" ]; then SHARED=$2; shift; fi ;;
         --no-reference) REF=0 ;;
         --no-build)     BUILD=0 ;;
         --no-pgbench)   PGB=0 ;;
         --growth)       GROWTH=1; if is_num "${2:-}"; then GROWTH_N=$2; shift; fi ;;
         --memory)       MEMORY=1; if is_num "${2:-}"; then MEMORY_N=$2; shift; fi ;;
         --hot-keys)     HOTKEYS=1; if is_num "${2:-}"; then HOTKEYS_N=$2; shift; fi ;;
-        -h|--help)      sed -n '2,43p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help)      sed -n '2,/^set -E/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         *)              cs_die "unknown option $1 (see --help)" ;;
     esac
     shift
@@ -99,13 +109,22 @@ fi
 RETURNS=$(( TXNS * 25 / 1000 )) COMPLAINTS=$(( TXNS * 15 / 1000 ))
 MAIN=1; { [ "$GROWTH" = 1 ] || [ "$MEMORY" = 1 ] || [ "$HOTKEYS" = 1 ]; } && MAIN=0
 
-if [ "$MAIN" = 1 ] || [ "$GROWTH" = 1 ] || [ "$MEMORY" = 1 ]; then
+# the generator and loader: the project's own, or the shared benchmark's
+GEN_SQL=$BENCH_DIR/generate.sql LOAD_SQL=$BENCH_DIR/load.sql
+if [ "$USE_SHARED" = 1 ]; then
+    SHARED=${SHARED:-$CS_REPO/../shared/bench}
     for f in gen.sql load.sql; do
-        [ -f "$SHARED/$f" ] || cs_die "$SHARED/$f not found: the benchmark needs the shared generator and loader (set CS_BENCH_SHARED to their folder)"
+        [ -f "$SHARED/$f" ] || cs_die "$SHARED/$f not found: --shared needs the shared benchmark's generator and loader there (--shared DIR or CS_BENCH_SHARED=DIR)"
     done
     SHARED=$(cd "$SHARED" && pwd)
+    GEN_SQL=$SHARED/gen.sql LOAD_SQL=$SHARED/load.sql
     if [ "$REF" = 1 ] && [ ! -f "$SHARED/reference.sql" ]; then
         echo "-- $SHARED/reference.sql not found: the reference is left out"; REF=0
+    fi
+else
+    REF=0   # the reference comes with the shared benchmark only
+    if [ "$OPS" -lt 50 ] || [ "$TXNS" -lt 2000 ]; then
+        cs_die "generate.sql needs --operators >= 50 and --txns >= 2000"
     fi
 fi
 
@@ -181,15 +200,15 @@ EXT_COLS_R="return_id, txn_id, operator_id, category, delivered_at, requested_at
 EXT_COLS_C="complaint_id, operator_id, received_at, channel, category"
 GROWTH_COLS="operator_id, occurred_at, buyer_id, ship_to, item_id, item_title, category, quantity, unit_price, list_price"
 
-# A template database: gen.sql's marketplace, the targets, their master data.
+# A template database: the generated marketplace, the targets, their master data.
 make_template() {   # db operators txns returns complaints with_reference
     local db=$1 t0 tg
     q postgres -c "CREATE DATABASE $db"
     t0=$(now)
     PGOPTIONS="-c work_mem=256MB -c synchronous_commit=off" \
         q "$db" -v operators="$2" -v txns="$3" -v returns="$4" -v complaints="$5" \
-              -v seed="$SEED" -f "$SHARED/gen.sql"
-    say "   gen.sql: $(secs "$t0" "$(now)") s"
+              -v seed="$SEED" -f "$GEN_SQL"
+    say "   ${GEN_SQL##*/}: $(secs "$t0" "$(now)") s"
     q "$db" <<'EOF'
 CREATE EXTENSION credit_sandbox;
 UPDATE credit_sandbox.rules SET enabled = true WHERE NOT enabled;
@@ -205,7 +224,7 @@ EOF
         q "$db" -c "UPDATE ref_sandbox.rules SET enabled = true WHERE NOT enabled"
     fi
     for tg in plain credit_sandbox $([ "$6" = 1 ] && echo ref_sandbox); do
-        q "$db" -v target="$tg" -v phase=master -f "$SHARED/load.sql"
+        q "$db" -v target="$tg" -v phase=master -f "$LOAD_SQL"
     done
     q "$db" -c "VACUUM ANALYZE" -c "CHECKPOINT"
     say "   triggers on credit_sandbox.transactions: $(info "$db" "SELECT string_agg(tgname, ', ') FROM pg_trigger
@@ -333,7 +352,7 @@ pgbench_one() {   # run db target mode(on|off)
 main_bench() {
     local targets=(plain credit_sandbox) n_t n_r n_c n_all run k tg order db s sum t_t t_r t_c hwm a b m mode
     [ "$REF" = 1 ] && targets+=(ref_sandbox)
-    say "== scale: $OPS operators, $TXNS transactions, $RETURNS returns, $COMPLAINTS complaints;" \
+    say "== generator: $GEN_SQL; scale: $OPS operators, $TXNS transactions, $RETURNS returns, $COMPLAINTS complaints;" \
         "$RUNS run(s); pgbench -c $PGB_C -j $PGB_J -T $PGB_T; targets: ${targets[*]}"
     say "== generating the marketplace (template database bench_template)"
     make_template bench_template "$OPS" "$TXNS" "$RETURNS" "$COMPLAINTS" "$REF"
@@ -390,7 +409,7 @@ EOF
             a=$(now)
             if ! PGOPTIONS="-c statement_timeout=${TIMEOUT_MIN}min" \
                  cs_psql -q -d "$db" -v target="$tg" -v phase=events -v batch="$LOAD_BATCH" \
-                     -f "$SHARED/load.sql" >>"$LOG" 2>"$W/stderr"; then
+                     -f "$LOAD_SQL" >>"$LOG" 2>"$W/stderr"; then
                 cat "$W/stderr" >>"$LOG"
                 rec "$run" insert_select "$tg" FAIL; rec "$run" insert_secs "$tg" FAIL
                 say "   INSERT ... SELECT $tg FAILED: $(first_error "$W/stderr")"
@@ -459,7 +478,7 @@ report() {
     echo
     echo "== credit_sandbox benchmark: medians of $RUNS run(s)"
     echo "   command: $CMDLINE"
-    echo "   scale: $OPS operators; $TXNS transactions, $RETURNS returns, $COMPLAINTS complaints;" \
+    echo "   data: ${GEN_SQL##*/}$([ "$USE_SHARED" = 1 ] && echo " (shared)"), $OPS operators; $TXNS transactions, $RETURNS returns, $COMPLAINTS complaints;" \
          "pgbench -c $PGB_C -j $PGB_J -T $PGB_T; fsync on; $(nproc) cores"
     echo "   commit: $(git -C "$CS_REPO" describe --always --dirty 2>/dev/null || echo unknown); log: $LOGDIR"
     echo "   load average (1/5/15 min) at start: $LOAD0, now: $(cut -d' ' -f1-3 /proc/loadavg)"
