@@ -2,8 +2,8 @@
 
 -- credit_sandbox 0.5 -> 0.6: what an update must do to reach the objects of
 -- credit_sandbox--0.6.sql, the one install script of 0.6 (sql/upgrade.sql
--- proves the two equal).  Nothing changes but comments and constraint
--- validity.
+-- proves the two equal): comments, constraint validity, and who removed a
+-- default.
 
 -- ===== constraints added NOT VALID
 -- 0.4 added these NOT VALID, so that updating never scanned or failed on the
@@ -33,6 +33,11 @@ BEGIN
         END;
     END LOOP;
 END $$;
+
+-- ===== who removed a default
+-- The login, as in rules.changed_by: the trigger that writes the record runs
+-- as the extension's owner, and recorded the owner.
+ALTER TABLE credit_sandbox.removed_rows ALTER COLUMN removed_by SET DEFAULT SESSION_USER;
 
 -- ===== comments
 -- Every table, view, column, function and sequence says what it is for.
@@ -381,7 +386,7 @@ COMMENT ON COLUMN credit_sandbox.removed_rows.table_name IS
     'Table of the removed row: rules, a reference list, grading_weights or grade_boundaries.';
 COMMENT ON COLUMN credit_sandbox.removed_rows.key IS 'Its whole primary key as a JSON object, e.g. {"term": "ivory"}.';
 COMMENT ON COLUMN credit_sandbox.removed_rows.removed_at IS 'When it was removed; NULL = before 0.4 (found missing by the update).';
-COMMENT ON COLUMN credit_sandbox.removed_rows.removed_by IS 'Role that removed it (the extension''s owner, through the trigger); NULL = before 0.4.';
+COMMENT ON COLUMN credit_sandbox.removed_rows.removed_by IS 'Login (session user) that removed it; NULL = before 0.4.';
 COMMENT ON FUNCTION credit_sandbox.primary_key_of(regclass, jsonb) IS
     'The primary key of a row (given as JSON) of table tab, as a JSON object.';
 COMMENT ON FUNCTION credit_sandbox.record_removed_rows() IS

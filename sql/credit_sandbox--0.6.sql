@@ -1318,7 +1318,9 @@ CREATE TABLE credit_sandbox.removed_rows (
     table_name  name NOT NULL,
     key         jsonb NOT NULL,
     removed_at  timestamptz DEFAULT pg_catalog.now(),
-    removed_by  name DEFAULT CURRENT_USER,
+    -- the login, as in rules.changed_by: the trigger that writes the record
+    -- runs as the extension's owner
+    removed_by  name DEFAULT SESSION_USER,
     PRIMARY KEY (table_name, key)
 );
 COMMENT ON TABLE credit_sandbox.removed_rows IS
@@ -1327,7 +1329,7 @@ COMMENT ON COLUMN credit_sandbox.removed_rows.table_name IS
     'Table of the removed row: rules, a reference list, grading_weights or grade_boundaries.';
 COMMENT ON COLUMN credit_sandbox.removed_rows.key IS 'Its whole primary key as a JSON object, e.g. {"term": "ivory"}.';
 COMMENT ON COLUMN credit_sandbox.removed_rows.removed_at IS 'When it was removed; NULL = before 0.4 (found missing by the update).';
-COMMENT ON COLUMN credit_sandbox.removed_rows.removed_by IS 'Role that removed it (the extension''s owner, through the trigger); NULL = before 0.4.';
+COMMENT ON COLUMN credit_sandbox.removed_rows.removed_by IS 'Login (session user) that removed it; NULL = before 0.4.';
 SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.removed_rows', '');
 
 -- The primary key of a row of table tab, as a JSON object: {"term": "ivory"}.
