@@ -42,6 +42,8 @@ ALTER TABLE credit_sandbox.removed_rows ALTER COLUMN removed_by SET DEFAULT SESS
 -- ===== comments
 -- Every table, view, column, function and sequence says what it is for.
 
+COMMENT ON SCHEMA credit_sandbox IS
+    'credit_sandbox: red lines checked on every row the platforms insert, warnings and tips, credit classes, the credit sandbox and dual-random inspections.';
 COMMENT ON FUNCTION credit_sandbox.legal_day(timestamptz) IS
     'The date of a moment in the regulator''s time zone (credit_sandbox.time_zone): the day rules judge a row by.';
 COMMENT ON TABLE credit_sandbox.operators IS

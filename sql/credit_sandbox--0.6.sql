@@ -30,6 +30,11 @@
 -- * pg_extension_config_dump: pg_dump keeps every row of every table (and
 --   the position of every sequence), defaults the DBA edited included.
 
+-- The schema is not a member of the extension: DROP EXTENSION leaves it, and
+-- pg_dump keeps it, with its comment and privileges.
+COMMENT ON SCHEMA credit_sandbox IS
+    'credit_sandbox: red lines checked on every row the platforms insert, warnings and tips, credit classes, the credit sandbox and dual-random inspections.';
+
 CREATE FUNCTION credit_sandbox.legal_day(at timestamptz) RETURNS date
     LANGUAGE c STABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'credit_sandbox_legal_day';
 COMMENT ON FUNCTION credit_sandbox.legal_day(timestamptz) IS

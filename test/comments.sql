@@ -1,12 +1,13 @@
 -- comments.sql -- pgTAP: every object of the extension says what it is for.  Every
 -- relation (table, partition, view, sequence), every column of every table and
--- view, and every function has a non-empty comment (\d+, \df+ and GUI tools show
--- it), kept short.  The objects are read from pg_depend, so a table, column or
--- function added by a later version without a comment fails here.  And, as this
--- reads the catalogue of a new install: no constraint is left NOT VALID.
+-- view, every function and the schema have a non-empty comment (\d+, \df+, \dn+
+-- and GUI tools show it), kept short.  The objects are read from pg_depend, so a
+-- table, column or function added by a later version without a comment fails
+-- here.  And, as this reads the catalogue of a new install: no constraint is
+-- left NOT VALID.
 BEGIN;
 SET LOCAL client_min_messages = warning;
-SELECT plan(9);
+SELECT plan(10);
 
 CREATE TEMP VIEW members AS
 SELECT d.classid, d.objid
@@ -47,6 +48,8 @@ SELECT is((SELECT coalesce(array_agg(c.name ORDER BY 1), '{}') FROM member_colum
 SELECT is((SELECT coalesce(array_agg(f.name ORDER BY 1), '{}') FROM member_functions f
             WHERE coalesce(btrim(f.description), '') = ''),
           '{}', 'every function has a comment');
+SELECT isnt(coalesce(btrim(pg_catalog.obj_description('credit_sandbox'::regnamespace, 'pg_namespace')), ''), '',
+            'the schema has a comment');
 -- short: what it is for, not its documentation (the longest in 0.6,
 -- replay's, has 211 characters)
 SELECT is((SELECT coalesce(array_agg(c.name ORDER BY 1), '{}') FROM every_comment c
