@@ -1414,17 +1414,17 @@ BEGIN
     FOREACH tab IN ARRAY ARRAY['rules', 'regulated_categories', 'prohibited_categories', 'prohibited_terms',
                                'absolute_terms', 'return_exempt_categories', 'grading_weights',
                                'grade_boundaries'] LOOP
-        EXECUTE format('CREATE TRIGGER record_removed_rows AFTER DELETE ON credit_sandbox.%I'
-                       ' REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT'
-                       ' EXECUTE FUNCTION credit_sandbox.record_removed_rows()', tab);
-        EXECUTE format('CREATE TRIGGER record_inserted_rows AFTER INSERT ON credit_sandbox.%I'
-                       ' REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT'
-                       ' EXECUTE FUNCTION credit_sandbox.record_removed_rows()', tab);
-        EXECUTE format('CREATE TRIGGER record_updated_rows AFTER UPDATE ON credit_sandbox.%I'
-                       ' REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT'
-                       ' EXECUTE FUNCTION credit_sandbox.record_removed_rows()', tab);
-        EXECUTE format('CREATE TRIGGER record_truncated_rows BEFORE TRUNCATE ON credit_sandbox.%I'
-                       ' FOR EACH STATEMENT EXECUTE FUNCTION credit_sandbox.record_removed_rows()', tab);
+        EXECUTE pg_catalog.format('CREATE TRIGGER record_removed_rows AFTER DELETE ON credit_sandbox.%I'
+                                  ' REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT'
+                                  ' EXECUTE FUNCTION credit_sandbox.record_removed_rows()', tab);
+        EXECUTE pg_catalog.format('CREATE TRIGGER record_inserted_rows AFTER INSERT ON credit_sandbox.%I'
+                                  ' REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT'
+                                  ' EXECUTE FUNCTION credit_sandbox.record_removed_rows()', tab);
+        EXECUTE pg_catalog.format('CREATE TRIGGER record_updated_rows AFTER UPDATE ON credit_sandbox.%I'
+                                  ' REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT'
+                                  ' EXECUTE FUNCTION credit_sandbox.record_removed_rows()', tab);
+        EXECUTE pg_catalog.format('CREATE TRIGGER record_truncated_rows BEFORE TRUNCATE ON credit_sandbox.%I'
+                                  ' FOR EACH STATEMENT EXECUTE FUNCTION credit_sandbox.record_removed_rows()', tab);
     END LOOP;
 END $$;
 
