@@ -6,10 +6,14 @@ OBJS = src/credit_sandbox.o src/catalog.o src/matcher.o src/evaluate.o \
        src/facts.o src/history.o src/outcome.o src/trigger.o src/grading.o src/escalation.o \
        src/replay.o src/watched.o src/key_readback.o src/operator_lock.o
 
-# The 0.1 script as released, then one update script per release: a new
-# install runs the same path as an upgrade (as pg_cron does), so the two
-# cannot drift apart.  Released scripts are never edited.
-DATA = sql/$(EXTENSION)--0.1.sql $(wildcard sql/$(EXTENSION)--*--*.sql)
+EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'$$/\1/p" $(EXTENSION).control)
+
+# The whole install script of the current version (each object defined once,
+# in its final form), every update script, and the 0.1 script as released:
+# sql/upgrade.sql installs 0.1, updates it through every release and checks
+# that the objects are those of a new install.  Released scripts are never
+# edited.
+DATA = sql/$(EXTENSION)--0.1.sql sql/$(EXTENSION)--$(EXTVERSION).sql $(wildcard sql/$(EXTENSION)--*--*.sql)
 
 # setup creates the extension and the fixtures every other test uses
 REGRESS = setup rules bad_input gucs evidence copy gucs_first_set validation_0_2 upgrade upgrade_grants

@@ -1,7 +1,8 @@
 --
 -- upgrade_grants: the grants create_roles() made under 0.4, updated to 0.5.  A platform
 -- that could insert whole rows inserts every column but the generated keys, registers an
--- operator's id, name and region only, and writes no list; the regulator keeps its grants.
+-- operator's id, name and region only, and writes no list; the regulator keeps its grants,
+-- and from 0.6 its removals of defaults are recorded under its login.
 -- In a database and with roles of its own, dropped at the end.
 --
 SET client_min_messages = warning;
@@ -31,7 +32,17 @@ SELECT has_column_privilege('cs_upgrade_app', 'credit_sandbox.transactions', 'tx
        has_table_privilege('cs_upgrade_app', 'credit_sandbox.transactions', 'SELECT') AS table_select,
        has_column_privilege('cs_upgrade_app', 'credit_sandbox.operator_lists', 'list_entry_id', 'SELECT') AS list_key_select;
 
+-- updated to 0.6, a login of the administrators' role removes a default: the record
+-- names the login, not the extension's owner its trigger runs as
+ALTER EXTENSION credit_sandbox UPDATE TO '0.6';
+CREATE ROLE cs_upgrade_admin_login LOGIN IN ROLE cs_upgrade_admin;
+SET SESSION AUTHORIZATION cs_upgrade_admin_login;
+SET ROLE cs_upgrade_admin;
+DELETE FROM credit_sandbox.prohibited_terms WHERE term = 'ivory';
+RESET SESSION AUTHORIZATION;
+SELECT table_name, key, removed_by FROM credit_sandbox.removed_rows;
+
 \c :"regress_db"
 SET client_min_messages = warning;
 DROP DATABASE :"grants_db";
-DROP ROLE cs_upgrade_app, cs_upgrade_analyst, cs_upgrade_admin;
+DROP ROLE cs_upgrade_app, cs_upgrade_analyst, cs_upgrade_admin, cs_upgrade_admin_login;

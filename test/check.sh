@@ -11,7 +11,8 @@
 #      timing is not a server's under Valgrind);
 #   4. a fuzzing smoke run, test/fuzz/run.sh 5: each target replays the inputs that once
 #      found a bug, then fuzzes for 5 seconds (CS_FUZZ=0 skips it);
-#   5. that META.json (PGXN) gives the control file's version.
+#   5. that META.json (PGXN) gives the control file's version and its install script,
+#      and CHANGELOG.md has an entry for it.
 # Ends with the line "N passed, M failed" and exits non-zero if M > 0.
 set -euo pipefail
 # shellcheck source=test/cluster.sh
@@ -81,13 +82,17 @@ if [ "${CS_FUZZ:-1}" != 0 ]; then
 fi
 
 # PGXN's META.json repeats the control file's version (as semver): the release's and
-# the extension's version must not drift apart
+# the extension's version must not drift apart, and the release names the version's
+# whole install script, which a CHANGELOG.md entry describes
 echo "== META.json version"
 version=$(sed -n "s/^default_version = '\(.*\)'$/\1/p" credit_sandbox.control)
-if [ "$(grep -c "\"version\": \"$version.0\"" META.json)" -eq 2 ]; then
+if [ "$(grep -c "\"version\": \"$version.0\"" META.json)" -eq 2 ] \
+   && grep -q "\"file\": \"sql/credit_sandbox--$version.sql\"" META.json \
+   && [ -f "sql/credit_sandbox--$version.sql" ] && grep -q "^## \[$version\] - " CHANGELOG.md; then
     passed=$((passed + 1))
 else
-    echo "FAILED: META.json does not give version $version.0 to the release and to the extension"
+    echo "FAILED: META.json does not give version $version.0 to the release and to the extension," \
+         "or sql/credit_sandbox--$version.sql or its CHANGELOG.md entry is missing"
     failed=$((failed + 1))
 fi
 

@@ -1,0 +1,418 @@
+\echo Use "ALTER EXTENSION credit_sandbox UPDATE TO '0.6'" to load this file. \quit
+
+-- credit_sandbox 0.5 -> 0.6: what an update must do to reach the objects of
+-- credit_sandbox--0.6.sql, the one install script of 0.6 (sql/upgrade.sql
+-- proves the two equal): comments, constraint validity, and who removed a
+-- default.
+
+-- ===== constraints added NOT VALID
+-- 0.4 added these NOT VALID, so that updating never scanned or failed on the
+-- rows already stored; every row since has been checked.  A new install has
+-- them valid.  Each is validated now (a scan that blocks no insert); one
+-- that a stored row violates stays NOT VALID, and a WARNING names the fix
+-- (CREATE and ALTER EXTENSION show no NOTICE).
+DO $$
+DECLARE
+    c record;
+BEGIN
+    FOR c IN SELECT pg_catalog.format('credit_sandbox.%I', r.relname) AS tab, co.conname,
+                    pg_catalog.pg_get_constraintdef(co.oid) AS def
+               FROM pg_catalog.pg_constraint co JOIN pg_catalog.pg_class r ON r.oid = co.conrelid
+              WHERE co.connamespace = 'credit_sandbox'::regnamespace AND NOT co.convalidated
+                AND co.coninhcount = 0 AND co.contype = 'c'
+                AND co.conname IN ('transactions_unit_price_finite', 'transactions_list_price_finite',
+                                   'reference_prices_price_finite', 'warning_hits_operator_id_not_null')
+              ORDER BY 1, 2 LOOP
+        BEGIN
+            EXECUTE pg_catalog.format('ALTER TABLE %s VALIDATE CONSTRAINT %I', c.tab, c.conname);
+        EXCEPTION WHEN check_violation THEN
+            RAISE WARNING 'constraint % of table % stays NOT VALID: stored rows violate it', c.conname, c.tab
+                USING DETAIL = pg_catalog.format('The constraint is %s. New rows are checked all the same.', c.def),
+                      HINT = pg_catalog.format('Correct or delete the rows that violate it, then run ALTER TABLE %s VALIDATE CONSTRAINT %I.',
+                                               c.tab, c.conname);
+        END;
+    END LOOP;
+END $$;
+
+-- ===== who removed a default
+-- The login, as in rules.changed_by: the trigger that writes the record runs
+-- as the extension's owner, and recorded the owner.
+ALTER TABLE credit_sandbox.removed_rows ALTER COLUMN removed_by SET DEFAULT SESSION_USER;
+
+-- ===== comments
+-- Every table, view, column, function and sequence says what it is for.
+
+COMMENT ON SCHEMA credit_sandbox IS
+    'credit_sandbox: red lines checked on every row the platforms insert, warnings and tips, credit classes, the credit sandbox and dual-random inspections.';
+COMMENT ON FUNCTION credit_sandbox.legal_day(timestamptz) IS
+    'The date of a moment in the regulator''s time zone (credit_sandbox.time_zone): the day rules judge a row by.';
+COMMENT ON TABLE credit_sandbox.operators IS
+    'Online operators (sellers). licence_valid_until NULL = no valid licence; permits named as in regulated_categories.permit.';
+COMMENT ON COLUMN credit_sandbox.operators.operator_id IS
+    'The operator''s id, as the platforms give it in every event row (at most 256 bytes).';
+COMMENT ON COLUMN credit_sandbox.operators.name IS 'Trading name.';
+COMMENT ON COLUMN credit_sandbox.operators.region IS 'Region (district) the operator is registered in.';
+COMMENT ON COLUMN credit_sandbox.operators.registered_on IS
+    'Legal day of registration; a sale dated before it is unregistered (RL01). The regulator''s, not the platform''s.';
+COMMENT ON COLUMN credit_sandbox.operators.licence_valid_until IS
+    'Last legal day (inclusive) the business licence is valid; NULL = no valid licence (RL01, TP01). The regulator''s.';
+COMMENT ON COLUMN credit_sandbox.operators.permits IS
+    'Permits held, named as in regulated_categories.permit (RL01). The regulator''s.';
+COMMENT ON TABLE credit_sandbox.operator_lists IS
+    'Abnormal-operations and serious illegal-and-dishonest list entries; in force from listed_on inclusive to removed_on exclusive.';
+COMMENT ON COLUMN credit_sandbox.operator_lists.list_entry_id IS 'Generated key of the entry.';
+COMMENT ON COLUMN credit_sandbox.operator_lists.operator_id IS 'The listed operator (need not be registered).';
+COMMENT ON COLUMN credit_sandbox.operator_lists.list IS
+    'abnormal (abnormal-operations list: class C or worse) or dishonest (serious illegal-and-dishonest list: class D); both hit RL02.';
+COMMENT ON COLUMN credit_sandbox.operator_lists.listed_on IS 'First legal day the entry is in force (inclusive).';
+COMMENT ON COLUMN credit_sandbox.operator_lists.removed_on IS
+    'Legal day the entry is lifted (exclusive); NULL = still listed.';
+COMMENT ON SEQUENCE credit_sandbox.operator_lists_list_entry_id_seq IS 'Generates operator_lists.list_entry_id.';
+COMMENT ON TABLE credit_sandbox.transactions IS
+    'Sales the platforms insert, checked against RL01-RL06, RL09 and TP01 as they arrive.';
+COMMENT ON COLUMN credit_sandbox.transactions.txn_id IS
+    'Generated key: the order the database received the row in (platforms may not supply it).';
+COMMENT ON COLUMN credit_sandbox.transactions.operator_id IS 'The selling operator (at most 256 bytes).';
+COMMENT ON COLUMN credit_sandbox.transactions.occurred_at IS
+    'When the sale happened (finite); windows are on it and its legal day dates it.';
+COMMENT ON COLUMN credit_sandbox.transactions.buyer_id IS 'The buyer, as the platform identifies it.';
+COMMENT ON COLUMN credit_sandbox.transactions.ship_to IS
+    'Delivery address, hashed by the platform (at most 512 bytes); NULL = none, skipped by RL04.';
+COMMENT ON COLUMN credit_sandbox.transactions.item_id IS 'The item sold (at most 512 bytes): the key of RL03, RL05, RL06 and RL09.';
+COMMENT ON COLUMN credit_sandbox.transactions.item_title IS
+    'Listing title as shown to buyers: searched for prohibited (RL03) and absolute (RL06) terms.';
+COMMENT ON COLUMN credit_sandbox.transactions.category IS
+    'Item category, as named in the reference lists (regulated, prohibited, reference prices).';
+COMMENT ON COLUMN credit_sandbox.transactions.quantity IS 'Units sold (> 0).';
+COMMENT ON COLUMN credit_sandbox.transactions.unit_price IS 'Price paid per unit (finite, >= 0; RL05, RL09).';
+COMMENT ON COLUMN credit_sandbox.transactions.list_price IS
+    'Declared "original" price shown beside a discount (finite, >= 0); NULL = no discount claim (RL05).';
+COMMENT ON SEQUENCE credit_sandbox.transactions_txn_id_seq IS 'Generates transactions.txn_id.';
+COMMENT ON TABLE credit_sandbox.returns IS 'Return requests the platforms insert, checked against RL07.';
+COMMENT ON COLUMN credit_sandbox.returns.return_id IS
+    'Generated key: the order the database received the row in (platforms may not supply it).';
+COMMENT ON COLUMN credit_sandbox.returns.txn_id IS 'The sale returned, if known (not enforced: it may be stored elsewhere).';
+COMMENT ON COLUMN credit_sandbox.returns.operator_id IS 'The selling operator (at most 256 bytes).';
+COMMENT ON COLUMN credit_sandbox.returns.category IS
+    'Item category; one of return_exempt_categories never counts for RL07.';
+COMMENT ON COLUMN credit_sandbox.returns.delivered_at IS
+    'When the goods were delivered (finite); NULL = unknown, never counts for RL07.';
+COMMENT ON COLUMN credit_sandbox.returns.requested_at IS
+    'When the return was requested (finite): within the return period of delivered_at it is lawful (RL07).';
+COMMENT ON COLUMN credit_sandbox.returns.outcome IS 'refunded, refused (RL07 looks at these) or pending.';
+COMMENT ON SEQUENCE credit_sandbox.returns_return_id_seq IS 'Generates returns.return_id.';
+COMMENT ON TABLE credit_sandbox.complaints IS 'Consumer complaints the platforms insert, checked against RL08.';
+COMMENT ON COLUMN credit_sandbox.complaints.complaint_id IS
+    'Generated key: the order the database received the row in (platforms may not supply it).';
+COMMENT ON COLUMN credit_sandbox.complaints.operator_id IS 'The operator complained about (at most 256 bytes).';
+COMMENT ON COLUMN credit_sandbox.complaints.received_at IS
+    'When the complaint was received (finite): RL08 counts complaints in windows ending here.';
+COMMENT ON COLUMN credit_sandbox.complaints.channel IS 'How it arrived (hotline, web, ...); informative only.';
+COMMENT ON COLUMN credit_sandbox.complaints.category IS 'What it is about; informative only.';
+COMMENT ON SEQUENCE credit_sandbox.complaints_complaint_id_seq IS 'Generates complaints.complaint_id.';
+COMMENT ON TABLE credit_sandbox.regulated_categories IS
+    'Categories that need a permit: a sale in one by an operator without the permit hits RL01.';
+COMMENT ON COLUMN credit_sandbox.regulated_categories.category IS 'Category, as in transactions.category.';
+COMMENT ON COLUMN credit_sandbox.regulated_categories.permit IS 'The permit it needs, as in operators.permits.';
+COMMENT ON TABLE credit_sandbox.prohibited_categories IS 'Categories no one may sell: a sale in one hits RL03.';
+COMMENT ON COLUMN credit_sandbox.prohibited_categories.category IS 'Category, as in transactions.category.';
+COMMENT ON TABLE credit_sandbox.prohibited_terms IS
+    'Terms of prohibited goods: an item_title containing one (case-insensitive) hits RL03.';
+COMMENT ON COLUMN credit_sandbox.prohibited_terms.term IS 'The term, matched anywhere in the title (UTF-8, case-insensitive).';
+COMMENT ON TABLE credit_sandbox.absolute_terms IS
+    'Advertising superlatives (best in the world, 最佳, ...): an item_title containing one hits RL06.';
+COMMENT ON COLUMN credit_sandbox.absolute_terms.term IS 'The term, matched anywhere in the title (UTF-8, case-insensitive).';
+COMMENT ON TABLE credit_sandbox.return_exempt_categories IS
+    'Categories exempt from returns without reason (custom-made, fresh, digital, ...): their refusals never hit RL07.';
+COMMENT ON COLUMN credit_sandbox.return_exempt_categories.category IS 'Category, as in returns.category.';
+COMMENT ON TABLE credit_sandbox.reference_prices IS
+    'Reference prices for RL09, of an item or of a category (exactly one set); the item''s wins, then the latest valid_from.';
+COMMENT ON COLUMN credit_sandbox.reference_prices.reference_price_id IS 'Generated key.';
+COMMENT ON COLUMN credit_sandbox.reference_prices.item_id IS 'The item priced, as in transactions.item_id; NULL for a category''s price.';
+COMMENT ON COLUMN credit_sandbox.reference_prices.category IS 'The category priced; NULL for an item''s price.';
+COMMENT ON COLUMN credit_sandbox.reference_prices.price IS
+    'Reference unit price, in the currency of transactions.unit_price (finite, > 0).';
+COMMENT ON COLUMN credit_sandbox.reference_prices.valid_from IS 'First legal day it applies (inclusive); NULL = always before.';
+COMMENT ON COLUMN credit_sandbox.reference_prices.valid_to IS 'Last legal day it applies (inclusive); NULL = open.';
+COMMENT ON SEQUENCE credit_sandbox.reference_prices_reference_price_id_seq IS
+    'Generates reference_prices.reference_price_id.';
+COMMENT ON TABLE credit_sandbox.rules IS
+    'The nine red lines and the TP01 tip. Parameters are validated when written; a change bumps version and applies to the next inserted row.';
+COMMENT ON COLUMN credit_sandbox.rules.code IS 'RL01-RL09 (red lines) or TP01 (tip).';
+COMMENT ON COLUMN credit_sandbox.rules.title IS 'Short name of the red line, shown in open_warnings.';
+COMMENT ON COLUMN credit_sandbox.rules.list IS
+    'What a hit writes: risk_trigger (a warning clue) or admin_tip (an administrative tip).';
+COMMENT ON COLUMN credit_sandbox.rules.params IS
+    'Parameters, e.g. RL04 {"window": "24 hours", "threshold": 8}; intervals as interval text, validated when written.';
+COMMENT ON COLUMN credit_sandbox.rules.tolerable IS
+    'A sandbox member''s first hit in 365 days is a tip with a 7-day correction period instead of a clue.';
+COMMENT ON COLUMN credit_sandbox.rules.enabled IS 'false = not checked.';
+COMMENT ON COLUMN credit_sandbox.rules.version IS
+    'Bumped by a change of list, params, tolerable or enabled; warnings record it (rule_history keeps each).';
+COMMENT ON COLUMN credit_sandbox.rules.changed_at IS 'When the current version was written.';
+COMMENT ON COLUMN credit_sandbox.rules.changed_by IS 'Login (session user) that wrote the current version.';
+COMMENT ON FUNCTION credit_sandbox.rules_validate() IS
+    'Trigger on rules: refuses bad parameters with a clear error, bumps version on a change.';
+COMMENT ON TABLE credit_sandbox.rule_history IS
+    'Every version of every rule, written by a trigger on rules: what a warning''s rule_version meant.';
+COMMENT ON COLUMN credit_sandbox.rule_history.code IS 'The rule, as in rules.code.';
+COMMENT ON COLUMN credit_sandbox.rule_history.version IS 'Its version, as in warnings.rule_version.';
+COMMENT ON COLUMN credit_sandbox.rule_history.list IS 'risk_trigger or admin_tip, in that version.';
+COMMENT ON COLUMN credit_sandbox.rule_history.params IS 'Parameters of that version.';
+COMMENT ON COLUMN credit_sandbox.rule_history.tolerable IS 'Tolerable in that version.';
+COMMENT ON COLUMN credit_sandbox.rule_history.enabled IS 'Enabled in that version.';
+COMMENT ON COLUMN credit_sandbox.rule_history.changed_at IS 'When the version was written.';
+COMMENT ON COLUMN credit_sandbox.rule_history.changed_by IS 'Login that wrote it.';
+COMMENT ON FUNCTION credit_sandbox.rules_record_version() IS
+    'Trigger on rules: writes each new version to rule_history (as the owner: no role writes the history).';
+COMMENT ON TABLE credit_sandbox.warnings IS
+    'Warning clues (risk_trigger) and administrative tips (admin_tip), one open row per (operator_id, code, subject_key).';
+COMMENT ON COLUMN credit_sandbox.warnings.warning_id IS 'Generated key.';
+COMMENT ON COLUMN credit_sandbox.warnings.operator_id IS 'The operator it is about (registered or not).';
+COMMENT ON COLUMN credit_sandbox.warnings.code IS 'The rule hit, as in rules.code (RL01-RL09, TP01).';
+COMMENT ON COLUMN credit_sandbox.warnings.list IS 'risk_trigger (warning clue) or admin_tip (administrative tip).';
+COMMENT ON COLUMN credit_sandbox.warnings.subject_key IS
+    'What it is about: item_id (RL03, RL05, RL06, RL09), ship_to (RL04), else operator_id.';
+COMMENT ON COLUMN credit_sandbox.warnings.source_table IS
+    'Table of the first hit''s row: transactions, returns, complaints, or warnings (an escalated tip).';
+COMMENT ON COLUMN credit_sandbox.warnings.source_id IS 'Key of that row in source_table.';
+COMMENT ON COLUMN credit_sandbox.warnings.occurred_at IS 'Data time of the first hit''s row (its occurred_at, requested_at or received_at).';
+COMMENT ON COLUMN credit_sandbox.warnings.raised_at IS 'Wall-clock time it was written (now() of that transaction).';
+COMMENT ON COLUMN credit_sandbox.warnings.rule_version IS 'Version of the rule that judged the first hit (rule_history).';
+COMMENT ON COLUMN credit_sandbox.warnings.evidence IS 'The observed values and the thresholds they were held against.';
+COMMENT ON COLUMN credit_sandbox.warnings.hits IS 'Hits counted on it while open (the first included).';
+COMMENT ON COLUMN credit_sandbox.warnings.last_hit_at IS 'Data time of the latest hit''s row.';
+COMMENT ON COLUMN credit_sandbox.warnings.status IS
+    'open -> acknowledged -> corrected | escalated -> closed; only an open one counts further hits.';
+COMMENT ON COLUMN credit_sandbox.warnings.due_at IS
+    'End of a tolerance tip''s correction period (occurred_at + 7 days); NULL for clues and TP01.';
+COMMENT ON COLUMN credit_sandbox.warnings.status_changed_at IS 'When status last changed; NULL = never.';
+COMMENT ON COLUMN credit_sandbox.warnings.status_changed_by IS 'Login that last changed status.';
+COMMENT ON COLUMN credit_sandbox.warnings.status_note IS 'Note given with the latest status change that had one.';
+COMMENT ON COLUMN credit_sandbox.warnings.escalated_to IS 'For an escalated tip: the warning clue escalate_overdue wrote for it.';
+COMMENT ON SEQUENCE credit_sandbox.warnings_warning_id_seq IS 'Generates warnings.warning_id.';
+COMMENT ON TABLE credit_sandbox.warning_hits IS
+    'Every hit, the first of a warning and each one counted on it: which row hit, and when.';
+COMMENT ON COLUMN credit_sandbox.warning_hits.warning_id IS 'The warning the hit was written to or counted on.';
+COMMENT ON COLUMN credit_sandbox.warning_hits.source_table IS 'Table of the row that hit: transactions, returns, complaints or warnings.';
+COMMENT ON COLUMN credit_sandbox.warning_hits.source_id IS 'Key of that row.';
+COMMENT ON COLUMN credit_sandbox.warning_hits.hit_at IS 'Data time of that row.';
+COMMENT ON COLUMN credit_sandbox.warning_hits.operator_id IS
+    'The warning''s operator: the distribution column of a sharded deployment.';
+COMMENT ON TABLE credit_sandbox.grading_weights IS
+    'Points taken off a score of 100 per unit of each grading indicator (editable).';
+COMMENT ON COLUMN credit_sandbox.grading_weights.indicator IS 'The indicator, as in operator_grades.indicators.';
+COMMENT ON COLUMN credit_sandbox.grading_weights.weight IS 'Points off per unit of the indicator.';
+COMMENT ON COLUMN credit_sandbox.grading_weights.description IS 'What one unit of the indicator is.';
+COMMENT ON TABLE credit_sandbox.grade_boundaries IS
+    'Lowest score of classes A, B and C (A > B > C); a lower score is D (editable).';
+COMMENT ON COLUMN credit_sandbox.grade_boundaries.class IS 'A, B or C.';
+COMMENT ON COLUMN credit_sandbox.grade_boundaries.min_score IS 'Lowest score (out of 100) of the class.';
+COMMENT ON FUNCTION credit_sandbox.grading_validate() IS
+    'Trigger on grading_weights and grade_boundaries: refuses unknown indicators or classes and bad numbers.';
+COMMENT ON FUNCTION credit_sandbox.grade_boundaries_ordered() IS
+    'Trigger on grade_boundaries, per statement: A, B and C present, their scores strictly decreasing.';
+COMMENT ON TABLE credit_sandbox.operator_grades IS
+    'History of credit classes. indicators: {indicator: {value, weight, points}}; hard_rules: the rules that capped the class; score_class: the class by score alone.';
+COMMENT ON COLUMN credit_sandbox.operator_grades.grade_id IS 'Generated key; an operator''s class is its latest row.';
+COMMENT ON COLUMN credit_sandbox.operator_grades.operator_id IS 'The operator graded.';
+COMMENT ON COLUMN credit_sandbox.operator_grades.graded_as_of IS
+    'The moment judged: indicators count the 365 days before it, on its legal day.';
+COMMENT ON COLUMN credit_sandbox.operator_grades.graded_at IS 'Wall-clock time the grade was written.';
+COMMENT ON COLUMN credit_sandbox.operator_grades.score IS '100 minus the points of every indicator (2 decimals).';
+COMMENT ON COLUMN credit_sandbox.operator_grades.score_class IS 'The class by score alone (grade_boundaries).';
+COMMENT ON COLUMN credit_sandbox.operator_grades.class IS 'The class: score_class capped by the hard rules; A (low risk) to D (high).';
+COMMENT ON COLUMN credit_sandbox.operator_grades.indicators IS '{indicator: {value, weight, points}}: why the score is what it is.';
+COMMENT ON COLUMN credit_sandbox.operator_grades.hard_rules IS 'JSON array: the hard rules that capped the class.';
+COMMENT ON COLUMN credit_sandbox.operator_grades.cause IS
+    'What graded it: grade, regrade, first grading, or warning clue <code> (a clue caps class A at B).';
+COMMENT ON SEQUENCE credit_sandbox.operator_grades_grade_id_seq IS 'Generates operator_grades.grade_id.';
+COMMENT ON FUNCTION credit_sandbox.grade(text, timestamptz) IS
+    'Grades one operator as of at, records it in operator_grades, returns A..D; a member graded below A leaves the sandbox.';
+COMMENT ON FUNCTION credit_sandbox.regrade(timestamptz) IS
+    'Grades every operator as of at in one pass; returns how many.';
+COMMENT ON FUNCTION credit_sandbox.grade_ungraded(timestamptz) IS
+    'Grades, in one pass, every operator never graded; returns how many.';
+COMMENT ON VIEW credit_sandbox.operator_classes IS 'The latest class of each graded operator.';
+COMMENT ON COLUMN credit_sandbox.operator_classes.operator_id IS 'The operator.';
+COMMENT ON COLUMN credit_sandbox.operator_classes.class IS 'Its latest class, A (low risk) to D (high).';
+COMMENT ON COLUMN credit_sandbox.operator_classes.score IS 'The score of that grading (out of 100).';
+COMMENT ON COLUMN credit_sandbox.operator_classes.graded_as_of IS 'The moment that grading judged.';
+COMMENT ON COLUMN credit_sandbox.operator_classes.grade_id IS 'That grading in operator_grades.';
+COMMENT ON TABLE credit_sandbox.sandbox_memberships IS
+    'Stays in the credit sandbox, one row each, kept after they end; current while exited_at is NULL.';
+COMMENT ON COLUMN credit_sandbox.sandbox_memberships.membership_id IS 'Generated key.';
+COMMENT ON COLUMN credit_sandbox.sandbox_memberships.operator_id IS 'The member; at most one current stay each.';
+COMMENT ON COLUMN credit_sandbox.sandbox_memberships.admitted_at IS 'When the stay began (clock time under the operator''s lock).';
+COMMENT ON COLUMN credit_sandbox.sandbox_memberships.admitted_by IS 'Login that admitted it (admit or renew_sandbox).';
+COMMENT ON COLUMN credit_sandbox.sandbox_memberships.admit_reason IS 'Why: class A and its score, by admit or a renewal.';
+COMMENT ON COLUMN credit_sandbox.sandbox_memberships.exited_at IS 'When the stay ended (clock time); NULL = current.';
+COMMENT ON COLUMN credit_sandbox.sandbox_memberships.exit_reason IS 'Why it ended: the class and hard rules, or the clue''s code and title.';
+COMMENT ON COLUMN credit_sandbox.sandbox_memberships.exit_code IS 'CLASS (graded below A) or the code of the warning clue that ended it.';
+COMMENT ON COLUMN credit_sandbox.sandbox_memberships.exit_warning_id IS 'The warning clue that ended it, if one did.';
+COMMENT ON COLUMN credit_sandbox.sandbox_memberships.exit_hit_at IS 'Data time of the row whose hit ended it, if one did.';
+COMMENT ON SEQUENCE credit_sandbox.sandbox_memberships_membership_id_seq IS 'Generates sandbox_memberships.membership_id.';
+COMMENT ON FUNCTION credit_sandbox.lock_operator(text) IS
+    'Takes the transaction-level lock that serialises the checks of one operator.';
+COMMENT ON FUNCTION credit_sandbox.lock_all_operators() IS
+    'Takes every operator''s lock, in the global order, until the transaction ends: for what works across operators.';
+COMMENT ON FUNCTION credit_sandbox.in_sandbox(text) IS 'Whether the operator is in the sandbox now. Anyone may ask.';
+COMMENT ON FUNCTION credit_sandbox.admit(text) IS
+    'Grades the operator now and admits it to the sandbox if class A (else an error); false when already a member.';
+COMMENT ON FUNCTION credit_sandbox.renew_sandbox(timestamptz) IS
+    'Regrades everyone as of at, removes members below A, admits every class-A non-member; returns each change.';
+COMMENT ON FUNCTION credit_sandbox.sandbox_members_at(timestamptz) IS
+    'The members at a moment, with the start of their stay: membership history for analysts.';
+COMMENT ON FUNCTION credit_sandbox.change_warning_status(bigint, text[], text, text) IS
+    'Internal: moves a warning from one of from_status to to_status, under its operator''s lock.';
+COMMENT ON FUNCTION credit_sandbox.acknowledge(bigint, text) IS
+    'open -> acknowledged: the warning is seen (it no longer counts hits; a new hit opens a new one).';
+COMMENT ON FUNCTION credit_sandbox.record_correction(bigint, text) IS
+    'open or acknowledged -> corrected: the operator corrected it (a tip so marked is never escalated).';
+COMMENT ON FUNCTION credit_sandbox.close_warning(bigint, text) IS 'Any status but closed -> closed: the case is settled.';
+COMMENT ON FUNCTION credit_sandbox.escalate_overdue(timestamptz) IS
+    'Escalates every tip past due_at and not corrected: status escalated and a new warning clue on its key. Meant for a schedule (pg_cron).';
+COMMENT ON TABLE credit_sandbox.inspectors IS 'Inspectors a draw may assign to tasks.';
+COMMENT ON COLUMN credit_sandbox.inspectors.inspector_id IS 'The inspector''s id: hashed with the seed to draw.';
+COMMENT ON COLUMN credit_sandbox.inspectors.name IS 'Name.';
+COMMENT ON COLUMN credit_sandbox.inspectors.region IS 'Region the inspector works in; informative only.';
+COMMENT ON COLUMN credit_sandbox.inspectors.active IS 'false = left out of draws.';
+COMMENT ON TABLE credit_sandbox.inspector_conflicts IS 'Inspectors never assigned to an operator (a conflict of interest).';
+COMMENT ON COLUMN credit_sandbox.inspector_conflicts.inspector_id IS 'The inspector.';
+COMMENT ON COLUMN credit_sandbox.inspector_conflicts.operator_id IS 'The operator it must not inspect.';
+COMMENT ON COLUMN credit_sandbox.inspector_conflicts.reason IS 'Why; informative only.';
+COMMENT ON TABLE credit_sandbox.inspection_draws IS
+    'Dual-random draws, each with every input needed to recompute it (verify_draw).';
+COMMENT ON COLUMN credit_sandbox.inspection_draws.draw_id IS 'Generated key.';
+COMMENT ON COLUMN credit_sandbox.inspection_draws.seed IS 'The seed, published before the draw: every hash is sha256(seed || '':'' || ...).';
+COMMENT ON COLUMN credit_sandbox.inspection_draws.ratios IS 'Share of each class drawn, e.g. {"A": 0.03, "D": 0.80}; a class left out is not drawn.';
+COMMENT ON COLUMN credit_sandbox.inspection_draws.inspectors_per_task IS 'Inspectors assigned to each task (>= 1).';
+COMMENT ON COLUMN credit_sandbox.inspection_draws.drawn_at IS 'When the draw was made.';
+COMMENT ON COLUMN credit_sandbox.inspection_draws.drawn_by IS 'Login that made it.';
+COMMENT ON COLUMN credit_sandbox.inspection_draws.inspector_pool IS 'The active inspectors at the draw, sorted.';
+COMMENT ON COLUMN credit_sandbox.inspection_draws.conflicts IS 'The conflicts at the draw: [[inspector_id, operator_id], ...].';
+COMMENT ON SEQUENCE credit_sandbox.inspection_draws_draw_id_seq IS 'Generates inspection_draws.draw_id.';
+COMMENT ON TABLE credit_sandbox.inspection_pool IS
+    'The operators a draw chose from (no-disturbance members excluded), with their class at the draw.';
+COMMENT ON COLUMN credit_sandbox.inspection_pool.draw_id IS 'The draw.';
+COMMENT ON COLUMN credit_sandbox.inspection_pool.operator_id IS 'An operator of its pool.';
+COMMENT ON COLUMN credit_sandbox.inspection_pool.class IS 'Its latest class at the draw; NULL = unregistered, never drawn at random.';
+COMMENT ON COLUMN credit_sandbox.inspection_pool.triggered IS 'It had an open warning clue: a triggered task unless drawn.';
+COMMENT ON TABLE credit_sandbox.inspection_tasks IS 'What a draw gave: one task per operator to inspect.';
+COMMENT ON COLUMN credit_sandbox.inspection_tasks.draw_id IS 'The draw.';
+COMMENT ON COLUMN credit_sandbox.inspection_tasks.operator_id IS 'The operator to inspect.';
+COMMENT ON COLUMN credit_sandbox.inspection_tasks.reason IS 'random (drawn in its class) or triggered (an open warning clue).';
+COMMENT ON COLUMN credit_sandbox.inspection_tasks.inspectors IS 'The inspectors assigned, conflicts skipped, in drawn order.';
+COMMENT ON FUNCTION credit_sandbox.draw_tasks(bigint) IS
+    'The tasks a recorded draw''s inputs give (the one definition draw_inspections and verify_draw share).';
+COMMENT ON FUNCTION credit_sandbox.draw_inspections(text, jsonb, integer) IS
+    'Draws inspection tasks from a published seed: per-class ratios of graded operators off the no-disturbance list, plus every open clue; returns the draw id.';
+COMMENT ON FUNCTION credit_sandbox.verify_draw(bigint) IS
+    'Recomputes a recorded draw from its recorded inputs: true when its tasks are exactly what they give.';
+COMMENT ON VIEW credit_sandbox.no_disturbance IS
+    'The no-disturbance list: sandbox members with no open or acknowledged warning or tip, left out of random inspections.';
+COMMENT ON COLUMN credit_sandbox.no_disturbance.operator_id IS 'The member.';
+COMMENT ON COLUMN credit_sandbox.no_disturbance.name IS 'Its trading name.';
+COMMENT ON COLUMN credit_sandbox.no_disturbance.region IS 'Its region.';
+COMMENT ON COLUMN credit_sandbox.no_disturbance.admitted_at IS 'When its current stay began.';
+COMMENT ON COLUMN credit_sandbox.no_disturbance.class IS 'Its latest class.';
+COMMENT ON COLUMN credit_sandbox.no_disturbance.score IS 'Its latest score (out of 100).';
+COMMENT ON VIEW credit_sandbox.open_warnings IS
+    'Open and acknowledged warning clues and tips, with the operator and the rule.';
+COMMENT ON COLUMN credit_sandbox.open_warnings.warning_id IS 'The warning (warnings.warning_id).';
+COMMENT ON COLUMN credit_sandbox.open_warnings.operator_id IS 'The operator it is about.';
+COMMENT ON COLUMN credit_sandbox.open_warnings.operator_name IS 'Its trading name; NULL if unregistered.';
+COMMENT ON COLUMN credit_sandbox.open_warnings.region IS 'Its region; NULL if unregistered.';
+COMMENT ON COLUMN credit_sandbox.open_warnings.code IS 'The rule hit (RL01-RL09, TP01).';
+COMMENT ON COLUMN credit_sandbox.open_warnings.rule_title IS 'The rule''s title.';
+COMMENT ON COLUMN credit_sandbox.open_warnings.list IS 'risk_trigger (warning clue) or admin_tip (tip).';
+COMMENT ON COLUMN credit_sandbox.open_warnings.subject_key IS 'What it is about: item, address or operator.';
+COMMENT ON COLUMN credit_sandbox.open_warnings.status IS 'open or acknowledged.';
+COMMENT ON COLUMN credit_sandbox.open_warnings.hits IS 'Hits counted on it.';
+COMMENT ON COLUMN credit_sandbox.open_warnings.occurred_at IS 'Data time of the first hit''s row.';
+COMMENT ON COLUMN credit_sandbox.open_warnings.last_hit_at IS 'Data time of the latest hit''s row.';
+COMMENT ON COLUMN credit_sandbox.open_warnings.raised_at IS 'Wall-clock time it was written.';
+COMMENT ON COLUMN credit_sandbox.open_warnings.due_at IS 'End of a tip''s correction period; NULL for clues and TP01.';
+COMMENT ON COLUMN credit_sandbox.open_warnings.rule_version IS 'Version of the rule that judged the first hit.';
+COMMENT ON COLUMN credit_sandbox.open_warnings.tolerable IS 'Whether the rule is tolerable now.';
+COMMENT ON COLUMN credit_sandbox.open_warnings.evidence IS 'Observed values and thresholds.';
+COMMENT ON COLUMN credit_sandbox.open_warnings.source_table IS 'Table of the first hit''s row.';
+COMMENT ON COLUMN credit_sandbox.open_warnings.source_id IS 'Key of that row.';
+COMMENT ON COLUMN credit_sandbox.open_warnings.registered IS 'Whether the operator is in operators.';
+COMMENT ON COLUMN credit_sandbox.open_warnings.in_sandbox IS 'Whether the operator is in the sandbox now.';
+COMMENT ON VIEW credit_sandbox.operator_risk IS
+    'Each registered operator''s risk: latest class and why, sandbox membership, open clues and tips.';
+COMMENT ON COLUMN credit_sandbox.operator_risk.operator_id IS 'The operator.';
+COMMENT ON COLUMN credit_sandbox.operator_risk.name IS 'Its trading name.';
+COMMENT ON COLUMN credit_sandbox.operator_risk.region IS 'Its region.';
+COMMENT ON COLUMN credit_sandbox.operator_risk.class IS 'Its latest class, A (low risk) to D; NULL = never graded.';
+COMMENT ON COLUMN credit_sandbox.operator_risk.score IS 'Its latest score (out of 100).';
+COMMENT ON COLUMN credit_sandbox.operator_risk.graded_as_of IS 'The moment its latest grading judged.';
+COMMENT ON COLUMN credit_sandbox.operator_risk.in_sandbox IS 'Whether it is in the sandbox now.';
+COMMENT ON COLUMN credit_sandbox.operator_risk.open_warning_clues IS 'Its open or acknowledged warning clues.';
+COMMENT ON COLUMN credit_sandbox.operator_risk.open_tips IS 'Its open or acknowledged tips.';
+COMMENT ON COLUMN credit_sandbox.operator_risk.last_hit_at IS 'Data time of its latest hit, any warning.';
+COMMENT ON COLUMN credit_sandbox.operator_risk.indicators IS 'The indicators of its latest grading: {indicator: {value, weight, points}}.';
+COMMENT ON COLUMN credit_sandbox.operator_risk.hard_rules IS 'The hard rules that capped its latest class.';
+COMMENT ON VIEW credit_sandbox.rule_hits_daily IS 'Hits per rule and list per legal day.';
+COMMENT ON COLUMN credit_sandbox.rule_hits_daily.day IS 'Legal day of the hits'' rows (credit_sandbox.time_zone).';
+COMMENT ON COLUMN credit_sandbox.rule_hits_daily.code IS 'The rule.';
+COMMENT ON COLUMN credit_sandbox.rule_hits_daily.list IS 'risk_trigger or admin_tip.';
+COMMENT ON COLUMN credit_sandbox.rule_hits_daily.hits IS 'Hits that day.';
+COMMENT ON COLUMN credit_sandbox.rule_hits_daily.warnings IS 'Warnings they were counted on.';
+COMMENT ON COLUMN credit_sandbox.rule_hits_daily.operators IS 'Operators they were about.';
+COMMENT ON VIEW credit_sandbox.summary IS 'The pilot''s headline figures, one row.';
+COMMENT ON COLUMN credit_sandbox.summary.sandbox_operators IS 'Operators in the sandbox now.';
+COMMENT ON COLUMN credit_sandbox.summary.no_disturbance_operators IS 'Of them, those on the no-disturbance list.';
+COMMENT ON COLUMN credit_sandbox.summary.warning_clues IS 'Warning clues ever written, any status.';
+COMMENT ON COLUMN credit_sandbox.summary.admin_tips IS 'Administrative tips ever written, any status.';
+COMMENT ON COLUMN credit_sandbox.summary.classified_operators IS 'Operators graded at least once.';
+COMMENT ON COLUMN credit_sandbox.summary.random_spot_checks IS 'Random inspection tasks over all draws.';
+COMMENT ON COLUMN credit_sandbox.summary.triggered_inspections IS 'Triggered inspection tasks over all draws.';
+COMMENT ON FUNCTION credit_sandbox.check_rows() IS
+    'Red-line driver: FOR EACH ROW, or FOR EACH STATEMENT with REFERENCING NEW TABLE; argument: the event kind.';
+COMMENT ON FUNCTION credit_sandbox.invalidate_cache() IS
+    'Trigger on the tables behind the per-backend caches: every backend rebuilds them after a change.';
+COMMENT ON FUNCTION credit_sandbox.set_driver(text) IS
+    'Makes the check_rows triggers of the event tables statement-level (default) or row-level; returns the driver.';
+COMMENT ON FUNCTION credit_sandbox.driver() IS 'The driver in use: row or statement. Anyone may ask.';
+COMMENT ON FUNCTION credit_sandbox.replay(timestamptz, timestamptz, jsonb) IS
+    'The hits the stored rows of [since, until) give, replayed in id order; rules: a proposed change, e.g. {"RL04": {"threshold": 5}, "RL06": {"enabled": false}} (rule_version NULL for changed rules). Writes nothing.';
+COMMENT ON FUNCTION credit_sandbox.check_consistency(timestamptz, timestamptz) IS
+    'Stored rows of [since, until) whose logged hits differ from a replay under the current rules: problem ''missing'' or ''extra''.';
+COMMENT ON FUNCTION credit_sandbox.replace_same_key() IS
+    'Trigger: an inserted row replaces the row with the same key (arguments: the key columns), so a restore''s rows replace the defaults.';
+COMMENT ON TABLE credit_sandbox.removed_rows IS
+    'Default rows the DBA removed (key = the row''s primary key as JSON); a restore removes them again.';
+COMMENT ON COLUMN credit_sandbox.removed_rows.table_name IS
+    'Table of the removed row: rules, a reference list, grading_weights or grade_boundaries.';
+COMMENT ON COLUMN credit_sandbox.removed_rows.key IS 'Its whole primary key as a JSON object, e.g. {"term": "ivory"}.';
+COMMENT ON COLUMN credit_sandbox.removed_rows.removed_at IS 'When it was removed; NULL = before 0.4 (found missing by the update).';
+COMMENT ON COLUMN credit_sandbox.removed_rows.removed_by IS 'Login (session user) that removed it; NULL = before 0.4.';
+COMMENT ON FUNCTION credit_sandbox.primary_key_of(regclass, jsonb) IS
+    'The primary key of a row (given as JSON) of table tab, as a JSON object.';
+COMMENT ON FUNCTION credit_sandbox.record_removed_rows() IS
+    'Trigger on the tables filled with defaults: records the keys that left the table in removed_rows, forgets those that came back.';
+COMMENT ON FUNCTION credit_sandbox.remove_recorded_row() IS
+    'Trigger on removed_rows: a recorded (or restored) record removes its row again.';
+COMMENT ON FUNCTION credit_sandbox.platform_columns(regclass) IS
+    'The columns of an event table the platforms insert: every column but the generated key.';
+COMMENT ON FUNCTION credit_sandbox.create_roles(name, name, name) IS
+    'Creates the application, analyst and administrator group roles (NOLOGIN) that do not exist and grants them their privileges; returns the statements run. Idempotent.';
+
+-- A partition's comments are its parent's: comments are not inherited.
+DO $$
+DECLARE
+    parent regclass := 'credit_sandbox.transactions';
+    p regclass;
+BEGIN
+    FOR p IN SELECT i.inhrelid FROM pg_catalog.pg_inherits i WHERE i.inhparent = parent ORDER BY 1 LOOP
+        EXECUTE pg_catalog.format('COMMENT ON TABLE %s IS %L', p,
+                                  'A hash partition of transactions (by operator_id): '
+                                  || pg_catalog.obj_description(parent, 'pg_class'));
+        EXECUTE (SELECT pg_catalog.string_agg(pg_catalog.format('COMMENT ON COLUMN %s.%I IS %L', p, a.attname,
+                                                                pg_catalog.col_description(parent, a.attnum)), '; ')
+                   FROM pg_catalog.pg_attribute a
+                  WHERE a.attrelid = parent AND a.attnum > 0 AND NOT a.attisdropped);
+    END LOOP;
+END $$;

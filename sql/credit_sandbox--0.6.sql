@@ -1,0 +1,1524 @@
+\echo Use "CREATE EXTENSION credit_sandbox" to load this file. \quit
+
+-- credit_sandbox 0.6, the whole install script: every object once, in its
+-- final form, with its comment, its grants and what pg_dump keeps of it.
+-- (A database at an older version gets the same objects through the update
+-- scripts; sql/upgrade.sql proves the two equal.)
+--
+-- Objects live in schema credit_sandbox (the control file creates it).  Names
+-- marked (contract) in the specification are public and must not change.
+--
+-- Conventions:
+-- * Times are timestamptz, moments independent of any session's TimeZone.  A
+--   date column is a legal day: the date in the regulator's time zone, setting
+--   credit_sandbox.time_zone (default Asia/Shanghai), see legal_day().
+-- * Every function pins search_path = pg_catalog, pg_temp (or, the checks'
+--   trigger, switches to it in C), so no caller's schema can put its objects
+--   into the extension's queries; built-ins are pg_catalog-qualified in what
+--   runs under the installing session's path (defaults, DO blocks).
+-- * SECURITY DEFINER, run as the extension's owner: the functions that write
+--   what no role may write (warnings, hits, grades, memberships, draws, rule
+--   history) and the readers an analyst may call without table grants.  A
+--   later CREATE OR REPLACE of one must say SECURITY DEFINER again
+--   (test/privileges.sql notices if it does not).
+-- * PUBLIC may execute no function but in_sandbox, driver and legal_day, and
+--   has no privilege on a table (none is given at creation); create_roles()
+--   makes and grants the application, analyst and administrator roles.
+-- * Triggers that keep the catalogue and the caches right are ENABLE ALWAYS: a
+--   restore runs with session_replication_role = replica (README, "Backups"),
+--   as a logical-replication subscriber does, and they must still fire.
+-- * pg_extension_config_dump: pg_dump keeps every row of every table (and
+--   the position of every sequence), defaults the DBA edited included.
+
+-- The schema is not a member of the extension: DROP EXTENSION leaves it, and
+-- pg_dump keeps it, with its comment and privileges.
+COMMENT ON SCHEMA credit_sandbox IS
+    'credit_sandbox: red lines checked on every row the platforms insert, warnings and tips, credit classes, the credit sandbox and dual-random inspections.';
+
+CREATE FUNCTION credit_sandbox.legal_day(at timestamptz) RETURNS date
+    LANGUAGE c STABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'credit_sandbox_legal_day';
+COMMENT ON FUNCTION credit_sandbox.legal_day(timestamptz) IS
+    'The date of a moment in the regulator''s time zone (credit_sandbox.time_zone): the day rules judge a row by.';
+REVOKE ALL ON FUNCTION credit_sandbox.legal_day(timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION credit_sandbox.legal_day(timestamptz) TO PUBLIC;
+
+-- ===================================================================== input data
+-- What the platforms insert.  Constraints reject bad rows; the red lines warn
+-- about valid but suspicious ones.  Keys are at most 256 (operator) or 512
+-- bytes (item, address), what a B-tree entry holds: a longer one fails on a
+-- named constraint (23514), not on the index (54000).
+
+CREATE TABLE credit_sandbox.operators (
+    operator_id          text PRIMARY KEY
+                         CONSTRAINT operators_operator_id_not_empty CHECK (operator_id <> '')
+                         CONSTRAINT operators_operator_id_length CHECK (pg_catalog.octet_length(operator_id) <= 256),
+    name                 text,
+    region               text,
+    registered_on        date,
+    licence_valid_until  date,
+    permits              text[]
+);
+COMMENT ON TABLE credit_sandbox.operators IS
+    'Online operators (sellers). licence_valid_until NULL = no valid licence; permits named as in regulated_categories.permit.';
+COMMENT ON COLUMN credit_sandbox.operators.operator_id IS
+    'The operator''s id, as the platforms give it in every event row (at most 256 bytes).';
+COMMENT ON COLUMN credit_sandbox.operators.name IS 'Trading name.';
+COMMENT ON COLUMN credit_sandbox.operators.region IS 'Region (district) the operator is registered in.';
+COMMENT ON COLUMN credit_sandbox.operators.registered_on IS
+    'Legal day of registration; a sale dated before it is unregistered (RL01). The regulator''s, not the platform''s.';
+COMMENT ON COLUMN credit_sandbox.operators.licence_valid_until IS
+    'Last legal day (inclusive) the business licence is valid; NULL = no valid licence (RL01, TP01). The regulator''s.';
+COMMENT ON COLUMN credit_sandbox.operators.permits IS
+    'Permits held, named as in regulated_categories.permit (RL01). The regulator''s.';
+SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.operators', '');
+
+CREATE TABLE credit_sandbox.operator_lists (
+    list_entry_id  bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    operator_id    text NOT NULL
+                   CONSTRAINT operator_lists_operator_id_not_empty CHECK (operator_id <> '')
+                   CONSTRAINT operator_lists_operator_id_length CHECK (pg_catalog.octet_length(operator_id) <= 256),
+    list           text NOT NULL
+                   CONSTRAINT operator_lists_list_known CHECK (list IN ('abnormal', 'dishonest')),
+    listed_on      date NOT NULL,
+    removed_on     date,
+    CONSTRAINT operator_lists_removed_after_listed CHECK (removed_on IS NULL OR removed_on >= listed_on)
+);
+CREATE INDEX operator_lists_operator ON credit_sandbox.operator_lists (operator_id, listed_on);
+COMMENT ON TABLE credit_sandbox.operator_lists IS
+    'Abnormal-operations and serious illegal-and-dishonest list entries; in force from listed_on inclusive to removed_on exclusive.';
+COMMENT ON COLUMN credit_sandbox.operator_lists.list_entry_id IS 'Generated key of the entry.';
+COMMENT ON COLUMN credit_sandbox.operator_lists.operator_id IS 'The listed operator (need not be registered).';
+COMMENT ON COLUMN credit_sandbox.operator_lists.list IS
+    'abnormal (abnormal-operations list: class C or worse) or dishonest (serious illegal-and-dishonest list: class D); both hit RL02.';
+COMMENT ON COLUMN credit_sandbox.operator_lists.listed_on IS 'First legal day the entry is in force (inclusive).';
+COMMENT ON COLUMN credit_sandbox.operator_lists.removed_on IS
+    'Legal day the entry is lifted (exclusive); NULL = still listed.';
+COMMENT ON SEQUENCE credit_sandbox.operator_lists_list_entry_id_seq IS 'Generates operator_lists.list_entry_id.';
+SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.operator_lists', '');
+SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.operator_lists_list_entry_id_seq', '');
+
+-- Hash-partitioned by operator_id when credit_sandbox.transaction_partitions is
+-- set at CREATE EXTENSION (the single-machine shape of a sharded deployment:
+-- every rule is keyed by operator).  Then the key includes operator_id.
+-- Prices are finite: numeric holds 'Infinity' since PostgreSQL 14.
+DO $$
+DECLARE
+    partitions int := pg_catalog.current_setting('credit_sandbox.transaction_partitions')::int;
+BEGIN
+    EXECUTE pg_catalog.format($t$
+CREATE TABLE credit_sandbox.transactions (
+    txn_id       bigint GENERATED BY DEFAULT AS IDENTITY,
+    operator_id  text NOT NULL
+                 CONSTRAINT transactions_operator_id_not_empty CHECK (operator_id <> '')
+                 CONSTRAINT transactions_operator_id_length CHECK (pg_catalog.octet_length(operator_id) <= 256),
+    occurred_at  timestamptz NOT NULL
+                 CONSTRAINT transactions_occurred_at_finite CHECK (isfinite(occurred_at)),
+    buyer_id     text,
+    ship_to      text
+                 CONSTRAINT transactions_ship_to_length CHECK (pg_catalog.octet_length(ship_to) <= 512),
+    item_id      text NOT NULL
+                 CONSTRAINT transactions_item_id_not_empty CHECK (item_id <> '')
+                 CONSTRAINT transactions_item_id_length CHECK (pg_catalog.octet_length(item_id) <= 512),
+    item_title   text,
+    category     text,
+    quantity     int
+                 CONSTRAINT transactions_quantity_positive CHECK (quantity > 0),
+    unit_price   numeric NOT NULL
+                 CONSTRAINT transactions_unit_price_not_negative CHECK (unit_price >= 0 AND unit_price <> 'NaN')
+                 CONSTRAINT transactions_unit_price_finite CHECK (unit_price <> 'Infinity'),
+    list_price   numeric
+                 CONSTRAINT transactions_list_price_not_negative CHECK (list_price >= 0 AND list_price <> 'NaN')
+                 CONSTRAINT transactions_list_price_finite CHECK (list_price <> 'Infinity'),
+    PRIMARY KEY (%s)
+) %s$t$,
+        CASE WHEN partitions > 0 THEN 'operator_id, txn_id' ELSE 'txn_id' END,
+        CASE WHEN partitions > 0 THEN 'PARTITION BY HASH (operator_id)' ELSE '' END);
+    FOR i IN 0 .. partitions - 1 LOOP
+        EXECUTE pg_catalog.format('CREATE TABLE credit_sandbox.%I PARTITION OF credit_sandbox.transactions'
+                                  ' FOR VALUES WITH (MODULUS %s, REMAINDER %s)', 'transactions_p' || i, partitions, i);
+        PERFORM pg_catalog.pg_extension_config_dump(pg_catalog.format('credit_sandbox.%I', 'transactions_p' || i), '');
+    END LOOP;
+    IF partitions = 0 THEN
+        PERFORM pg_catalog.pg_extension_config_dump('credit_sandbox.transactions', '');
+    END IF;
+END $$;
+-- RL04 (orders to one address) and RL05 (lowest recent price of an item)
+CREATE INDEX transactions_operator_ship_to ON credit_sandbox.transactions (operator_id, ship_to, occurred_at);
+CREATE INDEX transactions_operator_item ON credit_sandbox.transactions (operator_id, item_id, occurred_at) INCLUDE (unit_price);
+COMMENT ON TABLE credit_sandbox.transactions IS
+    'Sales the platforms insert, checked against RL01-RL06, RL09 and TP01 as they arrive.';
+COMMENT ON COLUMN credit_sandbox.transactions.txn_id IS
+    'Generated key: the order the database received the row in (platforms may not supply it).';
+COMMENT ON COLUMN credit_sandbox.transactions.operator_id IS 'The selling operator (at most 256 bytes).';
+COMMENT ON COLUMN credit_sandbox.transactions.occurred_at IS
+    'When the sale happened (finite); windows are on it and its legal day dates it.';
+COMMENT ON COLUMN credit_sandbox.transactions.buyer_id IS 'The buyer, as the platform identifies it.';
+COMMENT ON COLUMN credit_sandbox.transactions.ship_to IS
+    'Delivery address, hashed by the platform (at most 512 bytes); NULL = none, skipped by RL04.';
+COMMENT ON COLUMN credit_sandbox.transactions.item_id IS 'The item sold (at most 512 bytes): the key of RL03, RL05, RL06 and RL09.';
+COMMENT ON COLUMN credit_sandbox.transactions.item_title IS
+    'Listing title as shown to buyers: searched for prohibited (RL03) and absolute (RL06) terms.';
+COMMENT ON COLUMN credit_sandbox.transactions.category IS
+    'Item category, as named in the reference lists (regulated, prohibited, reference prices).';
+COMMENT ON COLUMN credit_sandbox.transactions.quantity IS 'Units sold (> 0).';
+COMMENT ON COLUMN credit_sandbox.transactions.unit_price IS 'Price paid per unit (finite, >= 0; RL05, RL09).';
+COMMENT ON COLUMN credit_sandbox.transactions.list_price IS
+    'Declared "original" price shown beside a discount (finite, >= 0); NULL = no discount claim (RL05).';
+COMMENT ON SEQUENCE credit_sandbox.transactions_txn_id_seq IS 'Generates transactions.txn_id.';
+SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.transactions_txn_id_seq', '');
+
+-- A partition's comments are its parent's: comments are not inherited.
+DO $$
+DECLARE
+    parent regclass := 'credit_sandbox.transactions';
+    p regclass;
+BEGIN
+    FOR p IN SELECT i.inhrelid FROM pg_catalog.pg_inherits i WHERE i.inhparent = parent ORDER BY 1 LOOP
+        EXECUTE pg_catalog.format('COMMENT ON TABLE %s IS %L', p,
+                                  'A hash partition of transactions (by operator_id): '
+                                  || pg_catalog.obj_description(parent, 'pg_class'));
+        EXECUTE (SELECT pg_catalog.string_agg(pg_catalog.format('COMMENT ON COLUMN %s.%I IS %L', p, a.attname,
+                                                                pg_catalog.col_description(parent, a.attnum)), '; ')
+                   FROM pg_catalog.pg_attribute a
+                  WHERE a.attrelid = parent AND a.attnum > 0 AND NOT a.attisdropped);
+    END LOOP;
+END $$;
+
+CREATE TABLE credit_sandbox.returns (
+    return_id     bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    txn_id        bigint,
+    operator_id   text NOT NULL
+                  CONSTRAINT returns_operator_id_not_empty CHECK (operator_id <> '')
+                  CONSTRAINT returns_operator_id_length CHECK (pg_catalog.octet_length(operator_id) <= 256),
+    category      text,
+    delivered_at  timestamptz
+                  CONSTRAINT returns_delivered_at_finite CHECK (isfinite(delivered_at)),
+    requested_at  timestamptz NOT NULL
+                  CONSTRAINT returns_requested_at_finite CHECK (isfinite(requested_at)),
+    outcome       text
+                  CONSTRAINT returns_outcome_known CHECK (outcome IN ('refunded', 'refused', 'pending'))
+);
+-- RL07 (qualifying refusals of an operator in the window)
+CREATE INDEX returns_operator_refused ON credit_sandbox.returns (operator_id, requested_at) WHERE outcome = 'refused';
+COMMENT ON TABLE credit_sandbox.returns IS 'Return requests the platforms insert, checked against RL07.';
+COMMENT ON COLUMN credit_sandbox.returns.return_id IS
+    'Generated key: the order the database received the row in (platforms may not supply it).';
+COMMENT ON COLUMN credit_sandbox.returns.txn_id IS 'The sale returned, if known (not enforced: it may be stored elsewhere).';
+COMMENT ON COLUMN credit_sandbox.returns.operator_id IS 'The selling operator (at most 256 bytes).';
+COMMENT ON COLUMN credit_sandbox.returns.category IS
+    'Item category; one of return_exempt_categories never counts for RL07.';
+COMMENT ON COLUMN credit_sandbox.returns.delivered_at IS
+    'When the goods were delivered (finite); NULL = unknown, never counts for RL07.';
+COMMENT ON COLUMN credit_sandbox.returns.requested_at IS
+    'When the return was requested (finite): within the return period of delivered_at it is lawful (RL07).';
+COMMENT ON COLUMN credit_sandbox.returns.outcome IS 'refunded, refused (RL07 looks at these) or pending.';
+COMMENT ON SEQUENCE credit_sandbox.returns_return_id_seq IS 'Generates returns.return_id.';
+SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.returns', '');
+SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.returns_return_id_seq', '');
+
+CREATE TABLE credit_sandbox.complaints (
+    complaint_id  bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    operator_id   text NOT NULL
+                  CONSTRAINT complaints_operator_id_not_empty CHECK (operator_id <> '')
+                  CONSTRAINT complaints_operator_id_length CHECK (pg_catalog.octet_length(operator_id) <= 256),
+    received_at   timestamptz NOT NULL
+                  CONSTRAINT complaints_received_at_finite CHECK (isfinite(received_at)),
+    channel       text,
+    category      text
+);
+-- RL08 (window and baseline counts)
+CREATE INDEX complaints_operator_received ON credit_sandbox.complaints (operator_id, received_at);
+COMMENT ON TABLE credit_sandbox.complaints IS 'Consumer complaints the platforms insert, checked against RL08.';
+COMMENT ON COLUMN credit_sandbox.complaints.complaint_id IS
+    'Generated key: the order the database received the row in (platforms may not supply it).';
+COMMENT ON COLUMN credit_sandbox.complaints.operator_id IS 'The operator complained about (at most 256 bytes).';
+COMMENT ON COLUMN credit_sandbox.complaints.received_at IS
+    'When the complaint was received (finite): RL08 counts complaints in windows ending here.';
+COMMENT ON COLUMN credit_sandbox.complaints.channel IS 'How it arrived (hotline, web, ...); informative only.';
+COMMENT ON COLUMN credit_sandbox.complaints.category IS 'What it is about; informative only.';
+COMMENT ON SEQUENCE credit_sandbox.complaints_complaint_id_seq IS 'Generates complaints.complaint_id.';
+SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.complaints', '');
+SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.complaints_complaint_id_seq', '');
+
+-- ===================================================================== reference lists
+-- Edited by the DBA; compiled once per backend and recompiled after a change
+-- (the invalidate_cache triggers, below).  Filled with defaults here: a
+-- default the DBA removes is recorded in removed_rows, below.
+
+CREATE TABLE credit_sandbox.regulated_categories (
+    category  text PRIMARY KEY,
+    permit    text NOT NULL CONSTRAINT regulated_categories_permit_not_empty CHECK (permit <> '')
+);
+COMMENT ON TABLE credit_sandbox.regulated_categories IS
+    'Categories that need a permit: a sale in one by an operator without the permit hits RL01.';
+COMMENT ON COLUMN credit_sandbox.regulated_categories.category IS 'Category, as in transactions.category.';
+COMMENT ON COLUMN credit_sandbox.regulated_categories.permit IS 'The permit it needs, as in operators.permits.';
+SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.regulated_categories', '');
+
+CREATE TABLE credit_sandbox.prohibited_categories (
+    category  text PRIMARY KEY
+);
+COMMENT ON TABLE credit_sandbox.prohibited_categories IS 'Categories no one may sell: a sale in one hits RL03.';
+COMMENT ON COLUMN credit_sandbox.prohibited_categories.category IS 'Category, as in transactions.category.';
+SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.prohibited_categories', '');
+
+CREATE TABLE credit_sandbox.prohibited_terms (
+    term  text PRIMARY KEY CONSTRAINT prohibited_terms_term_not_empty CHECK (term <> '')
+);
+COMMENT ON TABLE credit_sandbox.prohibited_terms IS
+    'Terms of prohibited goods: an item_title containing one (case-insensitive) hits RL03.';
+COMMENT ON COLUMN credit_sandbox.prohibited_terms.term IS 'The term, matched anywhere in the title (UTF-8, case-insensitive).';
+SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.prohibited_terms', '');
+
+CREATE TABLE credit_sandbox.absolute_terms (
+    term  text PRIMARY KEY CONSTRAINT absolute_terms_term_not_empty CHECK (term <> '')
+);
+COMMENT ON TABLE credit_sandbox.absolute_terms IS
+    'Advertising superlatives (best in the world, 最佳, ...): an item_title containing one hits RL06.';
+COMMENT ON COLUMN credit_sandbox.absolute_terms.term IS 'The term, matched anywhere in the title (UTF-8, case-insensitive).';
+SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.absolute_terms', '');
+
+CREATE TABLE credit_sandbox.return_exempt_categories (
+    category  text PRIMARY KEY
+);
+COMMENT ON TABLE credit_sandbox.return_exempt_categories IS
+    'Categories exempt from returns without reason (custom-made, fresh, digital, ...): their refusals never hit RL07.';
+COMMENT ON COLUMN credit_sandbox.return_exempt_categories.category IS 'Category, as in returns.category.';
+SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.return_exempt_categories', '');
+
+CREATE TABLE credit_sandbox.reference_prices (
+    reference_price_id  bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    item_id             text,
+    category            text,
+    price               numeric NOT NULL
+                        CONSTRAINT reference_prices_price_positive CHECK (price > 0 AND price <> 'NaN')
+                        CONSTRAINT reference_prices_price_finite CHECK (price <> 'Infinity'),
+    valid_from          date,
+    valid_to            date,
+    CONSTRAINT reference_prices_item_or_category CHECK ((item_id IS NULL) <> (category IS NULL)),
+    CONSTRAINT reference_prices_valid_range CHECK (valid_to IS NULL OR valid_from IS NULL OR valid_to >= valid_from)
+);
+CREATE INDEX reference_prices_item ON credit_sandbox.reference_prices (item_id, valid_from) WHERE item_id IS NOT NULL;
+CREATE INDEX reference_prices_category ON credit_sandbox.reference_prices (category, valid_from) WHERE category IS NOT NULL;
+COMMENT ON TABLE credit_sandbox.reference_prices IS
+    'Reference prices for RL09, of an item or of a category (exactly one set); the item''s wins, then the latest valid_from.';
+COMMENT ON COLUMN credit_sandbox.reference_prices.reference_price_id IS 'Generated key.';
+COMMENT ON COLUMN credit_sandbox.reference_prices.item_id IS 'The item priced, as in transactions.item_id; NULL for a category''s price.';
+COMMENT ON COLUMN credit_sandbox.reference_prices.category IS 'The category priced; NULL for an item''s price.';
+COMMENT ON COLUMN credit_sandbox.reference_prices.price IS
+    'Reference unit price, in the currency of transactions.unit_price (finite, > 0).';
+COMMENT ON COLUMN credit_sandbox.reference_prices.valid_from IS 'First legal day it applies (inclusive); NULL = always before.';
+COMMENT ON COLUMN credit_sandbox.reference_prices.valid_to IS 'Last legal day it applies (inclusive); NULL = open.';
+COMMENT ON SEQUENCE credit_sandbox.reference_prices_reference_price_id_seq IS
+    'Generates reference_prices.reference_price_id.';
+SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.reference_prices', '');
+SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.reference_prices_reference_price_id_seq', '');
+
+INSERT INTO credit_sandbox.regulated_categories (category, permit) VALUES
+    ('food', 'food_business'), ('alcohol', 'alcohol_retail'), ('medicine', 'drug_trading'),
+    ('medical_device', 'medical_device'), ('tobacco', 'tobacco_retail');
+INSERT INTO credit_sandbox.prohibited_categories (category) VALUES
+    ('firearms'), ('wildlife_products'), ('counterfeit_currency');
+INSERT INTO credit_sandbox.prohibited_terms (term) VALUES
+    ('象牙'), ('仿真枪'), ('假币'), ('穿山甲'), ('ivory'), ('replica gun');
+INSERT INTO credit_sandbox.absolute_terms (term) VALUES
+    ('最佳'), ('国家级'), ('第一'), ('最高级'), ('顶级'), ('best in the world'), ('No.1');
+INSERT INTO credit_sandbox.return_exempt_categories (category) VALUES
+    ('custom_made'), ('fresh_produce'), ('digital_goods'), ('opened_software');
+
+-- ===================================================================== rules (contract)
+
+CREATE TABLE credit_sandbox.rules (
+    code       text PRIMARY KEY,
+    title      text NOT NULL,
+    list       text NOT NULL CONSTRAINT rules_list_known CHECK (list IN ('risk_trigger', 'admin_tip')),
+    params     jsonb NOT NULL DEFAULT '{}',
+    tolerable  boolean NOT NULL DEFAULT false,
+    enabled    boolean NOT NULL DEFAULT true,
+    version    int NOT NULL DEFAULT 1,
+    changed_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    -- who did it is the login: inside a SECURITY DEFINER function current_user
+    -- is the owner, and a member who SET ROLE to a group must be named
+    changed_by name NOT NULL DEFAULT SESSION_USER
+);
+COMMENT ON TABLE credit_sandbox.rules IS
+    'The nine red lines and the TP01 tip. Parameters are validated when written; a change bumps version and applies to the next inserted row.';
+COMMENT ON COLUMN credit_sandbox.rules.code IS 'RL01-RL09 (red lines) or TP01 (tip).';
+COMMENT ON COLUMN credit_sandbox.rules.title IS 'Short name of the red line, shown in open_warnings.';
+COMMENT ON COLUMN credit_sandbox.rules.list IS
+    'What a hit writes: risk_trigger (a warning clue) or admin_tip (an administrative tip).';
+COMMENT ON COLUMN credit_sandbox.rules.params IS
+    'Parameters, e.g. RL04 {"window": "24 hours", "threshold": 8}; intervals as interval text, validated when written.';
+COMMENT ON COLUMN credit_sandbox.rules.tolerable IS
+    'A sandbox member''s first hit in 365 days is a tip with a 7-day correction period instead of a clue.';
+COMMENT ON COLUMN credit_sandbox.rules.enabled IS 'false = not checked.';
+COMMENT ON COLUMN credit_sandbox.rules.version IS
+    'Bumped by a change of list, params, tolerable or enabled; warnings record it (rule_history keeps each).';
+COMMENT ON COLUMN credit_sandbox.rules.changed_at IS 'When the current version was written.';
+COMMENT ON COLUMN credit_sandbox.rules.changed_by IS 'Login (session user) that wrote the current version.';
+SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.rules', '');
+
+CREATE FUNCTION credit_sandbox.rules_validate() RETURNS trigger
+    LANGUAGE c AS 'MODULE_PATHNAME', 'credit_sandbox_rules_validate';
+COMMENT ON FUNCTION credit_sandbox.rules_validate() IS
+    'Trigger on rules: refuses bad parameters with a clear error, bumps version on a change.';
+REVOKE ALL ON FUNCTION credit_sandbox.rules_validate() FROM PUBLIC;
+CREATE TRIGGER rules_validate BEFORE INSERT OR UPDATE ON credit_sandbox.rules
+    FOR EACH ROW EXECUTE FUNCTION credit_sandbox.rules_validate();
+ALTER TABLE credit_sandbox.rules ENABLE ALWAYS TRIGGER rules_validate;
+
+INSERT INTO credit_sandbox.rules (code, title, list, params, tolerable) VALUES
+    ('RL01', 'licence / permit',        'risk_trigger', '{}', false),
+    ('RL02', 'listed operator trading', 'risk_trigger', '{}', false),
+    ('RL03', 'prohibited goods',        'risk_trigger', '{}', false),
+    ('RL04', 'order brushing',          'risk_trigger', '{"window": "24 hours", "threshold": 8}', false),
+    ('RL05', 'false discount',          'risk_trigger', '{"lookback": "7 days"}', true),
+    ('RL06', 'misleading advertising',  'risk_trigger', '{}', true),
+    ('RL07', 'refused lawful return',   'risk_trigger', '{"return_period": "7 days", "window": "30 days", "threshold": 1}', true),
+    ('RL08', 'complaint surge',         'risk_trigger', '{"window": "30 days", "threshold": 5, "factor": 3, "baseline": "90 days"}', false),
+    ('RL09', 'price gouging',           'risk_trigger', '{"max_markup_pct": 50}', false),
+    ('TP01', 'licence expiring',        'admin_tip',    '{"expires_within": "30 days"}', false);
+
+-- Every version of every rule, so a warning's rule_version can be read back.
+CREATE TABLE credit_sandbox.rule_history (
+    code       text NOT NULL,
+    version    int NOT NULL,
+    list       text NOT NULL,
+    params     jsonb NOT NULL,
+    tolerable  boolean NOT NULL,
+    enabled    boolean NOT NULL,
+    changed_at timestamptz NOT NULL,
+    changed_by name NOT NULL,
+    PRIMARY KEY (code, version)
+);
+COMMENT ON TABLE credit_sandbox.rule_history IS
+    'Every version of every rule, written by a trigger on rules: what a warning''s rule_version meant.';
+COMMENT ON COLUMN credit_sandbox.rule_history.code IS 'The rule, as in rules.code.';
+COMMENT ON COLUMN credit_sandbox.rule_history.version IS 'Its version, as in warnings.rule_version.';
+COMMENT ON COLUMN credit_sandbox.rule_history.list IS 'risk_trigger or admin_tip, in that version.';
+COMMENT ON COLUMN credit_sandbox.rule_history.params IS 'Parameters of that version.';
+COMMENT ON COLUMN credit_sandbox.rule_history.tolerable IS 'Tolerable in that version.';
+COMMENT ON COLUMN credit_sandbox.rule_history.enabled IS 'Enabled in that version.';
+COMMENT ON COLUMN credit_sandbox.rule_history.changed_at IS 'When the version was written.';
+COMMENT ON COLUMN credit_sandbox.rule_history.changed_by IS 'Login that wrote it.';
+SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.rule_history', '');
+INSERT INTO credit_sandbox.rule_history
+SELECT code, version, list, params, tolerable, enabled, changed_at, changed_by FROM credit_sandbox.rules;
+
+CREATE FUNCTION credit_sandbox.rules_record_version() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    INSERT INTO credit_sandbox.rule_history
+    VALUES (NEW.code, NEW.version, NEW.list, NEW.params, NEW.tolerable, NEW.enabled, NEW.changed_at, NEW.changed_by);
+    RETURN NULL;
+END $$;
+COMMENT ON FUNCTION credit_sandbox.rules_record_version() IS
+    'Trigger on rules: writes each new version to rule_history (as the owner: no role writes the history).';
+REVOKE ALL ON FUNCTION credit_sandbox.rules_record_version() FROM PUBLIC;
+CREATE TRIGGER rules_record_version AFTER INSERT ON credit_sandbox.rules
+    FOR EACH ROW EXECUTE FUNCTION credit_sandbox.rules_record_version();
+CREATE TRIGGER rules_record_new_version AFTER UPDATE ON credit_sandbox.rules
+    FOR EACH ROW WHEN (OLD.version IS DISTINCT FROM NEW.version)
+    EXECUTE FUNCTION credit_sandbox.rules_record_version();
+ALTER TABLE credit_sandbox.rules ENABLE ALWAYS TRIGGER rules_record_version;
+ALTER TABLE credit_sandbox.rules ENABLE ALWAYS TRIGGER rules_record_new_version;
+
+-- ===================================================================== warnings (contract)
+
+CREATE TABLE credit_sandbox.warnings (
+    warning_id    bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    operator_id   text NOT NULL,
+    code          text NOT NULL,
+    list          text NOT NULL CONSTRAINT warnings_list_known CHECK (list IN ('risk_trigger', 'admin_tip')),
+    subject_key   text NOT NULL,
+    source_table  text NOT NULL,
+    source_id     bigint NOT NULL,
+    occurred_at   timestamptz NOT NULL,
+    raised_at     timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    rule_version  int NOT NULL,
+    evidence      jsonb NOT NULL,
+    hits          bigint NOT NULL DEFAULT 1,
+    last_hit_at   timestamptz NOT NULL,
+    status        text NOT NULL DEFAULT 'open'
+                  CONSTRAINT warnings_status_known
+                  CHECK (status IN ('open', 'acknowledged', 'corrected', 'escalated', 'closed')),
+    due_at        timestamptz,
+    -- lifecycle, written only by acknowledge / record_correction / escalate_overdue / close_warning
+    status_changed_at  timestamptz,
+    status_changed_by  name,
+    status_note        text,
+    escalated_to       bigint
+);
+COMMENT ON TABLE credit_sandbox.warnings IS
+    'Warning clues (risk_trigger) and administrative tips (admin_tip), one open row per (operator_id, code, subject_key).';
+COMMENT ON COLUMN credit_sandbox.warnings.warning_id IS 'Generated key.';
+COMMENT ON COLUMN credit_sandbox.warnings.operator_id IS 'The operator it is about (registered or not).';
+COMMENT ON COLUMN credit_sandbox.warnings.code IS 'The rule hit, as in rules.code (RL01-RL09, TP01).';
+COMMENT ON COLUMN credit_sandbox.warnings.list IS 'risk_trigger (warning clue) or admin_tip (administrative tip).';
+COMMENT ON COLUMN credit_sandbox.warnings.subject_key IS
+    'What it is about: item_id (RL03, RL05, RL06, RL09), ship_to (RL04), else operator_id.';
+COMMENT ON COLUMN credit_sandbox.warnings.source_table IS
+    'Table of the first hit''s row: transactions, returns, complaints, or warnings (an escalated tip).';
+COMMENT ON COLUMN credit_sandbox.warnings.source_id IS 'Key of that row in source_table.';
+COMMENT ON COLUMN credit_sandbox.warnings.occurred_at IS 'Data time of the first hit''s row (its occurred_at, requested_at or received_at).';
+COMMENT ON COLUMN credit_sandbox.warnings.raised_at IS 'Wall-clock time it was written (now() of that transaction).';
+COMMENT ON COLUMN credit_sandbox.warnings.rule_version IS 'Version of the rule that judged the first hit (rule_history).';
+COMMENT ON COLUMN credit_sandbox.warnings.evidence IS 'The observed values and the thresholds they were held against.';
+COMMENT ON COLUMN credit_sandbox.warnings.hits IS 'Hits counted on it while open (the first included).';
+COMMENT ON COLUMN credit_sandbox.warnings.last_hit_at IS 'Data time of the latest hit''s row.';
+COMMENT ON COLUMN credit_sandbox.warnings.status IS
+    'open -> acknowledged -> corrected | escalated -> closed; only an open one counts further hits.';
+COMMENT ON COLUMN credit_sandbox.warnings.due_at IS
+    'End of a tolerance tip''s correction period (occurred_at + 7 days); NULL for clues and TP01.';
+COMMENT ON COLUMN credit_sandbox.warnings.status_changed_at IS 'When status last changed; NULL = never.';
+COMMENT ON COLUMN credit_sandbox.warnings.status_changed_by IS 'Login that last changed status.';
+COMMENT ON COLUMN credit_sandbox.warnings.status_note IS 'Note given with the latest status change that had one.';
+COMMENT ON COLUMN credit_sandbox.warnings.escalated_to IS 'For an escalated tip: the warning clue escalate_overdue wrote for it.';
+COMMENT ON SEQUENCE credit_sandbox.warnings_warning_id_seq IS 'Generates warnings.warning_id.';
+SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.warnings', '');
+SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.warnings_warning_id_seq', '');
+-- dedup of open warnings; the tolerance look-back
+CREATE UNIQUE INDEX warnings_open_key ON credit_sandbox.warnings (operator_id, code, subject_key)
+    WHERE status = 'open';
+CREATE INDEX warnings_operator_code_last_hit ON credit_sandbox.warnings (operator_id, code, last_hit_at);
+
+-- Every hit, new warning or added to an open one: which row hit, and when.
+-- operator_id is the column a sharded deployment distributes the hit log by,
+-- co-located with warnings (README, "Partitioning and scaling out").
+CREATE TABLE credit_sandbox.warning_hits (
+    warning_id    bigint NOT NULL,
+    source_table  text NOT NULL,
+    source_id     bigint NOT NULL,
+    hit_at        timestamptz NOT NULL,
+    operator_id   text CONSTRAINT warning_hits_operator_id_not_null CHECK (operator_id IS NOT NULL)
+);
+CREATE INDEX warning_hits_warning ON credit_sandbox.warning_hits (warning_id);
+CREATE INDEX warning_hits_source ON credit_sandbox.warning_hits (source_table, source_id);
+COMMENT ON TABLE credit_sandbox.warning_hits IS
+    'Every hit, the first of a warning and each one counted on it: which row hit, and when.';
+COMMENT ON COLUMN credit_sandbox.warning_hits.warning_id IS 'The warning the hit was written to or counted on.';
+COMMENT ON COLUMN credit_sandbox.warning_hits.source_table IS 'Table of the row that hit: transactions, returns, complaints or warnings.';
+COMMENT ON COLUMN credit_sandbox.warning_hits.source_id IS 'Key of that row.';
+COMMENT ON COLUMN credit_sandbox.warning_hits.hit_at IS 'Data time of that row.';
+COMMENT ON COLUMN credit_sandbox.warning_hits.operator_id IS
+    'The warning''s operator: the distribution column of a sharded deployment.';
+SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.warning_hits', '');
+
+-- ===================================================================== grading
+
+-- Points taken off a score of 100 per unit of each indicator (editable).
+CREATE TABLE credit_sandbox.grading_weights (
+    indicator    text PRIMARY KEY,
+    weight       numeric NOT NULL,
+    description  text NOT NULL
+);
+COMMENT ON TABLE credit_sandbox.grading_weights IS
+    'Points taken off a score of 100 per unit of each grading indicator (editable).';
+COMMENT ON COLUMN credit_sandbox.grading_weights.indicator IS 'The indicator, as in operator_grades.indicators.';
+COMMENT ON COLUMN credit_sandbox.grading_weights.weight IS 'Points off per unit of the indicator.';
+COMMENT ON COLUMN credit_sandbox.grading_weights.description IS 'What one unit of the indicator is.';
+SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.grading_weights', '');
+INSERT INTO credit_sandbox.grading_weights (indicator, weight, description) VALUES
+    ('no_valid_licence',           30, 'no licence valid on the day (1) or a valid one (0)'),
+    ('registered_under_a_year',    15, 'registered less than a year before the day, or not registered (1)'),
+    ('abnormal_list',              30, 'on the abnormal-operations list on the day (1)'),
+    ('dishonest_list',             60, 'on the serious illegal-and-dishonest list on the day (1)'),
+    ('warning_clues',              15, 'warning clues whose last hit lies in the 365 days before'),
+    ('admin_tips',                  4, 'administrative tips other than TP01 whose last hit lies in the 365 days before'),
+    ('open_warning_clues',         10, 'warning clues still open or acknowledged'),
+    ('complaints_per_1000_orders',  2, 'complaints in the 365 days before, per 1,000 orders (at least 1,000 orders assumed)'),
+    ('refusals_per_1000_orders',    5, 'refused returns in the 365 days before, per 1,000 orders (at least 1,000 orders assumed)');
+
+-- Lowest score of each class; below C's is D (editable, A > B > C).
+CREATE TABLE credit_sandbox.grade_boundaries (
+    class      text PRIMARY KEY,
+    min_score  numeric NOT NULL
+);
+COMMENT ON TABLE credit_sandbox.grade_boundaries IS
+    'Lowest score of classes A, B and C (A > B > C); a lower score is D (editable).';
+COMMENT ON COLUMN credit_sandbox.grade_boundaries.class IS 'A, B or C.';
+COMMENT ON COLUMN credit_sandbox.grade_boundaries.min_score IS 'Lowest score (out of 100) of the class.';
+SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.grade_boundaries', '');
+INSERT INTO credit_sandbox.grade_boundaries (class, min_score) VALUES ('A', 90), ('B', 70), ('C', 50);
+
+CREATE FUNCTION credit_sandbox.grading_validate() RETURNS trigger
+    LANGUAGE c AS 'MODULE_PATHNAME', 'credit_sandbox_grading_validate';
+COMMENT ON FUNCTION credit_sandbox.grading_validate() IS
+    'Trigger on grading_weights and grade_boundaries: refuses unknown indicators or classes and bad numbers.';
+REVOKE ALL ON FUNCTION credit_sandbox.grading_validate() FROM PUBLIC;
+CREATE TRIGGER grading_validate BEFORE INSERT OR UPDATE ON credit_sandbox.grading_weights
+    FOR EACH ROW EXECUTE FUNCTION credit_sandbox.grading_validate();
+CREATE TRIGGER grading_validate BEFORE INSERT OR UPDATE ON credit_sandbox.grade_boundaries
+    FOR EACH ROW EXECUTE FUNCTION credit_sandbox.grading_validate();
+ALTER TABLE credit_sandbox.grading_weights ENABLE ALWAYS TRIGGER grading_validate;
+ALTER TABLE credit_sandbox.grade_boundaries ENABLE ALWAYS TRIGGER grading_validate;
+-- An ordinary trigger: a restore replaces one boundary at a time.
+CREATE FUNCTION credit_sandbox.grade_boundaries_ordered() RETURNS trigger
+    LANGUAGE c AS 'MODULE_PATHNAME', 'credit_sandbox_grade_boundaries_ordered';
+COMMENT ON FUNCTION credit_sandbox.grade_boundaries_ordered() IS
+    'Trigger on grade_boundaries, per statement: A, B and C present, their scores strictly decreasing.';
+REVOKE ALL ON FUNCTION credit_sandbox.grade_boundaries_ordered() FROM PUBLIC;
+CREATE TRIGGER grade_boundaries_ordered AFTER INSERT OR UPDATE OR DELETE ON credit_sandbox.grade_boundaries
+    FOR EACH STATEMENT EXECUTE FUNCTION credit_sandbox.grade_boundaries_ordered();
+
+-- Every grading, kept: the class of an operator is its latest row.
+CREATE TABLE credit_sandbox.operator_grades (
+    grade_id      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    operator_id   text NOT NULL,
+    graded_as_of  timestamptz NOT NULL,
+    graded_at     timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    score         numeric NOT NULL,
+    score_class   text NOT NULL,
+    class         text NOT NULL CONSTRAINT operator_grades_class_known CHECK (class IN ('A', 'B', 'C', 'D')),
+    indicators    jsonb NOT NULL,
+    hard_rules    jsonb NOT NULL,
+    cause         text NOT NULL
+);
+COMMENT ON TABLE credit_sandbox.operator_grades IS
+    'History of credit classes. indicators: {indicator: {value, weight, points}}; hard_rules: the rules that capped the class; score_class: the class by score alone.';
+COMMENT ON COLUMN credit_sandbox.operator_grades.grade_id IS 'Generated key; an operator''s class is its latest row.';
+COMMENT ON COLUMN credit_sandbox.operator_grades.operator_id IS 'The operator graded.';
+COMMENT ON COLUMN credit_sandbox.operator_grades.graded_as_of IS
+    'The moment judged: indicators count the 365 days before it, on its legal day.';
+COMMENT ON COLUMN credit_sandbox.operator_grades.graded_at IS 'Wall-clock time the grade was written.';
+COMMENT ON COLUMN credit_sandbox.operator_grades.score IS '100 minus the points of every indicator (2 decimals).';
+COMMENT ON COLUMN credit_sandbox.operator_grades.score_class IS 'The class by score alone (grade_boundaries).';
+COMMENT ON COLUMN credit_sandbox.operator_grades.class IS 'The class: score_class capped by the hard rules; A (low risk) to D (high).';
+COMMENT ON COLUMN credit_sandbox.operator_grades.indicators IS '{indicator: {value, weight, points}}: why the score is what it is.';
+COMMENT ON COLUMN credit_sandbox.operator_grades.hard_rules IS 'JSON array: the hard rules that capped the class.';
+COMMENT ON COLUMN credit_sandbox.operator_grades.cause IS
+    'What graded it: grade, regrade, first grading, or warning clue <code> (a clue caps class A at B).';
+COMMENT ON SEQUENCE credit_sandbox.operator_grades_grade_id_seq IS 'Generates operator_grades.grade_id.';
+SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.operator_grades', '');
+SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.operator_grades_grade_id_seq', '');
+CREATE INDEX operator_grades_latest ON credit_sandbox.operator_grades (operator_id, grade_id);
+
+CREATE FUNCTION credit_sandbox.grade(operator_id text, at timestamptz DEFAULT pg_catalog.now()) RETURNS text
+    LANGUAGE c STRICT SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'credit_sandbox_grade';
+COMMENT ON FUNCTION credit_sandbox.grade(text, timestamptz) IS
+    'Grades one operator as of at, records it in operator_grades, returns A..D; a member graded below A leaves the sandbox.';
+REVOKE ALL ON FUNCTION credit_sandbox.grade(text, timestamptz) FROM PUBLIC;
+CREATE FUNCTION credit_sandbox.regrade(at timestamptz DEFAULT pg_catalog.now()) RETURNS bigint
+    LANGUAGE c STRICT SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'credit_sandbox_regrade';
+COMMENT ON FUNCTION credit_sandbox.regrade(timestamptz) IS
+    'Grades every operator as of at in one pass; returns how many.';
+REVOKE ALL ON FUNCTION credit_sandbox.regrade(timestamptz) FROM PUBLIC;
+CREATE FUNCTION credit_sandbox.grade_ungraded(at timestamptz DEFAULT pg_catalog.now()) RETURNS bigint
+    LANGUAGE c STRICT SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'credit_sandbox_grade_ungraded';
+COMMENT ON FUNCTION credit_sandbox.grade_ungraded(timestamptz) IS
+    'Grades, in one pass, every operator never graded; returns how many.';
+REVOKE ALL ON FUNCTION credit_sandbox.grade_ungraded(timestamptz) FROM PUBLIC;
+
+-- The latest class of each graded operator.
+CREATE VIEW credit_sandbox.operator_classes WITH (security_barrier) AS
+SELECT DISTINCT ON (g.operator_id) g.operator_id, g.class, g.score, g.graded_as_of, g.grade_id
+  FROM credit_sandbox.operator_grades g
+ ORDER BY g.operator_id, g.grade_id DESC;
+COMMENT ON VIEW credit_sandbox.operator_classes IS 'The latest class of each graded operator.';
+COMMENT ON COLUMN credit_sandbox.operator_classes.operator_id IS 'The operator.';
+COMMENT ON COLUMN credit_sandbox.operator_classes.class IS 'Its latest class, A (low risk) to D (high).';
+COMMENT ON COLUMN credit_sandbox.operator_classes.score IS 'The score of that grading (out of 100).';
+COMMENT ON COLUMN credit_sandbox.operator_classes.graded_as_of IS 'The moment that grading judged.';
+COMMENT ON COLUMN credit_sandbox.operator_classes.grade_id IS 'That grading in operator_grades.';
+
+-- ===================================================================== sandbox
+
+-- One row per stay in the sandbox: open while exited_at IS NULL.  Stays are
+-- stamped when the operator's lock is held (clock_timestamp), not when the
+-- transaction began: stays of one operator follow each other and never
+-- overlap, and none ends before it began.
+CREATE TABLE credit_sandbox.sandbox_memberships (
+    membership_id  bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    operator_id    text NOT NULL,
+    admitted_at    timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    admitted_by    name NOT NULL DEFAULT SESSION_USER,
+    admit_reason   text NOT NULL,
+    exited_at      timestamptz,
+    exit_reason    text,
+    exit_code      text,
+    exit_warning_id bigint,
+    exit_hit_at    timestamptz,
+    CONSTRAINT sandbox_memberships_exit_has_reason CHECK ((exited_at IS NULL) = (exit_reason IS NULL))
+);
+CREATE UNIQUE INDEX sandbox_memberships_current ON credit_sandbox.sandbox_memberships (operator_id)
+    WHERE exited_at IS NULL;
+CREATE INDEX sandbox_memberships_operator ON credit_sandbox.sandbox_memberships (operator_id, admitted_at);
+COMMENT ON TABLE credit_sandbox.sandbox_memberships IS
+    'Stays in the credit sandbox, one row each, kept after they end; current while exited_at is NULL.';
+COMMENT ON COLUMN credit_sandbox.sandbox_memberships.membership_id IS 'Generated key.';
+COMMENT ON COLUMN credit_sandbox.sandbox_memberships.operator_id IS 'The member; at most one current stay each.';
+COMMENT ON COLUMN credit_sandbox.sandbox_memberships.admitted_at IS 'When the stay began (clock time under the operator''s lock).';
+COMMENT ON COLUMN credit_sandbox.sandbox_memberships.admitted_by IS 'Login that admitted it (admit or renew_sandbox).';
+COMMENT ON COLUMN credit_sandbox.sandbox_memberships.admit_reason IS 'Why: class A and its score, by admit or a renewal.';
+COMMENT ON COLUMN credit_sandbox.sandbox_memberships.exited_at IS 'When the stay ended (clock time); NULL = current.';
+COMMENT ON COLUMN credit_sandbox.sandbox_memberships.exit_reason IS 'Why it ended: the class and hard rules, or the clue''s code and title.';
+COMMENT ON COLUMN credit_sandbox.sandbox_memberships.exit_code IS 'CLASS (graded below A) or the code of the warning clue that ended it.';
+COMMENT ON COLUMN credit_sandbox.sandbox_memberships.exit_warning_id IS 'The warning clue that ended it, if one did.';
+COMMENT ON COLUMN credit_sandbox.sandbox_memberships.exit_hit_at IS 'Data time of the row whose hit ended it, if one did.';
+COMMENT ON SEQUENCE credit_sandbox.sandbox_memberships_membership_id_seq IS 'Generates sandbox_memberships.membership_id.';
+SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.sandbox_memberships', '');
+SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.sandbox_memberships_membership_id_seq', '');
+
+CREATE FUNCTION credit_sandbox.lock_operator(operator_id text) RETURNS void
+    LANGUAGE c STRICT AS 'MODULE_PATHNAME', 'credit_sandbox_lock_operator';
+COMMENT ON FUNCTION credit_sandbox.lock_operator(text) IS
+    'Takes the transaction-level lock that serialises the checks of one operator.';
+REVOKE ALL ON FUNCTION credit_sandbox.lock_operator(text) FROM PUBLIC;
+
+CREATE FUNCTION credit_sandbox.lock_all_operators() RETURNS void
+    LANGUAGE c STRICT AS 'MODULE_PATHNAME', 'credit_sandbox_lock_all_operators';
+COMMENT ON FUNCTION credit_sandbox.lock_all_operators() IS
+    'Takes every operator''s lock, in the global order, until the transaction ends: for what works across operators.';
+REVOKE ALL ON FUNCTION credit_sandbox.lock_all_operators() FROM PUBLIC;
+
+CREATE FUNCTION credit_sandbox.in_sandbox(operator_id text) RETURNS boolean
+    LANGUAGE sql STABLE STRICT SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT EXISTS (SELECT FROM credit_sandbox.sandbox_memberships m
+                    WHERE m.operator_id = in_sandbox.operator_id AND m.exited_at IS NULL)
+$$;
+COMMENT ON FUNCTION credit_sandbox.in_sandbox(text) IS 'Whether the operator is in the sandbox now. Anyone may ask.';
+REVOKE ALL ON FUNCTION credit_sandbox.in_sandbox(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION credit_sandbox.in_sandbox(text) TO PUBLIC;
+
+-- Admits a class-A operator (graded now); returns false when it is already a member.
+CREATE FUNCTION credit_sandbox.admit(operator_id text) RETURNS boolean
+    LANGUAGE plpgsql STRICT SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_column
+DECLARE
+    g credit_sandbox.operator_grades;
+BEGIN
+    IF NOT EXISTS (SELECT FROM credit_sandbox.operators o WHERE o.operator_id = admit.operator_id) THEN
+        RAISE EXCEPTION 'operator "%" does not exist', admit.operator_id
+            USING ERRCODE = 'no_data_found',
+                  HINT = 'Insert the operator into credit_sandbox.operators first.';
+    END IF;
+    PERFORM credit_sandbox.lock_operator(admit.operator_id);
+    PERFORM credit_sandbox.grade(admit.operator_id);
+    SELECT * INTO g FROM credit_sandbox.operator_grades x
+     WHERE x.operator_id = admit.operator_id ORDER BY x.grade_id DESC LIMIT 1;
+    IF g.class <> 'A' THEN
+        RAISE EXCEPTION 'operator "%" is class %, and only class A enters the sandbox', admit.operator_id, g.class
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = format('Score %s; hard rules: %s.', g.score,
+                                  coalesce((SELECT string_agg(r, '; ') FROM jsonb_array_elements_text(g.hard_rules) r), 'none')),
+                  HINT = 'See credit_sandbox.operator_grades for the indicators behind the class.';
+    END IF;
+    INSERT INTO credit_sandbox.sandbox_memberships (operator_id, admit_reason)
+    VALUES (admit.operator_id, format('admitted by %s: class A, score %s', SESSION_USER, g.score))
+    ON CONFLICT (operator_id) WHERE exited_at IS NULL DO NOTHING;
+    RETURN FOUND;
+END $$;
+COMMENT ON FUNCTION credit_sandbox.admit(text) IS
+    'Grades the operator now and admits it to the sandbox if class A (else an error); false when already a member.';
+REVOKE ALL ON FUNCTION credit_sandbox.admit(text) FROM PUBLIC;
+
+-- Grades everyone as of at (members below A leave), then admits every
+-- class-A operator that is not a member.  Returns what changed.  Every
+-- operator locked first (regrade takes them too): no check is half-way
+-- through an operator while its class and membership are decided.
+CREATE FUNCTION credit_sandbox.renew_sandbox(at timestamptz DEFAULT pg_catalog.now())
+    RETURNS TABLE (operator_id text, action text, reason text)
+    LANGUAGE plpgsql STRICT SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_column
+DECLARE
+    stays bigint[];
+BEGIN
+    PERFORM credit_sandbox.lock_all_operators();
+    SELECT array_agg(m.membership_id) INTO stays
+      FROM credit_sandbox.sandbox_memberships m WHERE m.exited_at IS NULL;
+    PERFORM credit_sandbox.regrade(renew_sandbox.at);
+    RETURN QUERY
+    SELECT m.operator_id, 'removed', m.exit_reason
+      FROM credit_sandbox.sandbox_memberships m
+     WHERE m.membership_id = ANY (stays) AND m.exited_at IS NOT NULL
+     ORDER BY m.operator_id;
+    RETURN QUERY
+    INSERT INTO credit_sandbox.sandbox_memberships AS m (operator_id, admit_reason)
+    SELECT c.operator_id, format('renewal as of %s: class A, score %s', renew_sandbox.at, c.score)
+      FROM credit_sandbox.operator_classes c
+     WHERE c.class = 'A'
+       AND NOT EXISTS (SELECT FROM credit_sandbox.sandbox_memberships x
+                        WHERE x.operator_id = c.operator_id AND x.exited_at IS NULL)
+     ORDER BY c.operator_id
+    ON CONFLICT DO NOTHING
+    RETURNING m.operator_id, 'admitted', m.admit_reason;
+END $$;
+COMMENT ON FUNCTION credit_sandbox.renew_sandbox(timestamptz) IS
+    'Regrades everyone as of at, removes members below A, admits every class-A non-member; returns each change.';
+REVOKE ALL ON FUNCTION credit_sandbox.renew_sandbox(timestamptz) FROM PUBLIC;
+
+-- Who was in the sandbox at a moment, and since when.
+CREATE FUNCTION credit_sandbox.sandbox_members_at(at timestamptz)
+    RETURNS TABLE (operator_id text, admitted_at timestamptz, admit_reason text)
+    LANGUAGE sql STABLE STRICT SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT m.operator_id, m.admitted_at, m.admit_reason
+      FROM credit_sandbox.sandbox_memberships m
+     WHERE m.admitted_at <= sandbox_members_at.at
+       AND (m.exited_at IS NULL OR m.exited_at > sandbox_members_at.at)
+     ORDER BY m.operator_id
+$$;
+COMMENT ON FUNCTION credit_sandbox.sandbox_members_at(timestamptz) IS
+    'The members at a moment, with the start of their stay: membership history for analysts.';
+REVOKE ALL ON FUNCTION credit_sandbox.sandbox_members_at(timestamptz) FROM PUBLIC;
+
+-- ===================================================================== correction and escalation
+
+-- Internal: the status changes it allows are the caller's to choose, so it is
+-- granted to nobody; acknowledge, record_correction and close_warning use it.
+CREATE FUNCTION credit_sandbox.change_warning_status(warning_id bigint, from_status text[], to_status text,
+                                                     note text)
+    RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_column
+DECLARE
+    w credit_sandbox.warnings;
+BEGIN
+    SELECT * INTO w FROM credit_sandbox.warnings x WHERE x.warning_id = change_warning_status.warning_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'warning % does not exist', change_warning_status.warning_id USING ERRCODE = 'no_data_found';
+    END IF;
+    PERFORM credit_sandbox.lock_operator(w.operator_id);
+    UPDATE credit_sandbox.warnings x
+       SET status = to_status, status_changed_at = pg_catalog.now(), status_changed_by = SESSION_USER,
+           status_note = coalesce(note, x.status_note)
+     WHERE x.warning_id = w.warning_id AND x.status = ANY (from_status);
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'warning % is %, not %', w.warning_id,
+              (SELECT x.status FROM credit_sandbox.warnings x WHERE x.warning_id = w.warning_id),
+              array_to_string(from_status, ' or ')
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'A warning goes open -> acknowledged -> corrected or escalated -> closed.';
+    END IF;
+END $$;
+COMMENT ON FUNCTION credit_sandbox.change_warning_status(bigint, text[], text, text) IS
+    'Internal: moves a warning from one of from_status to to_status, under its operator''s lock.';
+REVOKE ALL ON FUNCTION credit_sandbox.change_warning_status(bigint, text[], text, text) FROM PUBLIC;
+
+CREATE FUNCTION credit_sandbox.acknowledge(warning_id bigint, note text DEFAULT NULL) RETURNS void
+    LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT credit_sandbox.change_warning_status(warning_id, '{open}', 'acknowledged', note)
+$$;
+COMMENT ON FUNCTION credit_sandbox.acknowledge(bigint, text) IS
+    'open -> acknowledged: the warning is seen (it no longer counts hits; a new hit opens a new one).';
+REVOKE ALL ON FUNCTION credit_sandbox.acknowledge(bigint, text) FROM PUBLIC;
+CREATE FUNCTION credit_sandbox.record_correction(warning_id bigint, note text DEFAULT NULL) RETURNS void
+    LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT credit_sandbox.change_warning_status(warning_id, '{open,acknowledged}', 'corrected', note)
+$$;
+COMMENT ON FUNCTION credit_sandbox.record_correction(bigint, text) IS
+    'open or acknowledged -> corrected: the operator corrected it (a tip so marked is never escalated).';
+REVOKE ALL ON FUNCTION credit_sandbox.record_correction(bigint, text) FROM PUBLIC;
+CREATE FUNCTION credit_sandbox.close_warning(warning_id bigint, note text DEFAULT NULL) RETURNS void
+    LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT credit_sandbox.change_warning_status(warning_id, '{open,acknowledged,corrected,escalated}', 'closed', note)
+$$;
+COMMENT ON FUNCTION credit_sandbox.close_warning(bigint, text) IS 'Any status but closed -> closed: the case is settled.';
+REVOKE ALL ON FUNCTION credit_sandbox.close_warning(bigint, text) FROM PUBLIC;
+
+CREATE FUNCTION credit_sandbox.escalate_overdue(at timestamptz DEFAULT pg_catalog.now()) RETURNS bigint
+    LANGUAGE c STRICT SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'credit_sandbox_escalate_overdue';
+COMMENT ON FUNCTION credit_sandbox.escalate_overdue(timestamptz) IS
+    'Escalates every tip past due_at and not corrected: status escalated and a new warning clue on its key. Meant for a schedule (pg_cron).';
+REVOKE ALL ON FUNCTION credit_sandbox.escalate_overdue(timestamptz) FROM PUBLIC;
+
+-- ===================================================================== dual-random inspections
+
+CREATE TABLE credit_sandbox.inspectors (
+    inspector_id  text PRIMARY KEY CONSTRAINT inspectors_inspector_id_not_empty CHECK (inspector_id <> ''),
+    name          text,
+    region        text,
+    active        boolean NOT NULL DEFAULT true
+);
+COMMENT ON TABLE credit_sandbox.inspectors IS 'Inspectors a draw may assign to tasks.';
+COMMENT ON COLUMN credit_sandbox.inspectors.inspector_id IS 'The inspector''s id: hashed with the seed to draw.';
+COMMENT ON COLUMN credit_sandbox.inspectors.name IS 'Name.';
+COMMENT ON COLUMN credit_sandbox.inspectors.region IS 'Region the inspector works in; informative only.';
+COMMENT ON COLUMN credit_sandbox.inspectors.active IS 'false = left out of draws.';
+SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.inspectors', '');
+
+CREATE TABLE credit_sandbox.inspector_conflicts (
+    inspector_id  text NOT NULL REFERENCES credit_sandbox.inspectors ON DELETE CASCADE,
+    operator_id   text NOT NULL,
+    reason        text,
+    PRIMARY KEY (inspector_id, operator_id)
+);
+COMMENT ON TABLE credit_sandbox.inspector_conflicts IS 'Inspectors never assigned to an operator (a conflict of interest).';
+COMMENT ON COLUMN credit_sandbox.inspector_conflicts.inspector_id IS 'The inspector.';
+COMMENT ON COLUMN credit_sandbox.inspector_conflicts.operator_id IS 'The operator it must not inspect.';
+COMMENT ON COLUMN credit_sandbox.inspector_conflicts.reason IS 'Why; informative only.';
+SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.inspector_conflicts', '');
+
+-- A draw and everything needed to recompute it: seed, parameters, the pool
+-- of operators with their classes, the inspectors and their conflicts.
+CREATE TABLE credit_sandbox.inspection_draws (
+    draw_id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    seed                 text NOT NULL,
+    ratios               jsonb NOT NULL,
+    inspectors_per_task  int NOT NULL,
+    drawn_at             timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    drawn_by             name NOT NULL DEFAULT SESSION_USER,
+    inspector_pool       text[] NOT NULL,
+    conflicts            jsonb NOT NULL
+);
+COMMENT ON TABLE credit_sandbox.inspection_draws IS
+    'Dual-random draws, each with every input needed to recompute it (verify_draw).';
+COMMENT ON COLUMN credit_sandbox.inspection_draws.draw_id IS 'Generated key.';
+COMMENT ON COLUMN credit_sandbox.inspection_draws.seed IS 'The seed, published before the draw: every hash is sha256(seed || '':'' || ...).';
+COMMENT ON COLUMN credit_sandbox.inspection_draws.ratios IS 'Share of each class drawn, e.g. {"A": 0.03, "D": 0.80}; a class left out is not drawn.';
+COMMENT ON COLUMN credit_sandbox.inspection_draws.inspectors_per_task IS 'Inspectors assigned to each task (>= 1).';
+COMMENT ON COLUMN credit_sandbox.inspection_draws.drawn_at IS 'When the draw was made.';
+COMMENT ON COLUMN credit_sandbox.inspection_draws.drawn_by IS 'Login that made it.';
+COMMENT ON COLUMN credit_sandbox.inspection_draws.inspector_pool IS 'The active inspectors at the draw, sorted.';
+COMMENT ON COLUMN credit_sandbox.inspection_draws.conflicts IS 'The conflicts at the draw: [[inspector_id, operator_id], ...].';
+COMMENT ON SEQUENCE credit_sandbox.inspection_draws_draw_id_seq IS 'Generates inspection_draws.draw_id.';
+SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.inspection_draws', '');
+SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.inspection_draws_draw_id_seq', '');
+
+CREATE TABLE credit_sandbox.inspection_pool (
+    draw_id      bigint NOT NULL REFERENCES credit_sandbox.inspection_draws ON DELETE CASCADE,
+    operator_id  text NOT NULL,
+    class        text,
+    triggered    boolean NOT NULL,
+    PRIMARY KEY (draw_id, operator_id)
+);
+COMMENT ON TABLE credit_sandbox.inspection_pool IS
+    'The operators a draw chose from (no-disturbance members excluded), with their class at the draw.';
+COMMENT ON COLUMN credit_sandbox.inspection_pool.draw_id IS 'The draw.';
+COMMENT ON COLUMN credit_sandbox.inspection_pool.operator_id IS 'An operator of its pool.';
+COMMENT ON COLUMN credit_sandbox.inspection_pool.class IS 'Its latest class at the draw; NULL = unregistered, never drawn at random.';
+COMMENT ON COLUMN credit_sandbox.inspection_pool.triggered IS 'It had an open warning clue: a triggered task unless drawn.';
+SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.inspection_pool', '');
+
+CREATE TABLE credit_sandbox.inspection_tasks (
+    draw_id      bigint NOT NULL REFERENCES credit_sandbox.inspection_draws ON DELETE CASCADE,
+    operator_id  text NOT NULL,
+    reason       text NOT NULL CONSTRAINT inspection_tasks_reason_known CHECK (reason IN ('random', 'triggered')),
+    inspectors   text[] NOT NULL,
+    PRIMARY KEY (draw_id, operator_id)
+);
+COMMENT ON TABLE credit_sandbox.inspection_tasks IS 'What a draw gave: one task per operator to inspect.';
+COMMENT ON COLUMN credit_sandbox.inspection_tasks.draw_id IS 'The draw.';
+COMMENT ON COLUMN credit_sandbox.inspection_tasks.operator_id IS 'The operator to inspect.';
+COMMENT ON COLUMN credit_sandbox.inspection_tasks.reason IS 'random (drawn in its class) or triggered (an open warning clue).';
+COMMENT ON COLUMN credit_sandbox.inspection_tasks.inspectors IS 'The inspectors assigned, conflicts skipped, in drawn order.';
+SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.inspection_tasks', '');
+
+-- The tasks a draw's recorded inputs give.  sha256 over the UTF-8 text,
+-- compared as bytes, so anyone can redo a draw with any sha256 tool.
+CREATE FUNCTION credit_sandbox.draw_tasks(draw_id bigint)
+    RETURNS TABLE (operator_id text, reason text, inspectors text[])
+    LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
+    WITH d AS (SELECT * FROM credit_sandbox.inspection_draws x WHERE x.draw_id = draw_tasks.draw_id),
+    ranked AS (
+        SELECT p.operator_id, p.class, p.triggered,
+               row_number() OVER (PARTITION BY p.class
+                                  ORDER BY sha256(convert_to(d.seed || ':' || p.operator_id, 'UTF8'))) AS rank,
+               count(*) OVER (PARTITION BY p.class) AS n,
+               (d.ratios ->> p.class)::numeric AS ratio
+          FROM credit_sandbox.inspection_pool p, d
+         WHERE p.draw_id = d.draw_id AND p.class IS NOT NULL),
+    chosen AS (
+        SELECT r.operator_id, 'random' AS reason FROM ranked r
+         WHERE r.ratio IS NOT NULL AND r.rank <= ceil(r.ratio * r.n)
+        UNION ALL
+        SELECT p.operator_id, 'triggered' FROM credit_sandbox.inspection_pool p, d
+         WHERE p.draw_id = d.draw_id AND p.triggered
+           AND NOT EXISTS (SELECT FROM ranked r WHERE r.operator_id = p.operator_id
+                              AND r.ratio IS NOT NULL AND r.rank <= ceil(r.ratio * r.n)))
+    SELECT c.operator_id, c.reason,
+           ARRAY(SELECT i FROM unnest(d.inspector_pool) AS i
+                  WHERE NOT EXISTS (SELECT FROM jsonb_array_elements(d.conflicts) AS x(pair)
+                                     WHERE x.pair ->> 0 = i AND x.pair ->> 1 = c.operator_id)
+                  ORDER BY sha256(convert_to(d.seed || ':' || c.operator_id || ':' || i, 'UTF8'))
+                  LIMIT d.inspectors_per_task)
+      FROM chosen c, d
+$$;
+COMMENT ON FUNCTION credit_sandbox.draw_tasks(bigint) IS
+    'The tasks a recorded draw''s inputs give (the one definition draw_inspections and verify_draw share).';
+REVOKE ALL ON FUNCTION credit_sandbox.draw_tasks(bigint) FROM PUBLIC;
+
+CREATE FUNCTION credit_sandbox.draw_inspections(seed text,
+        ratios jsonb DEFAULT '{"A": 0.03, "B": 0.10, "C": 0.30, "D": 0.80}',
+        inspectors_per_task int DEFAULT 2) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_column
+DECLARE
+    k text;
+    v jsonb;
+    new_draw bigint;
+BEGIN
+    IF seed IS NULL OR seed = '' THEN
+        RAISE EXCEPTION 'draw seed must not be empty' USING ERRCODE = 'invalid_parameter_value',
+              HINT = 'Publish the seed before the draw, for instance the closing figures of a public lottery.';
+    END IF;
+    IF ratios IS NULL OR jsonb_typeof(ratios) <> 'object' THEN
+        RAISE EXCEPTION 'draw ratios must be a JSON object such as {"A": 0.03, "B": 0.10, "C": 0.30, "D": 0.80}'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    FOR k, v IN SELECT * FROM jsonb_each(ratios) LOOP
+        IF k NOT IN ('A', 'B', 'C', 'D') THEN
+            RAISE EXCEPTION 'draw ratios: unknown class "%"', k USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Classes are A, B, C and D.';
+        END IF;
+        IF jsonb_typeof(v) <> 'number' OR v::text::numeric < 0 OR v::text::numeric > 1 THEN
+            RAISE EXCEPTION 'draw ratios: the ratio of class % must be a number from 0 to 1, not %', k, v
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    END LOOP;
+    IF inspectors_per_task IS NULL OR inspectors_per_task < 1 THEN
+        RAISE EXCEPTION 'inspectors_per_task must be at least 1, not %', inspectors_per_task
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+
+    -- ungraded operators are graded by the draw
+    PERFORM credit_sandbox.grade_ungraded();
+
+    INSERT INTO credit_sandbox.inspection_draws (seed, ratios, inspectors_per_task, inspector_pool, conflicts)
+    SELECT draw_inspections.seed, draw_inspections.ratios, draw_inspections.inspectors_per_task,
+           ARRAY(SELECT i.inspector_id FROM credit_sandbox.inspectors i WHERE i.active ORDER BY i.inspector_id),
+           coalesce((SELECT jsonb_agg(jsonb_build_array(c.inspector_id, c.operator_id)
+                                      ORDER BY c.inspector_id, c.operator_id)
+                       FROM credit_sandbox.inspector_conflicts c), '[]')
+    RETURNING draw_id INTO new_draw;
+
+    -- the pool: graded operators off the no-disturbance list, and every
+    -- operator with an open warning clue (registered or not)
+    INSERT INTO credit_sandbox.inspection_pool (draw_id, operator_id, class, triggered)
+    SELECT new_draw, x.operator_id, c.class,
+           EXISTS (SELECT FROM credit_sandbox.warnings w
+                    WHERE w.operator_id = x.operator_id AND w.list = 'risk_trigger'
+                      AND w.status IN ('open', 'acknowledged'))
+      FROM (SELECT o.operator_id FROM credit_sandbox.operators o
+            UNION
+            SELECT w.operator_id FROM credit_sandbox.warnings w
+             WHERE w.list = 'risk_trigger' AND w.status IN ('open', 'acknowledged')) x
+      LEFT JOIN credit_sandbox.operator_classes c ON c.operator_id = x.operator_id
+     WHERE NOT EXISTS (SELECT FROM credit_sandbox.no_disturbance n WHERE n.operator_id = x.operator_id);
+
+    INSERT INTO credit_sandbox.inspection_tasks (draw_id, operator_id, reason, inspectors)
+    SELECT new_draw, t.operator_id, t.reason, t.inspectors FROM credit_sandbox.draw_tasks(new_draw) t;
+    RETURN new_draw;
+END $$;
+COMMENT ON FUNCTION credit_sandbox.draw_inspections(text, jsonb, integer) IS
+    'Draws inspection tasks from a published seed: per-class ratios of graded operators off the no-disturbance list, plus every open clue; returns the draw id.';
+REVOKE ALL ON FUNCTION credit_sandbox.draw_inspections(text, jsonb, integer) FROM PUBLIC;
+
+-- Recomputes a recorded draw from its recorded inputs: true when the
+-- recorded tasks are exactly what they give.
+CREATE FUNCTION credit_sandbox.verify_draw(draw_id bigint) RETURNS boolean
+    LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_column
+BEGIN
+    IF NOT EXISTS (SELECT FROM credit_sandbox.inspection_draws d WHERE d.draw_id = verify_draw.draw_id) THEN
+        RAISE EXCEPTION 'draw % does not exist', verify_draw.draw_id USING ERRCODE = 'no_data_found';
+    END IF;
+    RETURN NOT EXISTS (
+        (SELECT t.operator_id, t.reason, t.inspectors FROM credit_sandbox.inspection_tasks t
+          WHERE t.draw_id = verify_draw.draw_id
+         EXCEPT ALL
+         SELECT * FROM credit_sandbox.draw_tasks(verify_draw.draw_id))
+        UNION ALL
+        (SELECT * FROM credit_sandbox.draw_tasks(verify_draw.draw_id)
+         EXCEPT ALL
+         SELECT t.operator_id, t.reason, t.inspectors FROM credit_sandbox.inspection_tasks t
+          WHERE t.draw_id = verify_draw.draw_id));
+END $$;
+COMMENT ON FUNCTION credit_sandbox.verify_draw(bigint) IS
+    'Recomputes a recorded draw from its recorded inputs: true when its tasks are exactly what they give.';
+REVOKE ALL ON FUNCTION credit_sandbox.verify_draw(bigint) FROM PUBLIC;
+
+-- ===================================================================== analyst views
+-- Every view is a security barrier: an analyst's function in a WHERE clause
+-- sees only the rows the view returns, whatever cost it claims.
+
+-- Sandbox members with no open warning or tip: left alone by random inspections.
+CREATE VIEW credit_sandbox.no_disturbance WITH (security_barrier) AS
+SELECT m.operator_id, o.name, o.region, m.admitted_at, c.class, c.score
+  FROM credit_sandbox.sandbox_memberships m
+  JOIN credit_sandbox.operators o ON o.operator_id = m.operator_id
+  LEFT JOIN credit_sandbox.operator_classes c ON c.operator_id = m.operator_id
+ WHERE m.exited_at IS NULL
+   AND NOT EXISTS (SELECT FROM credit_sandbox.warnings w
+                    WHERE w.operator_id = m.operator_id AND w.status IN ('open', 'acknowledged'));
+COMMENT ON VIEW credit_sandbox.no_disturbance IS
+    'The no-disturbance list: sandbox members with no open or acknowledged warning or tip, left out of random inspections.';
+COMMENT ON COLUMN credit_sandbox.no_disturbance.operator_id IS 'The member.';
+COMMENT ON COLUMN credit_sandbox.no_disturbance.name IS 'Its trading name.';
+COMMENT ON COLUMN credit_sandbox.no_disturbance.region IS 'Its region.';
+COMMENT ON COLUMN credit_sandbox.no_disturbance.admitted_at IS 'When its current stay began.';
+COMMENT ON COLUMN credit_sandbox.no_disturbance.class IS 'Its latest class.';
+COMMENT ON COLUMN credit_sandbox.no_disturbance.score IS 'Its latest score (out of 100).';
+
+CREATE VIEW credit_sandbox.open_warnings WITH (security_barrier) AS
+SELECT w.warning_id, w.operator_id, o.name AS operator_name, o.region, w.code, r.title AS rule_title,
+       w.list, w.subject_key, w.status, w.hits, w.occurred_at, w.last_hit_at, w.raised_at, w.due_at,
+       w.rule_version, r.tolerable, w.evidence, w.source_table, w.source_id,
+       (o.operator_id IS NOT NULL) AS registered,
+       EXISTS (SELECT FROM credit_sandbox.sandbox_memberships m
+                WHERE m.operator_id = w.operator_id AND m.exited_at IS NULL) AS in_sandbox
+  FROM credit_sandbox.warnings w
+  LEFT JOIN credit_sandbox.operators o ON o.operator_id = w.operator_id
+  LEFT JOIN credit_sandbox.rules r ON r.code = w.code
+ WHERE w.status IN ('open', 'acknowledged');
+COMMENT ON VIEW credit_sandbox.open_warnings IS
+    'Open and acknowledged warning clues and tips, with the operator and the rule.';
+COMMENT ON COLUMN credit_sandbox.open_warnings.warning_id IS 'The warning (warnings.warning_id).';
+COMMENT ON COLUMN credit_sandbox.open_warnings.operator_id IS 'The operator it is about.';
+COMMENT ON COLUMN credit_sandbox.open_warnings.operator_name IS 'Its trading name; NULL if unregistered.';
+COMMENT ON COLUMN credit_sandbox.open_warnings.region IS 'Its region; NULL if unregistered.';
+COMMENT ON COLUMN credit_sandbox.open_warnings.code IS 'The rule hit (RL01-RL09, TP01).';
+COMMENT ON COLUMN credit_sandbox.open_warnings.rule_title IS 'The rule''s title.';
+COMMENT ON COLUMN credit_sandbox.open_warnings.list IS 'risk_trigger (warning clue) or admin_tip (tip).';
+COMMENT ON COLUMN credit_sandbox.open_warnings.subject_key IS 'What it is about: item, address or operator.';
+COMMENT ON COLUMN credit_sandbox.open_warnings.status IS 'open or acknowledged.';
+COMMENT ON COLUMN credit_sandbox.open_warnings.hits IS 'Hits counted on it.';
+COMMENT ON COLUMN credit_sandbox.open_warnings.occurred_at IS 'Data time of the first hit''s row.';
+COMMENT ON COLUMN credit_sandbox.open_warnings.last_hit_at IS 'Data time of the latest hit''s row.';
+COMMENT ON COLUMN credit_sandbox.open_warnings.raised_at IS 'Wall-clock time it was written.';
+COMMENT ON COLUMN credit_sandbox.open_warnings.due_at IS 'End of a tip''s correction period; NULL for clues and TP01.';
+COMMENT ON COLUMN credit_sandbox.open_warnings.rule_version IS 'Version of the rule that judged the first hit.';
+COMMENT ON COLUMN credit_sandbox.open_warnings.tolerable IS 'Whether the rule is tolerable now.';
+COMMENT ON COLUMN credit_sandbox.open_warnings.evidence IS 'Observed values and thresholds.';
+COMMENT ON COLUMN credit_sandbox.open_warnings.source_table IS 'Table of the first hit''s row.';
+COMMENT ON COLUMN credit_sandbox.open_warnings.source_id IS 'Key of that row.';
+COMMENT ON COLUMN credit_sandbox.open_warnings.registered IS 'Whether the operator is in operators.';
+COMMENT ON COLUMN credit_sandbox.open_warnings.in_sandbox IS 'Whether the operator is in the sandbox now.';
+
+CREATE VIEW credit_sandbox.operator_risk WITH (security_barrier) AS
+SELECT o.operator_id, o.name, o.region, c.class, c.score, c.graded_as_of,
+       EXISTS (SELECT FROM credit_sandbox.sandbox_memberships m
+                WHERE m.operator_id = o.operator_id AND m.exited_at IS NULL) AS in_sandbox,
+       (SELECT count(*) FROM credit_sandbox.warnings w WHERE w.operator_id = o.operator_id
+           AND w.list = 'risk_trigger' AND w.status IN ('open', 'acknowledged')) AS open_warning_clues,
+       (SELECT count(*) FROM credit_sandbox.warnings w WHERE w.operator_id = o.operator_id
+           AND w.list = 'admin_tip' AND w.status IN ('open', 'acknowledged')) AS open_tips,
+       (SELECT max(w.last_hit_at) FROM credit_sandbox.warnings w WHERE w.operator_id = o.operator_id) AS last_hit_at,
+       g.indicators, g.hard_rules
+  FROM credit_sandbox.operators o
+  LEFT JOIN credit_sandbox.operator_classes c ON c.operator_id = o.operator_id
+  LEFT JOIN credit_sandbox.operator_grades g ON g.grade_id = c.grade_id;
+COMMENT ON VIEW credit_sandbox.operator_risk IS
+    'Each registered operator''s risk: latest class and why, sandbox membership, open clues and tips.';
+COMMENT ON COLUMN credit_sandbox.operator_risk.operator_id IS 'The operator.';
+COMMENT ON COLUMN credit_sandbox.operator_risk.name IS 'Its trading name.';
+COMMENT ON COLUMN credit_sandbox.operator_risk.region IS 'Its region.';
+COMMENT ON COLUMN credit_sandbox.operator_risk.class IS 'Its latest class, A (low risk) to D; NULL = never graded.';
+COMMENT ON COLUMN credit_sandbox.operator_risk.score IS 'Its latest score (out of 100).';
+COMMENT ON COLUMN credit_sandbox.operator_risk.graded_as_of IS 'The moment its latest grading judged.';
+COMMENT ON COLUMN credit_sandbox.operator_risk.in_sandbox IS 'Whether it is in the sandbox now.';
+COMMENT ON COLUMN credit_sandbox.operator_risk.open_warning_clues IS 'Its open or acknowledged warning clues.';
+COMMENT ON COLUMN credit_sandbox.operator_risk.open_tips IS 'Its open or acknowledged tips.';
+COMMENT ON COLUMN credit_sandbox.operator_risk.last_hit_at IS 'Data time of its latest hit, any warning.';
+COMMENT ON COLUMN credit_sandbox.operator_risk.indicators IS 'The indicators of its latest grading: {indicator: {value, weight, points}}.';
+COMMENT ON COLUMN credit_sandbox.operator_risk.hard_rules IS 'The hard rules that capped its latest class.';
+
+-- Hits per red line per legal day (in credit_sandbox.time_zone).
+CREATE VIEW credit_sandbox.rule_hits_daily WITH (security_barrier) AS
+SELECT credit_sandbox.legal_day(h.hit_at) AS day,
+       w.code, w.list, count(*) AS hits, count(DISTINCT w.warning_id) AS warnings,
+       count(DISTINCT w.operator_id) AS operators
+  FROM credit_sandbox.warning_hits h
+  JOIN credit_sandbox.warnings w ON w.warning_id = h.warning_id
+ GROUP BY 1, 2, 3;
+COMMENT ON VIEW credit_sandbox.rule_hits_daily IS 'Hits per rule and list per legal day.';
+COMMENT ON COLUMN credit_sandbox.rule_hits_daily.day IS 'Legal day of the hits'' rows (credit_sandbox.time_zone).';
+COMMENT ON COLUMN credit_sandbox.rule_hits_daily.code IS 'The rule.';
+COMMENT ON COLUMN credit_sandbox.rule_hits_daily.list IS 'risk_trigger or admin_tip.';
+COMMENT ON COLUMN credit_sandbox.rule_hits_daily.hits IS 'Hits that day.';
+COMMENT ON COLUMN credit_sandbox.rule_hits_daily.warnings IS 'Warnings they were counted on.';
+COMMENT ON COLUMN credit_sandbox.rule_hits_daily.operators IS 'Operators they were about.';
+
+-- The pilot's headline figures.
+CREATE VIEW credit_sandbox.summary WITH (security_barrier) AS
+SELECT (SELECT count(*) FROM credit_sandbox.sandbox_memberships WHERE exited_at IS NULL) AS sandbox_operators,
+       (SELECT count(*) FROM credit_sandbox.no_disturbance) AS no_disturbance_operators,
+       (SELECT count(*) FROM credit_sandbox.warnings WHERE list = 'risk_trigger') AS warning_clues,
+       (SELECT count(*) FROM credit_sandbox.warnings WHERE list = 'admin_tip') AS admin_tips,
+       (SELECT count(DISTINCT operator_id) FROM credit_sandbox.operator_grades) AS classified_operators,
+       (SELECT count(*) FROM credit_sandbox.inspection_tasks WHERE reason = 'random') AS random_spot_checks,
+       (SELECT count(*) FROM credit_sandbox.inspection_tasks WHERE reason = 'triggered') AS triggered_inspections;
+COMMENT ON VIEW credit_sandbox.summary IS 'The pilot''s headline figures, one row.';
+COMMENT ON COLUMN credit_sandbox.summary.sandbox_operators IS 'Operators in the sandbox now.';
+COMMENT ON COLUMN credit_sandbox.summary.no_disturbance_operators IS 'Of them, those on the no-disturbance list.';
+COMMENT ON COLUMN credit_sandbox.summary.warning_clues IS 'Warning clues ever written, any status.';
+COMMENT ON COLUMN credit_sandbox.summary.admin_tips IS 'Administrative tips ever written, any status.';
+COMMENT ON COLUMN credit_sandbox.summary.classified_operators IS 'Operators graded at least once.';
+COMMENT ON COLUMN credit_sandbox.summary.random_spot_checks IS 'Random inspection tasks over all draws.';
+COMMENT ON COLUMN credit_sandbox.summary.triggered_inspections IS 'Triggered inspection tasks over all draws.';
+
+-- ===================================================================== checks
+
+-- As the extension's owner, so that an application that may only insert rows
+-- still gets its warnings written.  The function switches to its owner and to
+-- search_path pg_catalog, pg_temp in C (src/trigger.c): SECURITY DEFINER's
+-- effect, without setting search_path on every call.
+CREATE FUNCTION credit_sandbox.check_rows() RETURNS trigger
+    LANGUAGE c AS 'MODULE_PATHNAME', 'credit_sandbox_check_rows';
+COMMENT ON FUNCTION credit_sandbox.check_rows() IS
+    'Red-line driver: FOR EACH ROW, or FOR EACH STATEMENT with REFERENCING NEW TABLE; argument: the event kind.';
+REVOKE ALL ON FUNCTION credit_sandbox.check_rows() FROM PUBLIC;
+
+-- The tables behind the per-backend caches: the rule catalogue, operators'
+-- facts, membership and reference prices.  After the statement, and before it
+-- too: a statement that changes them and inserts rows (WITH o AS (INSERT INTO
+-- operators ...) INSERT INTO transactions ...) runs its AFTER triggers in an
+-- order of its own, and the checks must not judge its rows on stale caches.
+CREATE FUNCTION credit_sandbox.invalidate_cache() RETURNS trigger
+    LANGUAGE c AS 'MODULE_PATHNAME', 'credit_sandbox_invalidate_cache';
+COMMENT ON FUNCTION credit_sandbox.invalidate_cache() IS
+    'Trigger on the tables behind the per-backend caches: every backend rebuilds them after a change.';
+REVOKE ALL ON FUNCTION credit_sandbox.invalidate_cache() FROM PUBLIC;
+DO $$
+DECLARE
+    tab text;
+BEGIN
+    FOREACH tab IN ARRAY ARRAY['rules', 'regulated_categories', 'prohibited_categories', 'prohibited_terms',
+                               'absolute_terms', 'return_exempt_categories', 'operators', 'operator_lists',
+                               'sandbox_memberships', 'reference_prices'] LOOP
+        EXECUTE pg_catalog.format('CREATE TRIGGER invalidate_cache AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE'
+                                  ' ON credit_sandbox.%I FOR EACH STATEMENT'
+                                  ' EXECUTE FUNCTION credit_sandbox.invalidate_cache()', tab);
+        EXECUTE pg_catalog.format('ALTER TABLE credit_sandbox.%I ENABLE ALWAYS TRIGGER invalidate_cache', tab);
+        EXECUTE pg_catalog.format('CREATE TRIGGER invalidate_cache_before BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE'
+                                  ' ON credit_sandbox.%I FOR EACH STATEMENT'
+                                  ' EXECUTE FUNCTION credit_sandbox.invalidate_cache()', tab);
+        EXECUTE pg_catalog.format('ALTER TABLE credit_sandbox.%I ENABLE ALWAYS TRIGGER invalidate_cache_before', tab);
+    END LOOP;
+END $$;
+
+-- Which driver checks the event tables: 'statement' (default: one call per
+-- statement over its transition table) or 'row' (one call per row; the one
+-- that runs on Citus shards).  Both give the same warnings.
+CREATE FUNCTION credit_sandbox.set_driver(driver text) RETURNS text
+    LANGUAGE plpgsql STRICT SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    tab text;
+BEGIN
+    IF driver NOT IN ('row', 'statement') THEN
+        RAISE EXCEPTION 'unknown driver "%"', driver
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Use ''row'' or ''statement''.';
+    END IF;
+    FOREACH tab IN ARRAY ARRAY['transactions', 'returns', 'complaints'] LOOP
+        EXECUTE format('DROP TRIGGER IF EXISTS check_rows ON credit_sandbox.%I', tab);
+        IF driver = 'row' THEN
+            EXECUTE format('CREATE TRIGGER check_rows AFTER INSERT ON credit_sandbox.%I
+                            FOR EACH ROW EXECUTE FUNCTION credit_sandbox.check_rows(%L)', tab, tab);
+        ELSE
+            EXECUTE format('CREATE TRIGGER check_rows AFTER INSERT ON credit_sandbox.%I
+                            REFERENCING NEW TABLE AS new_rows
+                            FOR EACH STATEMENT EXECUTE FUNCTION credit_sandbox.check_rows(%L)', tab, tab);
+        END IF;
+    END LOOP;
+    RETURN driver;
+END $$;
+COMMENT ON FUNCTION credit_sandbox.set_driver(text) IS
+    'Makes the check_rows triggers of the event tables statement-level (default) or row-level; returns the driver.';
+REVOKE ALL ON FUNCTION credit_sandbox.set_driver(text) FROM PUBLIC;
+
+CREATE FUNCTION credit_sandbox.driver() RETURNS text
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE WHEN t.tgtype & 1 = 1 THEN 'row' ELSE 'statement' END
+      FROM pg_trigger t
+     WHERE t.tgrelid = 'credit_sandbox.transactions'::regclass AND t.tgname = 'check_rows'
+$$;
+COMMENT ON FUNCTION credit_sandbox.driver() IS 'The driver in use: row or statement. Anyone may ask.';
+REVOKE ALL ON FUNCTION credit_sandbox.driver() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION credit_sandbox.driver() TO PUBLIC;
+
+SELECT credit_sandbox.set_driver('statement');
+
+-- ===================================================================== replay
+
+-- Stored rows of [since, until) judged again, table by table in id order,
+-- against the current rules or a proposed change of them; writes nothing.
+CREATE FUNCTION credit_sandbox.replay(since timestamptz DEFAULT '-infinity',
+                                      until timestamptz DEFAULT 'infinity',
+                                      rules jsonb DEFAULT NULL)
+    RETURNS TABLE (source_table text, source_id bigint, operator_id text, code text, list text,
+                   subject_key text, occurred_at timestamptz, rule_version integer,
+                   first_hit boolean, evidence jsonb)
+    LANGUAGE c AS 'MODULE_PATHNAME', 'credit_sandbox_replay';
+COMMENT ON FUNCTION credit_sandbox.replay(timestamptz, timestamptz, jsonb) IS
+    'The hits the stored rows of [since, until) give, replayed in id order; rules: a proposed change, e.g. {"RL04": {"threshold": 5}, "RL06": {"enabled": false}} (rule_version NULL for changed rules). Writes nothing.';
+REVOKE ALL ON FUNCTION credit_sandbox.replay(timestamptz, timestamptz, jsonb) FROM PUBLIC;
+
+-- Every stored row of the range whose logged hits differ from a replay under
+-- the current rules: 'missing' (a hit the replay gives and the log lacks) or
+-- 'extra' (a logged hit the replay does not give).  None on a healthy
+-- database whose rules did not change over the range.
+CREATE FUNCTION credit_sandbox.check_consistency(since timestamptz DEFAULT '-infinity',
+                                                 until timestamptz DEFAULT 'infinity')
+    RETURNS TABLE (source_table text, source_id bigint, operator_id text, code text, problem text)
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    WITH replayed AS (
+        SELECT r.source_table, r.source_id, r.operator_id, r.code
+          FROM credit_sandbox.replay(since, until) r
+    ), logged AS (
+        SELECT h.source_table, h.source_id, w.operator_id, w.code
+          FROM credit_sandbox.warning_hits h
+          JOIN credit_sandbox.warnings w ON w.warning_id = h.warning_id
+         WHERE h.source_table IN ('transactions', 'returns', 'complaints')
+           AND h.hit_at >= since AND h.hit_at < until
+    ), missing AS (
+        SELECT * FROM replayed EXCEPT SELECT * FROM logged
+    ), extra AS (
+        SELECT * FROM logged EXCEPT SELECT * FROM replayed
+    )
+    SELECT m.*, 'missing' FROM missing m
+    UNION ALL
+    SELECT e.*, 'extra' FROM extra e
+    ORDER BY 1, 2, 4
+$$;
+COMMENT ON FUNCTION credit_sandbox.check_consistency(timestamptz, timestamptz) IS
+    'Stored rows of [since, until) whose logged hits differ from a replay under the current rules: problem ''missing'' or ''extra''.';
+REVOKE ALL ON FUNCTION credit_sandbox.check_consistency(timestamptz, timestamptz) FROM PUBLIC;
+
+-- ===================================================================== restores
+
+-- pg_dump keeps every row of the tables filled with defaults.  On restore,
+-- CREATE EXTENSION installs the default rows first and the dump's rows arrive
+-- next: a row replaces the one with the same key instead of failing the whole
+-- COPY.  (A dumped rule replaces its untouched default: see rules_validate.)
+CREATE FUNCTION credit_sandbox.replace_same_key() RETURNS trigger
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    condition text := 'true';
+BEGIN
+    FOR i IN 0 .. TG_NARGS - 1 LOOP
+        condition := condition || format(' AND t.%1$I = ($1).%1$I', TG_ARGV[i]);
+    END LOOP;
+    EXECUTE format('DELETE FROM %s t WHERE %s', TG_RELID::regclass, condition) USING NEW;
+    RETURN NEW;
+END $$;
+COMMENT ON FUNCTION credit_sandbox.replace_same_key() IS
+    'Trigger: an inserted row replaces the row with the same key (arguments: the key columns), so a restore''s rows replace the defaults.';
+REVOKE ALL ON FUNCTION credit_sandbox.replace_same_key() FROM PUBLIC;
+-- (table, its key); the dump's history of a rule version is the true one
+DO $$
+DECLARE
+    t record;
+BEGIN
+    FOR t IN SELECT * FROM (VALUES ('regulated_categories', '''category'''), ('prohibited_categories', '''category'''),
+                                   ('prohibited_terms', '''term'''), ('absolute_terms', '''term'''),
+                                   ('return_exempt_categories', '''category'''), ('grading_weights', '''indicator'''),
+                                   ('grade_boundaries', '''class'''), ('rule_history', '''code'', ''version''')
+                           ) AS k(tab, key_columns) LOOP
+        EXECUTE pg_catalog.format('CREATE TRIGGER replace_same_key BEFORE INSERT ON credit_sandbox.%I FOR EACH ROW'
+                                  ' EXECUTE FUNCTION credit_sandbox.replace_same_key(%s)', t.tab, t.key_columns);
+        EXECUTE pg_catalog.format('ALTER TABLE credit_sandbox.%I ENABLE ALWAYS TRIGGER replace_same_key', t.tab);
+    END LOOP;
+END $$;
+
+-- Rows removed from the tables CREATE EXTENSION fills with defaults.  A
+-- restore runs CREATE EXTENSION, which installs every default again, before
+-- the dump's rows arrive: without this record a default the DBA had removed
+-- would come back (a term no longer prohibited would warn again).  A
+-- restored record removes its row again; a row inserted again drops its
+-- record.  removed_at and removed_by are NULL for a removal made before 0.4.
+CREATE TABLE credit_sandbox.removed_rows (
+    table_name  name NOT NULL,
+    key         jsonb NOT NULL,
+    removed_at  timestamptz DEFAULT pg_catalog.now(),
+    -- the login, as in rules.changed_by: the trigger that writes the record
+    -- runs as the extension's owner
+    removed_by  name DEFAULT SESSION_USER,
+    PRIMARY KEY (table_name, key)
+);
+COMMENT ON TABLE credit_sandbox.removed_rows IS
+    'Default rows the DBA removed (key = the row''s primary key as JSON); a restore removes them again.';
+COMMENT ON COLUMN credit_sandbox.removed_rows.table_name IS
+    'Table of the removed row: rules, a reference list, grading_weights or grade_boundaries.';
+COMMENT ON COLUMN credit_sandbox.removed_rows.key IS 'Its whole primary key as a JSON object, e.g. {"term": "ivory"}.';
+COMMENT ON COLUMN credit_sandbox.removed_rows.removed_at IS 'When it was removed; NULL = before 0.4 (found missing by the update).';
+COMMENT ON COLUMN credit_sandbox.removed_rows.removed_by IS 'Login (session user) that removed it; NULL = before 0.4.';
+SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.removed_rows', '');
+
+-- The primary key of a row of table tab, as a JSON object: {"term": "ivory"}.
+CREATE FUNCTION credit_sandbox.primary_key_of(tab regclass, row_data jsonb) RETURNS jsonb
+    LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
+    SELECT jsonb_object_agg(a.attname, row_data -> a.attname::text)
+      FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
+     WHERE i.indrelid = tab AND i.indisprimary
+$$;
+COMMENT ON FUNCTION credit_sandbox.primary_key_of(regclass, jsonb) IS
+    'The primary key of a row (given as JSON) of table tab, as a JSON object.';
+REVOKE ALL ON FUNCTION credit_sandbox.primary_key_of(regclass, jsonb) FROM PUBLIC;
+
+-- AFTER INSERT, UPDATE or DELETE (with transition tables) and BEFORE
+-- TRUNCATE, per statement: the keys that left the table are recorded, the
+-- keys that entered it forgotten.  SECURITY DEFINER: a DBA allowed to edit a
+-- list need not be allowed to write the record.
+CREATE FUNCTION credit_sandbox.record_removed_rows() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    key_of text := format('credit_sandbox.primary_key_of(%s, to_jsonb(x))', TG_RELID);
+    gone text;
+BEGIN
+    IF TG_OP <> 'INSERT' THEN
+        gone := format('SELECT %s FROM %s x', key_of,
+                       CASE WHEN TG_OP = 'TRUNCATE' THEN TG_RELID::regclass::text ELSE 'old_rows' END);
+        -- an UPDATE that keeps a key removes nothing
+        IF TG_OP = 'UPDATE' THEN
+            gone := gone || format(' EXCEPT SELECT %s FROM new_rows x', key_of);
+        END IF;
+        -- (a record written by hand removed the row, and is there already)
+        EXECUTE format('INSERT INTO credit_sandbox.removed_rows (table_name, key) SELECT %L, k FROM (%s) AS g(k)'
+                       ' ON CONFLICT DO NOTHING', TG_TABLE_NAME, gone);
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        EXECUTE format('DELETE FROM credit_sandbox.removed_rows r WHERE r.table_name = %L'
+                       ' AND r.key IN (SELECT %s FROM new_rows x)', TG_TABLE_NAME, key_of);
+    END IF;
+    RETURN NULL;
+END $$;
+COMMENT ON FUNCTION credit_sandbox.record_removed_rows() IS
+    'Trigger on the tables filled with defaults: records the keys that left the table in removed_rows, forgets those that came back.';
+REVOKE ALL ON FUNCTION credit_sandbox.record_removed_rows() FROM PUBLIC;
+
+-- AFTER INSERT on removed_rows: the recorded row goes (again).  Only one row
+-- of a table whose removals are recorded, named by its whole primary key: a
+-- record cannot empty a table or reach the warnings.
+CREATE FUNCTION credit_sandbox.remove_recorded_row() RETURNS trigger
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    tab regclass := to_regclass(format('credit_sandbox.%I', NEW.table_name));
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_trigger t WHERE t.tgrelid = tab AND t.tgname = 'record_removed_rows')
+       OR NEW.key IS DISTINCT FROM credit_sandbox.primary_key_of(tab, NEW.key) THEN
+        RAISE EXCEPTION 'removed_rows: % % is not the primary key of a table filled with defaults',
+                        NEW.table_name, NEW.key
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Record rows of rules, the reference lists, grading_weights or grade_boundaries.';
+    END IF;
+    EXECUTE format('DELETE FROM %s t WHERE to_jsonb(t) @> $1', tab) USING NEW.key;
+    RETURN NULL;
+END $$;
+COMMENT ON FUNCTION credit_sandbox.remove_recorded_row() IS
+    'Trigger on removed_rows: a recorded (or restored) record removes its row again.';
+REVOKE ALL ON FUNCTION credit_sandbox.remove_recorded_row() FROM PUBLIC;
+CREATE TRIGGER remove_recorded_row AFTER INSERT ON credit_sandbox.removed_rows
+    FOR EACH ROW EXECUTE FUNCTION credit_sandbox.remove_recorded_row();
+-- a restore runs as replica: the record must still take effect
+ALTER TABLE credit_sandbox.removed_rows ENABLE ALWAYS TRIGGER remove_recorded_row;
+
+-- Ordinary (ORIGIN) triggers: under replica a restore or a subscriber
+-- brings the records themselves.
+DO $$
+DECLARE
+    tab text;
+BEGIN
+    FOREACH tab IN ARRAY ARRAY['rules', 'regulated_categories', 'prohibited_categories', 'prohibited_terms',
+                               'absolute_terms', 'return_exempt_categories', 'grading_weights',
+                               'grade_boundaries'] LOOP
+        EXECUTE pg_catalog.format('CREATE TRIGGER record_removed_rows AFTER DELETE ON credit_sandbox.%I'
+                                  ' REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT'
+                                  ' EXECUTE FUNCTION credit_sandbox.record_removed_rows()', tab);
+        EXECUTE pg_catalog.format('CREATE TRIGGER record_inserted_rows AFTER INSERT ON credit_sandbox.%I'
+                                  ' REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT'
+                                  ' EXECUTE FUNCTION credit_sandbox.record_removed_rows()', tab);
+        EXECUTE pg_catalog.format('CREATE TRIGGER record_updated_rows AFTER UPDATE ON credit_sandbox.%I'
+                                  ' REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT'
+                                  ' EXECUTE FUNCTION credit_sandbox.record_removed_rows()', tab);
+        EXECUTE pg_catalog.format('CREATE TRIGGER record_truncated_rows BEFORE TRUNCATE ON credit_sandbox.%I'
+                                  ' FOR EACH STATEMENT EXECUTE FUNCTION credit_sandbox.record_removed_rows()', tab);
+    END LOOP;
+END $$;
+
+-- ===================================================================== privileges
+-- Three kinds of user (README, "Privileges"): the platforms' applications
+-- insert rows, analysts read the views, administrators edit the rules and
+-- lists and run grading, renewal, escalation and draws.  No role may write
+-- what the extension derives (warnings, hits, grades, memberships, draws,
+-- rule history): only its functions do, as the extension's owner.
+GRANT USAGE ON SCHEMA credit_sandbox TO PUBLIC;
+
+-- A platform inserts every column of an event but its generated key, so a
+-- row's place among the rows before it is the order the database received
+-- it in, and no platform can take a key another's insert will be given.
+-- Of an operator it registers the id, name and region; registration dates,
+-- licences, permits and the lists are the regulator's (the admin role's).
+CREATE FUNCTION credit_sandbox.platform_columns(tab regclass) RETURNS text
+    LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
+    SELECT string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum)
+      FROM pg_catalog.pg_attribute a
+     WHERE a.attrelid = tab AND a.attnum > 0 AND NOT a.attisdropped AND a.attidentity = ''
+$$;
+COMMENT ON FUNCTION credit_sandbox.platform_columns(regclass) IS
+    'The columns of an event table the platforms insert: every column but the generated key.';
+REVOKE ALL ON FUNCTION credit_sandbox.platform_columns(regclass) FROM PUBLIC;
+
+-- Creates the three group roles (NOLOGIN) that do not exist yet and grants
+-- them what they need; the DBA then grants membership to login roles.  Give
+-- other names to grant to roles of one's own.  Idempotent: run it again after
+-- ALTER EXTENSION UPDATE, which may add views.  Returns the statements it ran.
+-- Not at CREATE EXTENSION: roles are cluster-wide, and which roles a
+-- cluster has is the DBA's decision.
+CREATE FUNCTION credit_sandbox.create_roles(app name DEFAULT 'credit_sandbox_app',
+                                            analyst name DEFAULT 'credit_sandbox_analyst',
+                                            admin name DEFAULT 'credit_sandbox_admin') RETURNS SETOF text
+    LANGUAGE plpgsql STRICT SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    s text;
+BEGIN
+    IF NOT (SELECT pg_has_role(e.extowner, 'USAGE') FROM pg_extension e WHERE e.extname = 'credit_sandbox') THEN
+        RAISE EXCEPTION 'only the owner of extension credit_sandbox may create its roles'
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    FOREACH s IN ARRAY ARRAY[app, analyst, admin] LOOP
+        IF NOT EXISTS (SELECT FROM pg_roles r WHERE r.rolname = s) THEN
+            EXECUTE format('CREATE ROLE %I NOLOGIN', s);
+            RETURN NEXT format('CREATE ROLE %I NOLOGIN', s);
+        END IF;
+    END LOOP;
+    FOREACH s IN ARRAY ARRAY[
+        format('GRANT USAGE ON SCHEMA credit_sandbox TO %I, %I, %I', app, analyst, admin),
+        -- the platforms: insert events, every column but the generated key,
+        -- which they may only read back from their own insert (INSERT ...
+        -- RETURNING, see src/key_readback.c); register an operator's id,
+        -- name and region; nothing of the regulator's (licences, permits,
+        -- registration dates, the lists).  Table-level grants of older
+        -- versions are revoked first.
+        format('REVOKE INSERT, SELECT ON credit_sandbox.transactions, credit_sandbox.returns,'
+               ' credit_sandbox.complaints, credit_sandbox.operators, credit_sandbox.operator_lists FROM %I', app),
+        format('REVOKE SELECT (list_entry_id) ON credit_sandbox.operator_lists FROM %I', app),
+        format('GRANT INSERT (%s), SELECT (txn_id) ON credit_sandbox.transactions TO %I',
+               credit_sandbox.platform_columns('credit_sandbox.transactions'), app),
+        format('GRANT INSERT (%s), SELECT (return_id) ON credit_sandbox.returns TO %I',
+               credit_sandbox.platform_columns('credit_sandbox.returns'), app),
+        format('GRANT INSERT (%s), SELECT (complaint_id) ON credit_sandbox.complaints TO %I',
+               credit_sandbox.platform_columns('credit_sandbox.complaints'), app),
+        format('GRANT INSERT (operator_id, name, region) ON credit_sandbox.operators TO %I', app),
+        -- analysts: every view, and the readers that need no base table
+        format('GRANT SELECT ON %s TO %I',
+               (SELECT string_agg(c.oid::regclass::text, ', ' ORDER BY c.relname) FROM pg_class c
+                 WHERE c.relnamespace = 'credit_sandbox'::regnamespace AND c.relkind IN ('v', 'm')), analyst),
+        format('GRANT EXECUTE ON FUNCTION credit_sandbox.sandbox_members_at(timestamptz),'
+               ' credit_sandbox.verify_draw(bigint) TO %I, %I', analyst, admin),
+        -- administrators: read everything; edit operators, lists, rules,
+        -- grading and inspectors; never the events or what is derived
+        format('GRANT SELECT ON ALL TABLES IN SCHEMA credit_sandbox TO %I', admin),
+        format('GRANT INSERT, UPDATE, DELETE ON credit_sandbox.operators, credit_sandbox.operator_lists,'
+               ' credit_sandbox.regulated_categories, credit_sandbox.prohibited_categories,'
+               ' credit_sandbox.prohibited_terms, credit_sandbox.absolute_terms,'
+               ' credit_sandbox.return_exempt_categories, credit_sandbox.reference_prices,'
+               ' credit_sandbox.inspectors, credit_sandbox.inspector_conflicts TO %I', admin),
+        format('GRANT UPDATE ON credit_sandbox.rules, credit_sandbox.grading_weights,'
+               ' credit_sandbox.grade_boundaries TO %I', admin),
+        format('GRANT EXECUTE ON FUNCTION credit_sandbox.grade(text, timestamptz), credit_sandbox.regrade(timestamptz),'
+               ' credit_sandbox.grade_ungraded(timestamptz), credit_sandbox.admit(text),'
+               ' credit_sandbox.renew_sandbox(timestamptz), credit_sandbox.acknowledge(bigint, text),'
+               ' credit_sandbox.record_correction(bigint, text), credit_sandbox.close_warning(bigint, text),'
+               ' credit_sandbox.escalate_overdue(timestamptz), credit_sandbox.draw_inspections(text, jsonb, int),'
+               ' credit_sandbox.set_driver(text), credit_sandbox.replay(timestamptz, timestamptz, jsonb),'
+               ' credit_sandbox.check_consistency(timestamptz, timestamptz) TO %I', admin)] LOOP
+        EXECUTE s;
+        RETURN NEXT s;
+    END LOOP;
+END $$;
+COMMENT ON FUNCTION credit_sandbox.create_roles(name, name, name) IS
+    'Creates the application, analyst and administrator group roles (NOLOGIN) that do not exist and grants them their privileges; returns the statements run. Idempotent.';
+REVOKE ALL ON FUNCTION credit_sandbox.create_roles(name, name, name) FROM PUBLIC;
