@@ -7,8 +7,8 @@
 # The README's code blocks, in the order they appear:
 #   ```ini   lines of postgresql.conf: the cluster starts with all of them (after the
 #            test's own lines, so the README's preload list and pg_cron settings rule);
-#   ```sql   run by psql (-q, aligned, no row-count footer, PGTZ=UTC) in database prod, which the
-#            test creates, as the role named on the block's first line by a comment
+#   ```sql   run by psql (-q, aligned, no row-count footer, PGTZ=UTC) in database prod,
+#            which the test creates, as the role named on the block's first line by a comment
 #            `-- as ROLE` (none: postgres, the DBA); every such role but postgres is
 #            made a LOGIN role before the first block;
 #   ```sh    run by bash -e from the repository root, as root, with PGHOST, PGPORT and
@@ -19,8 +19,8 @@
 #            compared line by line with trailing blanks ignored. A block passes if it
 #            prints that and exits 0, or prints that and the shown text has an ERROR
 #            (an example of a refusal). Without a text block it must exit 0.
-# Other blocks (```, ```ini aside) are not run. One line per block, "ok" or "not ok"
-# with its README line; exits non-zero if any block failed.
+# Blocks of other languages are not run. One line per block run, "ok" or "not ok" with
+# its README line (and the difference); exits non-zero if any block failed.
 #
 # pg_cron comes from Debian's postgresql-NN-cron (installed with the other dependencies);
 # for a relocated copy (CS_PGBIN) copy its pg_cron.so and pg_cron* extension files in.
@@ -56,7 +56,6 @@ cleanup() {
 # One file per block (NNN.lang) and a manifest: number, language, README line of the
 # opening fence, 1 if marked not run, role.
 awk -v dir="$work" '
-    function flush_marker() { notrun = 0 }
     /^```/ && !inblock {
         lang = substr($0, 4); sub(/[ \t]+$/, "", lang)
         n++; file = sprintf("%s/%03d.%s", dir, n, lang == "" ? "plain" : lang)
