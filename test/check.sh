@@ -12,7 +12,9 @@
 #   4. a fuzzing smoke run, test/fuzz/run.sh 5: each target replays the inputs that once
 #      found a bug, then fuzzes for 5 seconds (CS_FUZZ=0 skips it);
 #   5. that META.json (PGXN) gives the control file's version and its install script,
-#      and CHANGELOG.md has an entry for it.
+#      and CHANGELOG.md has an entry for it;
+#   6. test/readme.sh: every example of README.md, on a cluster of its own (with
+#      pg_cron preloaded) on port CS_PGPORT + 2.
 # Ends with the line "N passed, M failed" and exits non-zero if M > 0.
 set -euo pipefail
 # shellcheck source=test/cluster.sh
@@ -93,6 +95,16 @@ if [ "$(grep -c "\"version\": \"$version.0\"" META.json)" -eq 2 ] \
 else
     echo "FAILED: META.json does not give version $version.0 to the release and to the extension," \
          "or sql/credit_sandbox--$version.sql or its CHANGELOG.md entry is missing"
+    failed=$((failed + 1))
+fi
+
+# the README's examples, as one test: its own cluster (pg_cron preloaded, the README's
+# settings), on a port beside this one and the crash test's
+echo "== test/readme.sh"
+if CS_README_BUILD=0 CS_PGPORT=$((${CS_PGPORT:-54329} + 2)) bash test/readme.sh; then
+    passed=$((passed + 1))
+else
+    echo "FAILED: test/readme.sh"
     failed=$((failed + 1))
 fi
 

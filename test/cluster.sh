@@ -46,7 +46,8 @@ cs_require_root() {
 
 cs_install_deps() {
     local v=$CS_PG_MAJOR
-    local pkgs=("postgresql-$v" "postgresql-server-dev-$v" "postgresql-$v-pgtap"
+    # pg_cron: the README's scheduled jobs, run by test/readme.sh
+    local pkgs=("postgresql-$v" "postgresql-server-dev-$v" "postgresql-$v-pgtap" "postgresql-$v-cron"
                 libtap-parser-sourcehandler-pgtap-perl make gcc)
     local p missing=()
     for p in "${pkgs[@]}"; do
