@@ -7,10 +7,11 @@
 # The README's code blocks, in the order they appear:
 #   ```ini   lines of postgresql.conf: the cluster starts with all of them (after the
 #            test's own lines, so the README's preload list and pg_cron settings rule);
-#   ```sql   run by psql (-q, aligned, no row-count footer, PGTZ=UTC) in database prod,
-#            which the test creates, as the role named on the block's first line by a comment
-#            `-- as ROLE` (none: postgres, the DBA); every such role but postgres is
-#            made a LOGIN role before the first block;
+#   ```sql   run by psql (-q, aligned, no row-count footer, PGTZ=UTC) as the role and in
+#            the database named on the block's first line by a comment `-- as ROLE`,
+#            `-- in DATABASE` or `-- as ROLE in DATABASE` (defaults: postgres, the DBA, and
+#            prod); the test creates each database, and makes every such role but
+#            postgres a LOGIN role, before the first block;
 #   ```sh    run by bash -e from the repository root, as root, with PGHOST, PGPORT and
 #            PGUSER=postgres of the cluster (PATH: the tested major's binaries first),
 #            unless the line before it is `<!-- not run: REASON -->` (package installs,
@@ -59,19 +60,25 @@ awk -v dir="$work" '
     /^```/ && !inblock {
         lang = substr($0, 4); sub(/[ \t]+$/, "", lang)
         n++; file = sprintf("%s/%03d.%s", dir, n, lang == "" ? "plain" : lang)
-        start = NR; inblock = 1; first = 1; role = "postgres"
+        start = NR; inblock = 1; first = 1; role = "postgres"; db = "prod"
         printf "" > file
         next
     }
     /^```[ \t]*$/ && inblock {
         close(file); inblock = 0
-        printf "%03d %s %d %d %s\n", n, lang == "" ? "plain" : lang, start, notrun, role >> (dir "/manifest")
+        printf "%03d %s %d %d %s %s\n", n, lang == "" ? "plain" : lang, start, notrun, role, db >> (dir "/manifest")
         notrun = 0
         next
     }
     inblock {
-        if (first && lang == "sql" && match($0, /^-- as [A-Za-z_][A-Za-z0-9_]*/))
-            role = substr($0, 7, RLENGTH - 6)
+        if (first && lang == "sql") {
+            if (match($0, /^-- as [A-Za-z_][A-Za-z0-9_]*/))
+                role = substr($0, 7, RLENGTH - 6)
+            if (match($0, /^-- (as [A-Za-z_][A-Za-z0-9_]* )?in [A-Za-z_][A-Za-z0-9_]*/)) {
+                db = substr($0, RSTART, RLENGTH)
+                sub(/.* in /, "", db)
+            }
+        }
         first = 0
         print >> file
         next
@@ -87,7 +94,9 @@ export CS_SERVER_CONF="${CS_SERVER_CONF:-}
 $conf"
 cs_start_cluster
 trap cleanup EXIT
-cs_psql -q -c 'CREATE DATABASE prod'
+for d in $({ echo prod; awk '$2 == "sql" { print $6 }' "$work/manifest"; } | sort -u); do
+    cs_psql -q -c "CREATE DATABASE $d"
+done
 # the README's times are a UTC session's
 export PGTZ=UTC
 roles=$(awk '$2 == "sql" && $5 != "postgres" { print $5 }' "$work/manifest" | sort -u)
@@ -101,7 +110,7 @@ normalize() { sed -e 's/[[:space:]]*$//' "$1" | sed -e :a -e '/^\n*$/{$d;N;ba' -
 passed=0 failed=0 skipped=0
 mapfile -t blocks <"$work/manifest"
 for i in "${!blocks[@]}"; do
-    read -r n lang line notrun role <<<"${blocks[$i]}"
+    read -r n lang line notrun role db <<<"${blocks[$i]}"
     case $lang in sql|sh) ;; *) continue ;; esac
     if [ "$notrun" = 1 ]; then
         echo "skip README.md:$line $lang (not run)"
@@ -115,9 +124,9 @@ for i in "${!blocks[@]}"; do
     fi
     out=$work/$n.out rc=0
     if [ "$lang" = sql ]; then
-        "$CS_PGBIN/psql" -X -q -P footer=off -v ON_ERROR_STOP=1 -U "$role" -d prod \
+        "$CS_PGBIN/psql" -X -q -P footer=off -v ON_ERROR_STOP=1 -U "$role" -d "$db" \
             <"$work/$n.sql" >"$out" 2>&1 || rc=$?
-        what="sql as $role"
+        what="sql as $role in $db"
     else
         (unset PGDATABASE; bash -e -o pipefail "$work/$n.sh") >"$out" 2>&1 </dev/null || rc=$?
         what="sh"
