@@ -10,8 +10,12 @@
  */
 #include "postgres.h"
 
-#include "credit_sandbox.h"
+#include "catalog.h"
+#include "facts.h"
 #include "operator_lock.h"
+#include "outcome.h"
+#include "settings.h"
+#include "spi_util.h"
 
 #include "catalog/pg_type_d.h"
 #include "fmgr.h"

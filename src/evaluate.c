@@ -22,9 +22,11 @@
  */
 #include "postgres.h"
 
-#include "credit_sandbox.h"
+#include "evaluate.h"
 #include "facts.h"
 #include "matcher.h"
+#include "settings.h"
+#include "spi_util.h"
 
 #include "access/htup_details.h"
 #include "access/xact.h"

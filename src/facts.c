@@ -19,6 +19,9 @@
 #include "postgres.h"
 
 #include "facts.h"
+#include "settings.h"
+#include "spi_util.h"
+#include "watched.h"
 
 #include "access/xact.h"
 #include "catalog/pg_type_d.h"
@@ -452,6 +455,29 @@ members_prepare(void)
 	SPI_freetuptable(SPI_tuptable);
 }
 
+/* Whether the operator is a sandbox member now, read on the latest snapshot. */
+bool
+cs_operator_in_sandbox(const char *operator_id)
+{
+	static SPIPlanPtr plan = NULL;
+	Datum		values[1];
+	bool		member;
+
+	if (plan == NULL)
+	{
+		Oid			types[1] = {TEXTOID};
+
+		plan = cs_prepare(psprintf("SELECT FROM %s m WHERE m.operator_id = $1 AND m.exited_at IS NULL",
+								   cs_table("sandbox_memberships")),
+						  1, types);
+	}
+	values[0] = CStringGetTextDatum(operator_id);
+	cs_execute(plan, values, NULL);
+	member = SPI_processed > 0;
+	SPI_freetuptable(SPI_tuptable);
+	return member;
+}
+
 /* Fills the batch's operator facts from the caches, reading what they lack. */
 static void
 load_operator_facts(KeySet *set, bool one_operator)
@@ -650,10 +676,9 @@ facts_load(Facts *facts)
 }
 
 void
-facts_register_callbacks(void)
+facts_init(void)
 {
 	cs_watch_tables(&operator_watch);
 	cs_watch_tables(&member_watch);
 	cs_watch_tables(&reference_watch);
-	history_register_callbacks();
 }

@@ -23,7 +23,9 @@
 #include "postgres.h"
 
 #include "compat.h"
-#include "facts.h"
+#include "history.h"
+#include "spi_util.h"
+#include "watched.h"
 
 #include "access/genam.h"
 #include "access/htup_details.h"
@@ -729,7 +731,7 @@ history_answer(HistoryKind kind, const History *h, HistoryQuestion **questions, 
 }
 
 void
-history_register_callbacks(void)
+history_init(void)
 {
 	cs_watch_tables(&table_watch);
 }
