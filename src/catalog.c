@@ -556,7 +556,7 @@ load_terms(const char *query, char ***terms_out)
 		terms[i] = pstrdup(term ? term : "");
 		folded[i] = cs_fold_case(terms[i], strlen(terms[i]));
 	}
-	m = matcher_build((const char *const *) folded, n);
+	m = cs_matcher_build((const char *const *) folded, n);
 	MemoryContextSwitchTo(old);
 	SPI_freetuptable(SPI_tuptable);
 	SPI_freeplan(plan);

@@ -28,8 +28,8 @@ _PG_init(void)
 	cs_settings_init();
 	cs_spi_init();
 	cs_catalog_init();
-	facts_init();
-	history_init();
+	cs_facts_init();
+	cs_history_init();
 	cs_outcome_init();
 	cs_key_readback_init();
 }

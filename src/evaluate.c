@@ -182,13 +182,13 @@ evaluator_create(EventKind kind, TupleDesc desc, Oid judged, const RuleCatalog *
 											   ALLOCSET_DEFAULT_SIZES);
 	ctx->row_context = AllocSetContextCreate(CurrentMemoryContext, "credit_sandbox row",
 											 ALLOCSET_DEFAULT_SIZES);
-	ctx->prohibited_found = palloc(sizeof(bool) * (matcher_nterms(ctx->cat->prohibited_terms) + 1));
-	ctx->absolute_found = palloc(sizeof(bool) * (matcher_nterms(ctx->cat->absolute_terms) + 1));
+	ctx->prohibited_found = palloc(sizeof(bool) * (cs_matcher_nterms(ctx->cat->prohibited_terms) + 1));
+	ctx->absolute_found = palloc(sizeof(bool) * (cs_matcher_nterms(ctx->cat->absolute_terms) + 1));
 	ctx->nrows = 0;
 	ctx->capacity = 0;
 	ctx->rows = NULL;
 	ctx->facts = NULL;
-	ctx->carry = history_carry_create();
+	ctx->carry = cs_history_carry_create();
 	ctx->ledger = NULL;
 	return ctx;
 }
@@ -485,28 +485,28 @@ plan_transaction(EvalContext *ctx, HeapTuple tuple)
 	r->list_price = isnull ? NULL : DatumGetNumericCopy(d);
 	r->permit = cs_category_permit(ctx->cat, r->category);
 
-	r->op = facts_operator(ctx->facts, r->operator_id);
+	r->op = cs_facts_operator(ctx->facts, r->operator_id);
 	if (rules[RL04].enabled && r->ship_to)
 	{
 		r->orders_window.id = r->id;
 		r->orders_window.from = cs_sub_interval(r->at, &rules[RL04].window);
 		r->orders_window.to = r->at;
-		r->orders = facts_orders_to_address(ctx->facts, r->operator_id, r->ship_to,
-											r->orders_window.from, r->orders_window.to);
+		r->orders = cs_facts_orders_to_address(ctx->facts, r->operator_id, r->ship_to,
+											   r->orders_window.from, r->orders_window.to);
 	}
 	if (rules[RL05].enabled && r->list_price)
 	{
 		r->prices_window.id = r->id;
 		r->prices_window.from = cs_sub_interval(r->at, &rules[RL05].lookback);
 		r->prices_window.to = r->at;
-		r->prices = facts_item_prices(ctx->facts, r->operator_id, r->item_id,
-									  r->prices_window.from, r->prices_window.to);
+		r->prices = cs_facts_item_prices(ctx->facts, r->operator_id, r->item_id,
+										 r->prices_window.from, r->prices_window.to);
 	}
 	if (rules[RL09].enabled)
 	{
-		r->item_reference = facts_item_reference(ctx->facts, r->item_id);
+		r->item_reference = cs_facts_item_reference(ctx->facts, r->item_id);
 		if (r->category)
-			r->category_reference = facts_category_reference(ctx->facts, r->category);
+			r->category_reference = cs_facts_category_reference(ctx->facts, r->category);
 	}
 	return r;
 }
@@ -662,10 +662,10 @@ evaluate_transaction(EvalContext *ctx, TxnRow *r)
 	if (rules[RL03].enabled)
 	{
 		bool		banned_category = cs_category_in(cat->prohibited_categories, r->category);
-		int			nterms = matcher_nterms(cat->prohibited_terms);
+		int			nterms = cs_matcher_nterms(cat->prohibited_terms);
 		bool	   *found = ctx->prohibited_found;
 		int			nfound = folded_title
-			? matcher_scan(cat->prohibited_terms, folded_title, strlen(folded_title), found) : 0;
+			? cs_matcher_scan(cat->prohibited_terms, folded_title, strlen(folded_title), found) : 0;
 
 		if (banned_category || nfound > 0)
 		{
@@ -710,10 +710,10 @@ evaluate_transaction(EvalContext *ctx, TxnRow *r)
 
 	if (rules[RL06].enabled && folded_title)
 	{
-		int			nterms = matcher_nterms(cat->absolute_terms);
+		int			nterms = cs_matcher_nterms(cat->absolute_terms);
 		bool	   *found = ctx->absolute_found;
 
-		if (matcher_scan(cat->absolute_terms, folded_title, strlen(folded_title), found) > 0)
+		if (cs_matcher_scan(cat->absolute_terms, folded_title, strlen(folded_title), found) > 0)
 		{
 			initStringInfo(&ev);
 			json_terms(&ev, "terms", cat->absolute_term_text, found, nterms);
@@ -899,7 +899,7 @@ cs_evaluate_add(EvalContext *ctx, HeapTuple tuple)
 	if (ctx->kind == EVENT_TRANSACTION)
 	{
 		if (ctx->facts == NULL)
-			ctx->facts = facts_create(ctx->one_operator, ctx->judged, ctx->carry);
+			ctx->facts = cs_facts_create(ctx->one_operator, ctx->judged, ctx->carry);
 		ctx->rows[ctx->nrows++] = plan_transaction(ctx, tuple);
 	}
 	else
@@ -952,7 +952,7 @@ answer_windows(EvalContext *ctx, HistoryKind kind)
 	{
 		for (last = first; last < nasks && asks[last].history == asks[first].history; last++)
 			questions[last - first] = asks[last].question;
-		history_answer(kind, asks[first].history, questions, last - first, ctx->collect != NULL);
+		cs_history_answer(kind, asks[first].history, questions, last - first, ctx->collect != NULL);
 	}
 	pfree(asks);
 	pfree(questions);
@@ -966,7 +966,7 @@ cs_evaluate_flush(EvalContext *ctx)
 
 	if (ctx->facts)
 	{
-		facts_load(ctx->facts);
+		cs_facts_load(ctx->facts);
 		answer_windows(ctx, HISTORY_ORDERS);
 		answer_windows(ctx, HISTORY_PRICES);
 	}

@@ -5,7 +5,7 @@
  *	  entries and sandbox membership; the stored history of each address and
  *	  item key in the windows the rows look at; reference prices.
  *
- * The evaluator first asks for everything its rows need, then facts_load()
+ * The evaluator first asks for everything its rows need, then cs_facts_load()
  * fetches each kind of fact for the whole batch at once: one query (unnest
  * of the keys, a LATERAL index scan per key) or a cache, and the windows of
  * history through history.c, so a COPY of thousands of rows costs a few
@@ -155,7 +155,7 @@ keyset_get(KeySet *set, const char *first, const char *second, Size handle_size,
  * current sandbox member, no list of keys (the shape a Citus shard runs).
  */
 Facts *
-facts_create(bool one_operator, Oid judged, HistoryCarry *carry)
+cs_facts_create(bool one_operator, Oid judged, HistoryCarry *carry)
 {
 	Facts	   *facts = palloc(sizeof(Facts));
 
@@ -171,7 +171,7 @@ facts_create(bool one_operator, Oid judged, HistoryCarry *carry)
 }
 
 OperatorFacts *
-facts_operator(Facts *facts, const char *operator_id)
+cs_facts_operator(Facts *facts, const char *operator_id)
 {
 	bool		found;
 
@@ -192,21 +192,21 @@ history_request(KeySet *set, const char *operator_id, const char *key, Timestamp
 }
 
 History *
-facts_orders_to_address(Facts *facts, const char *operator_id, const char *ship_to,
-						TimestampTz from, TimestampTz to)
+cs_facts_orders_to_address(Facts *facts, const char *operator_id, const char *ship_to,
+						   TimestampTz from, TimestampTz to)
 {
 	return history_request(&facts->orders, operator_id, ship_to, from, to);
 }
 
 History *
-facts_item_prices(Facts *facts, const char *operator_id, const char *item_id,
-				  TimestampTz from, TimestampTz to)
+cs_facts_item_prices(Facts *facts, const char *operator_id, const char *item_id,
+					 TimestampTz from, TimestampTz to)
 {
 	return history_request(&facts->prices, operator_id, item_id, from, to);
 }
 
 PriceList *
-facts_item_reference(Facts *facts, const char *item_id)
+cs_facts_item_reference(Facts *facts, const char *item_id)
 {
 	bool		found;
 
@@ -214,7 +214,7 @@ facts_item_reference(Facts *facts, const char *item_id)
 }
 
 PriceList *
-facts_category_reference(Facts *facts, const char *category)
+cs_facts_category_reference(Facts *facts, const char *category)
 {
 	bool		found;
 
@@ -652,16 +652,16 @@ load_reference_prices(Facts *facts)
 }
 
 void
-facts_load(Facts *facts)
+cs_facts_load(Facts *facts)
 {
 	if (facts->operators.n > 0)
 		load_operator_facts(&facts->operators, facts->one_operator);
 	if (facts->orders.n > 0)
-		history_load(HISTORY_ORDERS, facts->judged, facts->orders.n, facts->orders.first,
-					 facts->orders.second, (History **) facts->orders.handles, facts->carry);
+		cs_history_load(HISTORY_ORDERS, facts->judged, facts->orders.n, facts->orders.first,
+						facts->orders.second, (History **) facts->orders.handles, facts->carry);
 	if (facts->prices.n > 0)
-		history_load(HISTORY_PRICES, facts->judged, facts->prices.n, facts->prices.first,
-					 facts->prices.second, (History **) facts->prices.handles, facts->carry);
+		cs_history_load(HISTORY_PRICES, facts->judged, facts->prices.n, facts->prices.first,
+						facts->prices.second, (History **) facts->prices.handles, facts->carry);
 	if (facts->item_refs.n > 0 || facts->category_refs.n > 0)
 	{
 		reference_cache_prepare();
@@ -676,7 +676,7 @@ facts_load(Facts *facts)
 }
 
 void
-facts_init(void)
+cs_facts_init(void)
 {
 	cs_watch_tables(&operator_watch);
 	cs_watch_tables(&member_watch);

@@ -54,19 +54,19 @@ typedef struct PriceList
 typedef struct Facts Facts;
 
 /*
- * Requests return handles that are filled by facts_load(); a request for a
+ * Requests return handles that are filled by cs_facts_load(); a request for a
  * key asked for before widens its span and returns the same handle.
  */
-extern Facts *facts_create(bool one_operator, Oid judged, HistoryCarry *carry);
-extern OperatorFacts *facts_operator(Facts *facts, const char *operator_id);
-extern History *facts_orders_to_address(Facts *facts, const char *operator_id, const char *ship_to,
-										TimestampTz from, TimestampTz to);
-extern History *facts_item_prices(Facts *facts, const char *operator_id, const char *item_id,
-								  TimestampTz from, TimestampTz to);
-extern PriceList *facts_item_reference(Facts *facts, const char *item_id);
-extern PriceList *facts_category_reference(Facts *facts, const char *category);
-extern void facts_load(Facts *facts);
+extern Facts *cs_facts_create(bool one_operator, Oid judged, HistoryCarry *carry);
+extern OperatorFacts *cs_facts_operator(Facts *facts, const char *operator_id);
+extern History *cs_facts_orders_to_address(Facts *facts, const char *operator_id, const char *ship_to,
+										   TimestampTz from, TimestampTz to);
+extern History *cs_facts_item_prices(Facts *facts, const char *operator_id, const char *item_id,
+									 TimestampTz from, TimestampTz to);
+extern PriceList *cs_facts_item_reference(Facts *facts, const char *item_id);
+extern PriceList *cs_facts_category_reference(Facts *facts, const char *category);
+extern void cs_facts_load(Facts *facts);
 extern bool cs_operator_in_sandbox(const char *operator_id);
-extern void facts_init(void);
+extern void cs_facts_init(void);
 
 #endif							/* CS_FACTS_H */

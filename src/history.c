@@ -13,7 +13,7 @@
  * the SPI queries, which return the same rows.  Both read on the latest
  * snapshot after a command counter increment, as SPI does.  Either may
  * return more than a row's own window (a key's span covers every row of
- * the batch that asks for it): history_answer() bounds each row's window,
+ * the batch that asks for it): cs_history_answer() bounds each row's window,
  * and counts only the rows stored before it, for all the batch's rows of a
  * key in one sweep, so a statement of a million orders to one address costs
  * n log n, not n squared.
@@ -380,7 +380,7 @@ struct HistoryCarry
 
 /* Keeps nothing until a key with a long history is met. */
 HistoryCarry *
-history_carry_create(void)
+cs_history_carry_create(void)
 {
 	HistoryCarry *carry = palloc(sizeof(HistoryCarry));
 
@@ -462,8 +462,8 @@ carry_update(CarriedKey *c, HistoryCarry *carry, HistoryKind kind, const History
  * reach past its span (each question is bounded by its own window).
  */
 void
-history_load(HistoryKind kind, Oid judged, int n, const char **operators, const char **keys,
-			 History **handles, HistoryCarry *carry)
+cs_history_load(HistoryKind kind, Oid judged, int n, const char **operators, const char **keys,
+				History **handles, HistoryCarry *carry)
 {
 	HistorySpec *spec = &specs[kind];
 	CarriedKey **carried = palloc0(sizeof(CarriedKey *) * Max(n, 1));
@@ -656,7 +656,7 @@ row_by_id(const void *a, const void *b, void *arg)
  * the history is switched on once the sweep passes it.
  */
 void
-history_answer(HistoryKind kind, const History *h, HistoryQuestion **questions, int nquestions, bool by_id)
+cs_history_answer(HistoryKind kind, const History *h, HistoryQuestion **questions, int nquestions, bool by_id)
 {
 	bool		orders = kind == HISTORY_ORDERS;
 	WindowTree	tree = {0};
@@ -731,7 +731,7 @@ history_answer(HistoryKind kind, const History *h, HistoryQuestion **questions, 
 }
 
 void
-history_init(void)
+cs_history_init(void)
 {
 	cs_watch_tables(&table_watch);
 }

@@ -41,12 +41,12 @@ typedef enum HistoryKind
 	HISTORY_PRICES,				/* earlier prices of an item, in [from, to) */
 } HistoryKind;
 
-extern void history_init(void);
-extern HistoryCarry *history_carry_create(void);
-extern void history_load(HistoryKind kind, Oid judged, int n, const char **operators, const char **keys,
-						 History **handles, HistoryCarry *carry);
+extern void cs_history_init(void);
+extern HistoryCarry *cs_history_carry_create(void);
+extern void cs_history_load(HistoryKind kind, Oid judged, int n, const char **operators, const char **keys,
+							History **handles, HistoryCarry *carry);
 
-/* A row's window on a key's history, and the answer history_answer() gives. */
+/* A row's window on a key's history, and the answer cs_history_answer() gives. */
 typedef struct HistoryQuestion
 {
 	int64		id;				/* the row asking */
@@ -56,7 +56,7 @@ typedef struct HistoryQuestion
 	Numeric		lowest;			/* the lowest earlier price, or NULL */
 } HistoryQuestion;
 
-extern void history_answer(HistoryKind kind, const History *h, HistoryQuestion **questions, int nquestions,
-						   bool by_id);
+extern void cs_history_answer(HistoryKind kind, const History *h, HistoryQuestion **questions, int nquestions,
+							  bool by_id);
 
 #endif							/* CS_HISTORY_H */
