@@ -64,8 +64,7 @@ struct Facts
 	Oid			judged;			/* the relation whose rows are judged, or invalid */
 	HistoryCarry *carry;		/* long histories kept for the statement */
 	KeySet		operators;
-	KeySet		orders;
-	KeySet		prices;
+	KeySet		windows[NUM_HISTORY_KINDS];	/* (operator, key) or operator */
 	KeySet		item_refs;
 	KeySet		category_refs;
 };
@@ -163,8 +162,10 @@ cs_facts_create(bool one_operator, Oid judged, HistoryCarry *carry)
 	facts->judged = judged;
 	facts->carry = carry;
 	keyset_init(&facts->operators, "credit_sandbox operators");
-	keyset_init(&facts->orders, "credit_sandbox orders to address");
-	keyset_init(&facts->prices, "credit_sandbox item prices");
+	keyset_init(&facts->windows[HISTORY_ORDERS], "credit_sandbox orders to address");
+	keyset_init(&facts->windows[HISTORY_PRICES], "credit_sandbox item prices");
+	keyset_init(&facts->windows[HISTORY_REFUSALS], "credit_sandbox refusals");
+	keyset_init(&facts->windows[HISTORY_COMPLAINTS], "credit_sandbox complaints");
 	keyset_init(&facts->item_refs, "credit_sandbox item reference prices");
 	keyset_init(&facts->category_refs, "credit_sandbox category reference prices");
 	return facts;
@@ -195,14 +196,31 @@ History *
 cs_facts_orders_to_address(Facts *facts, const char *operator_id, const char *ship_to,
 						   TimestampTz from, TimestampTz to)
 {
-	return history_request(&facts->orders, operator_id, ship_to, from, to);
+	return history_request(&facts->windows[HISTORY_ORDERS], operator_id, ship_to, from, to);
 }
 
 History *
 cs_facts_item_prices(Facts *facts, const char *operator_id, const char *item_id,
 					 TimestampTz from, TimestampTz to)
 {
-	return history_request(&facts->prices, operator_id, item_id, from, to);
+	return history_request(&facts->windows[HISTORY_PRICES], operator_id, item_id, from, to);
+}
+
+/* The refusals that count: requested within return_period of their delivery. */
+History *
+cs_facts_refusals(Facts *facts, const char *operator_id, TimestampTz from, TimestampTz to,
+				  const Interval *return_period)
+{
+	History    *h = history_request(&facts->windows[HISTORY_REFUSALS], operator_id, NULL, from, to);
+
+	h->return_period = return_period;
+	return h;
+}
+
+History *
+cs_facts_complaints(Facts *facts, const char *operator_id, TimestampTz from, TimestampTz to)
+{
+	return history_request(&facts->windows[HISTORY_COMPLAINTS], operator_id, NULL, from, to);
 }
 
 PriceList *
@@ -656,12 +674,14 @@ cs_facts_load(Facts *facts)
 {
 	if (facts->operators.n > 0)
 		load_operator_facts(&facts->operators, facts->one_operator);
-	if (facts->orders.n > 0)
-		cs_history_load(HISTORY_ORDERS, facts->judged, facts->orders.n, facts->orders.first,
-						facts->orders.second, (History **) facts->orders.handles, facts->carry);
-	if (facts->prices.n > 0)
-		cs_history_load(HISTORY_PRICES, facts->judged, facts->prices.n, facts->prices.first,
-						facts->prices.second, (History **) facts->prices.handles, facts->carry);
+	for (int kind = 0; kind < NUM_HISTORY_KINDS; kind++)
+	{
+		KeySet	   *set = &facts->windows[kind];
+
+		if (set->n > 0)
+			cs_history_load((HistoryKind) kind, facts->judged, set->n, set->first, set->second,
+							(History **) set->handles, facts->carry);
+	}
 	if (facts->item_refs.n > 0 || facts->category_refs.n > 0)
 	{
 		reference_cache_prepare();

@@ -63,6 +63,9 @@ extern History *cs_facts_orders_to_address(Facts *facts, const char *operator_id
 										   TimestampTz from, TimestampTz to);
 extern History *cs_facts_item_prices(Facts *facts, const char *operator_id, const char *item_id,
 									 TimestampTz from, TimestampTz to);
+extern History *cs_facts_refusals(Facts *facts, const char *operator_id, TimestampTz from, TimestampTz to,
+								  const Interval *return_period);
+extern History *cs_facts_complaints(Facts *facts, const char *operator_id, TimestampTz from, TimestampTz to);
 extern PriceList *cs_facts_item_reference(Facts *facts, const char *item_id);
 extern PriceList *cs_facts_category_reference(Facts *facts, const char *category);
 extern void cs_facts_load(Facts *facts);

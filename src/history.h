@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * history.h
- *	  The windows the red lines look back on: the stored rows of a key in
- *	  a time span, loaded for a batch at once, and each row's answer.
+ *	  The windows the red lines look back on (RL04, RL05, RL07, RL08): the
+ *	  stored rows of a key in a time span, loaded for a batch at once, and
+ *	  each row's answer.
  *
  *-------------------------------------------------------------------------
  */
@@ -14,7 +15,10 @@
 #include "datatype/timestamp.h"
 #include "utils/numeric.h"
 
-/* A stored row of one key's history: an order to an address, a sale of an item. */
+/*
+ * A stored row of one key's history: an order to an address, a sale of an
+ * item, a refusal of a return, a complaint.
+ */
 typedef struct HistoryRow
 {
 	TimestampTz at;
@@ -27,9 +31,11 @@ typedef struct History
 {
 	int			n;
 	HistoryRow *rows;			/* sorted by time */
-	/* the span asked for: (from, to] for orders, [from, to) for prices */
+	/* the span asked for: [from, to) for prices, else (from, to] */
 	TimestampTz from;
 	TimestampTz to;
+	/* refusals: only those requested within this of their delivery count */
+	const Interval *return_period;
 } History;
 
 /* The keys with a long history a statement keeps between its batches. */
@@ -37,8 +43,11 @@ typedef struct HistoryCarry HistoryCarry;
 
 typedef enum HistoryKind
 {
-	HISTORY_ORDERS,				/* orders to an address, in (from, to] */
-	HISTORY_PRICES,				/* earlier prices of an item, in [from, to) */
+	HISTORY_ORDERS,				/* RL04: orders to an address, in (from, to] */
+	HISTORY_PRICES,				/* RL05: earlier prices of an item, in [from, to) */
+	HISTORY_REFUSALS,			/* RL07: an operator's refused returns, in (from, to] */
+	HISTORY_COMPLAINTS,			/* RL08: complaints about an operator, in (from, to] */
+	NUM_HISTORY_KINDS
 } HistoryKind;
 
 extern void cs_history_init(void);
@@ -50,10 +59,12 @@ extern void cs_history_load(HistoryKind kind, Oid judged, int n, const char **op
 typedef struct HistoryQuestion
 {
 	int64		id;				/* the row asking */
-	TimestampTz from;			/* orders: (from, to]; prices: [from, to) */
+	TimestampTz from;			/* prices: [from, to); else (from, to] */
 	TimestampTz to;
-	int64		count;			/* orders in the window stored before the row, itself included */
-	Numeric		lowest;			/* the lowest earlier price, or NULL */
+	TimestampTz baseline_from;	/* complaints: the baseline, (baseline_from, from] */
+	int64		count;			/* rows in the window stored before the row, itself included */
+	int64		baseline_count; /* complaints: the same in the baseline */
+	Numeric		lowest;			/* prices: the lowest earlier price, or NULL */
 } HistoryQuestion;
 
 extern void cs_history_answer(HistoryKind kind, const History *h, HistoryQuestion **questions, int nquestions,
