@@ -2,9 +2,9 @@
 EXTENSION  = credit_sandbox
 
 MODULE_big = $(EXTENSION)
-OBJS = src/credit_sandbox.o src/settings.o src/spi_util.o src/watched.o src/catalog.o src/matcher.o \
-       src/facts.o src/history.o src/outcome.o src/grading.o src/evaluate.o src/trigger.o src/escalation.o \
-       src/replay.o src/key_readback.o src/operator_lock.o
+OBJS = src/credit_sandbox.o src/settings.o src/spi_util.o src/watched.o src/evidence.o src/catalog.o \
+       src/matcher.o src/facts.o src/history.o src/outcome.o src/grading.o src/evaluate.o src/trigger.o \
+       src/escalation.o src/replay.o src/key_readback.o src/operator_lock.o
 
 # The 0.1 script as released, then one update script per release: a new
 # install runs the same path as an upgrade (as pg_cron does), so the two
@@ -25,11 +25,12 @@ include $(PGXS)
 # includes, directly or through another header
 src/catalog.o: src/catalog.h src/matcher.h src/settings.h src/spi_util.h src/watched.h
 src/credit_sandbox.o: src/catalog.h src/facts.h src/history.h src/key_readback.h src/outcome.h src/settings.h src/spi_util.h
-src/escalation.o: src/catalog.h src/facts.h src/history.h src/operator_lock.h src/outcome.h src/settings.h src/spi_util.h
-src/evaluate.o: src/catalog.h src/evaluate.h src/facts.h src/history.h src/matcher.h src/outcome.h src/settings.h src/spi_util.h
+src/escalation.o: src/catalog.h src/evidence.h src/facts.h src/history.h src/operator_lock.h src/outcome.h src/settings.h src/spi_util.h
+src/evaluate.o: src/catalog.h src/evaluate.h src/evidence.h src/facts.h src/history.h src/matcher.h src/outcome.h src/settings.h src/spi_util.h
+src/evidence.o: src/evidence.h
 src/facts.o: src/facts.h src/history.h src/settings.h src/spi_util.h src/watched.h
 src/grading.o: src/grading.h src/operator_lock.h src/settings.h src/spi_util.h
-src/history.o: src/compat.h src/history.h src/spi_util.h src/watched.h
+src/history.o: src/compat.h src/history.h src/settings.h src/spi_util.h src/watched.h
 src/key_readback.o: src/catalog.h src/compat.h src/evaluate.h src/key_readback.h src/outcome.h src/spi_util.h
 src/matcher.o: src/matcher.h
 src/operator_lock.o: src/operator_lock.h

@@ -27,17 +27,15 @@
 #include "postgres.h"
 
 #include "evaluate.h"
+#include "evidence.h"
 #include "facts.h"
 #include "matcher.h"
 #include "settings.h"
 #include "spi_util.h"
 
 #include "access/htup_details.h"
-#include "access/xact.h"
 #include "catalog/pg_type_d.h"
 #include "utils/builtins.h"
-#include "utils/json.h"
-#include "utils/jsonb.h"
 #include "utils/memutils.h"
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
@@ -272,95 +270,6 @@ cs_operator_column(EvalContext *ctx)
 	return ctx->cols.operator_id;
 }
 
-/* ---------------------------------------------------------------- evidence */
-
-static void
-json_key(StringInfo buf, const char *key)
-{
-	appendStringInfoChar(buf, buf->len == 0 ? '{' : ',');
-	escape_json(buf, key);
-	appendStringInfoChar(buf, ':');
-}
-
-static void
-json_text(StringInfo buf, const char *key, const char *value)
-{
-	json_key(buf, key);
-	if (value)
-		escape_json(buf, value);
-	else
-		appendStringInfoString(buf, "null");
-}
-
-static void
-json_raw(StringInfo buf, const char *key, const char *json)
-{
-	json_key(buf, key);
-	appendStringInfoString(buf, json ? json : "null");
-}
-
-static void
-json_int(StringInfo buf, const char *key, int64 value)
-{
-	json_key(buf, key);
-	appendStringInfo(buf, INT64_FORMAT, value);
-}
-
-static void
-json_numeric(StringInfo buf, const char *key, Numeric value)
-{
-	json_raw(buf, key, value ? DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(value))) : NULL);
-}
-
-static void
-json_datetime(StringInfo buf, const char *key, Datum value, Oid type, bool isnull)
-{
-	json_key(buf, key);
-	if (isnull)
-		appendStringInfoString(buf, "null");
-	else
-		escape_json(buf, JsonEncodeDateTime(NULL, value, type, NULL));
-}
-
-static void
-json_date(StringInfo buf, const char *key, DateADT value, bool isnull)
-{
-	json_datetime(buf, key, DateADTGetDatum(value), DATEOID, isnull);
-}
-
-static void
-json_interval(StringInfo buf, const char *key, const Interval *span)
-{
-	json_text(buf, key, DatumGetCString(DirectFunctionCall1(interval_out, IntervalPGetDatum(span))));
-}
-
-/* The terms that matched, as written, in term order. */
-static void
-json_terms(StringInfo buf, const char *key, char **terms, const bool *found, int nterms)
-{
-	bool		first = true;
-
-	json_key(buf, key);
-	appendStringInfoChar(buf, '[');
-	for (int i = 0; i < nterms; i++)
-	{
-		if (!found[i])
-			continue;
-		if (!first)
-			appendStringInfoChar(buf, ',');
-		escape_json(buf, terms[i]);
-		first = false;
-	}
-	appendStringInfoChar(buf, ']');
-}
-
-static Datum
-json_finish(StringInfo buf)
-{
-	appendStringInfoChar(buf, '}');
-	return DirectFunctionCall1(jsonb_in, CStringGetDatum(buf->data));
-}
-
 /* ---------------------------------------------------------------- numbers */
 
 static Numeric
@@ -454,15 +363,16 @@ holds_permit(const OperatorFacts *op, const char *permit)
 	return false;
 }
 
-/* The lists the operator is on that day, as a JSON array, or NULL. */
-static char *
-lists_in_force(const OperatorFacts *op, DateADT day)
-{
-	static const char *const lists[] = {"abnormal", "dishonest"};
-	StringInfoData buf;
+/* The lists the operator is on that day, into in_force (NUM_LISTS); how many. */
+#define NUM_LISTS 2
 
-	initStringInfo(&buf);
-	for (int l = 0; l < (int) lengthof(lists); l++)
+static int
+lists_in_force(const OperatorFacts *op, DateADT day, const char **in_force)
+{
+	static const char *const lists[NUM_LISTS] = {"abnormal", "dishonest"};
+	int			n = 0;
+
+	for (int l = 0; l < NUM_LISTS; l++)
 		for (int i = 0; i < op->nlists; i++)
 		{
 			const ListEntry *e = &op->lists[i];
@@ -470,14 +380,11 @@ lists_in_force(const OperatorFacts *op, DateADT day)
 			if (strcmp(e->list, lists[l]) == 0 && e->listed_on <= day &&
 				(e->removed_null || day < e->removed_on))
 			{
-				appendStringInfo(&buf, "%s\"%s\"", buf.len ? ", " : "[", lists[l]);
+				in_force[n++] = lists[l];
 				break;
 			}
 		}
-	if (buf.len == 0)
-		return NULL;
-	appendStringInfoChar(&buf, ']');
-	return buf.data;
+	return n;
 }
 
 /* RL09: the price valid that day with the latest valid_from, then the highest. */
@@ -510,63 +417,56 @@ valid_reference(const PriceList *list, DateADT day)
  */
 typedef void (*RedLineAsk) (EvalContext *ctx, EventRow *r, const Rule *rule);
 typedef bool (*RedLineJudge) (EvalContext *ctx, const EventRow *r, const Rule *rule,
-							  const char **subject, StringInfo ev);
+							  const char **subject, Evidence *ev);
 
 /* RL01: selling without registration, licence or the category's permit. */
 static bool
-judge_rl01(EvalContext *ctx, const EventRow *r, const Rule *rule, const char **subject, StringInfo ev)
+judge_rl01(EvalContext *ctx, const EventRow *r, const Rule *rule, const char **subject, Evidence *ev)
 {
 	const OperatorFacts *op = r->op;
-	StringInfoData reasons;
-	char		reasons_buf[80];
+	const char *reasons[3];
+	int			nreasons = 0;
 
-	/* most rows have no reason: no allocation for them */
-	reasons.data = reasons_buf;
-	reasons.len = 0;
-	reasons.maxlen = sizeof(reasons_buf);
-	reasons.data[0] = '\0';
-	reasons.cursor = 0;
 	if (!op->known || (!op->registered_on_null && r->day < op->registered_on))
-		appendStringInfoString(&reasons, ",\"not_registered\"");
+		reasons[nreasons++] = "not_registered";
 	if (op->known && op->licence_null)
-		appendStringInfoString(&reasons, ",\"no_licence\"");
+		reasons[nreasons++] = "no_licence";
 	else if (op->known && op->licence_valid_until < r->day)
-		appendStringInfoString(&reasons, ",\"licence_expired\"");
+		reasons[nreasons++] = "licence_expired";
 	if (r->permit && !(op->known && holds_permit(op, r->permit)))
-		appendStringInfoString(&reasons, ",\"missing_permit\"");
-	if (reasons.len == 0)
+		reasons[nreasons++] = "missing_permit";
+	if (nreasons == 0)
 		return false;
-	reasons.data[0] = '[';
-	appendStringInfoChar(&reasons, ']');
-	initStringInfo(ev);
-	json_raw(ev, "reasons", reasons.data);
-	json_date(ev, "sale_date", r->day, false);
-	json_date(ev, "registered_on", op->registered_on, op->registered_on_null);
-	json_date(ev, "licence_valid_until", op->licence_valid_until, op->licence_null);
-	json_text(ev, "category", r->category);
-	json_text(ev, "permit_required", r->permit);
+	cs_evidence_begin(ev);
+	cs_evidence_strings(ev, "reasons", reasons, nreasons, NULL);
+	cs_evidence_date(ev, "sale_date", r->day, false);
+	cs_evidence_date(ev, "registered_on", op->registered_on, op->registered_on_null);
+	cs_evidence_date(ev, "licence_valid_until", op->licence_valid_until, op->licence_null);
+	cs_evidence_text(ev, "category", r->category);
+	cs_evidence_text(ev, "permit_required", r->permit);
 	*subject = r->operator_id;
 	return true;
 }
 
 /* RL02: selling while on the abnormal or dishonest list. */
 static bool
-judge_rl02(EvalContext *ctx, const EventRow *r, const Rule *rule, const char **subject, StringInfo ev)
+judge_rl02(EvalContext *ctx, const EventRow *r, const Rule *rule, const char **subject, Evidence *ev)
 {
-	char	   *lists = lists_in_force(r->op, r->day);
+	const char *lists[NUM_LISTS];
+	int			nlists = lists_in_force(r->op, r->day, lists);
 
-	if (lists == NULL)
+	if (nlists == 0)
 		return false;
-	initStringInfo(ev);
-	json_raw(ev, "lists", lists);
-	json_date(ev, "sale_date", r->day, false);
+	cs_evidence_begin(ev);
+	cs_evidence_strings(ev, "lists", lists, nlists, NULL);
+	cs_evidence_date(ev, "sale_date", r->day, false);
 	*subject = r->operator_id;
 	return true;
 }
 
 /* RL03: a prohibited category, or a prohibited term in the title. */
 static bool
-judge_rl03(EvalContext *ctx, const EventRow *r, const Rule *rule, const char **subject, StringInfo ev)
+judge_rl03(EvalContext *ctx, const EventRow *r, const Rule *rule, const char **subject, Evidence *ev)
 {
 	const RuleCatalog *cat = ctx->cat;
 	bool		banned_category = cs_category_in(cat->prohibited_categories, r->category);
@@ -576,11 +476,12 @@ judge_rl03(EvalContext *ctx, const EventRow *r, const Rule *rule, const char **s
 
 	if (!banned_category && nfound == 0)
 		return false;
-	initStringInfo(ev);
-	json_text(ev, "category", r->category);
-	json_raw(ev, "prohibited_category", banned_category ? "true" : "false");
-	json_terms(ev, "terms", cat->prohibited_term_text, found, cs_matcher_nterms(cat->prohibited_terms));
-	json_text(ev, "item_title", r->title);
+	cs_evidence_begin(ev);
+	cs_evidence_text(ev, "category", r->category);
+	cs_evidence_bool(ev, "prohibited_category", banned_category);
+	cs_evidence_strings(ev, "terms", (const char *const *) cat->prohibited_term_text,
+						cs_matcher_nterms(cat->prohibited_terms), found);
+	cs_evidence_text(ev, "item_title", r->title);
 	*subject = r->item_id;
 	return true;
 }
@@ -600,17 +501,17 @@ ask_rl04(EvalContext *ctx, EventRow *r, const Rule *rule)
 }
 
 static bool
-judge_rl04(EvalContext *ctx, const EventRow *r, const Rule *rule, const char **subject, StringInfo ev)
+judge_rl04(EvalContext *ctx, const EventRow *r, const Rule *rule, const char **subject, Evidence *ev)
 {
 	int64		orders = r->window[HISTORY_ORDERS].count;
 
 	if (r->history[HISTORY_ORDERS] == NULL || orders < rule->threshold)
 		return false;
-	initStringInfo(ev);
-	json_text(ev, "ship_to", r->ship_to);
-	json_int(ev, "orders", orders);
-	json_int(ev, "threshold", rule->threshold);
-	json_interval(ev, "window", &rule->window);
+	cs_evidence_begin(ev);
+	cs_evidence_text(ev, "ship_to", r->ship_to);
+	cs_evidence_int(ev, "orders", orders);
+	cs_evidence_int(ev, "threshold", rule->threshold);
+	cs_evidence_interval(ev, "window", &rule->window);
 	*subject = r->ship_to;
 	return true;
 }
@@ -630,24 +531,24 @@ ask_rl05(EvalContext *ctx, EventRow *r, const Rule *rule)
 }
 
 static bool
-judge_rl05(EvalContext *ctx, const EventRow *r, const Rule *rule, const char **subject, StringInfo ev)
+judge_rl05(EvalContext *ctx, const EventRow *r, const Rule *rule, const char **subject, Evidence *ev)
 {
 	Numeric		lowest = r->window[HISTORY_PRICES].lowest;
 
 	if (r->history[HISTORY_PRICES] == NULL || lowest == NULL || num_cmp(r->list_price, lowest) <= 0)
 		return false;
-	initStringInfo(ev);
-	json_numeric(ev, "list_price", r->list_price);
-	json_numeric(ev, "unit_price", r->unit_price);
-	json_numeric(ev, "lowest_price", lowest);
-	json_interval(ev, "window", &rule->lookback);
+	cs_evidence_begin(ev);
+	cs_evidence_numeric(ev, "list_price", r->list_price);
+	cs_evidence_numeric(ev, "unit_price", r->unit_price);
+	cs_evidence_numeric(ev, "lowest_price", lowest);
+	cs_evidence_interval(ev, "window", &rule->lookback);
 	*subject = r->item_id;
 	return true;
 }
 
 /* RL06: an absolute term in the title. */
 static bool
-judge_rl06(EvalContext *ctx, const EventRow *r, const Rule *rule, const char **subject, StringInfo ev)
+judge_rl06(EvalContext *ctx, const EventRow *r, const Rule *rule, const char **subject, Evidence *ev)
 {
 	const RuleCatalog *cat = ctx->cat;
 	bool	   *found = ctx->absolute_found;
@@ -655,9 +556,10 @@ judge_rl06(EvalContext *ctx, const EventRow *r, const Rule *rule, const char **s
 	if (r->folded_title == NULL ||
 		cs_matcher_scan(cat->absolute_terms, r->folded_title, strlen(r->folded_title), found) == 0)
 		return false;
-	initStringInfo(ev);
-	json_terms(ev, "terms", cat->absolute_term_text, found, cs_matcher_nterms(cat->absolute_terms));
-	json_text(ev, "item_title", r->title);
+	cs_evidence_begin(ev);
+	cs_evidence_strings(ev, "terms", (const char *const *) cat->absolute_term_text,
+						cs_matcher_nterms(cat->absolute_terms), found);
+	cs_evidence_text(ev, "item_title", r->title);
 	*subject = r->item_id;
 	return true;
 }
@@ -683,24 +585,24 @@ ask_rl07(EvalContext *ctx, EventRow *r, const Rule *rule)
 }
 
 static bool
-judge_rl07(EvalContext *ctx, const EventRow *r, const Rule *rule, const char **subject, StringInfo ev)
+judge_rl07(EvalContext *ctx, const EventRow *r, const Rule *rule, const char **subject, Evidence *ev)
 {
 	int64		refusals = r->window[HISTORY_REFUSALS].count;
 
 	if (r->history[HISTORY_REFUSALS] == NULL || refusals < rule->threshold)
 		return false;
-	initStringInfo(ev);
-	json_int(ev, "refusals", refusals);
-	json_int(ev, "threshold", rule->threshold);
-	json_interval(ev, "window", &rule->window);
-	json_interval(ev, "return_period", &rule->return_period);
-	json_datetime(ev, "delivered_at", TimestampTzGetDatum(r->delivered_at), TIMESTAMPTZOID, false);
-	json_datetime(ev, "requested_at", TimestampTzGetDatum(r->at), TIMESTAMPTZOID, false);
-	json_text(ev, "category", r->category);
+	cs_evidence_begin(ev);
+	cs_evidence_int(ev, "refusals", refusals);
+	cs_evidence_int(ev, "threshold", rule->threshold);
+	cs_evidence_interval(ev, "window", &rule->window);
+	cs_evidence_interval(ev, "return_period", &rule->return_period);
+	cs_evidence_timestamptz(ev, "delivered_at", r->delivered_at);
+	cs_evidence_timestamptz(ev, "requested_at", r->at);
+	cs_evidence_text(ev, "category", r->category);
 	if (r->txn_id_null)
-		json_raw(ev, "txn_id", NULL);
+		cs_evidence_null(ev, "txn_id");
 	else
-		json_int(ev, "txn_id", r->txn_id);
+		cs_evidence_int(ev, "txn_id", r->txn_id);
 	*subject = r->operator_id;
 	return true;
 }
@@ -719,12 +621,13 @@ ask_rl08(EvalContext *ctx, EventRow *r, const Rule *rule)
 }
 
 static bool
-judge_rl08(EvalContext *ctx, const EventRow *r, const Rule *rule, const char **subject, StringInfo ev)
+judge_rl08(EvalContext *ctx, const EventRow *r, const Rule *rule, const char **subject, Evidence *ev)
 {
 	int64		in_window = r->window[HISTORY_COMPLAINTS].count;
 	int64		in_baseline = r->window[HISTORY_COMPLAINTS].baseline_count;
 	Numeric		window_s;
 	Numeric		baseline_s;
+	Numeric		mean;
 
 	if (in_window < rule->threshold)
 		return false;
@@ -736,19 +639,19 @@ judge_rl08(EvalContext *ctx, const EventRow *r, const Rule *rule, const char **s
 				num_mul(num_mul(rule->factor, int_numeric(in_baseline)), window_s)) < 0)
 		return false;
 
-	initStringInfo(ev);
-	json_int(ev, "complaints", in_window);
-	json_int(ev, "threshold", rule->threshold);
-	json_int(ev, "baseline_complaints", in_baseline);
-	json_numeric(ev, "monthly_mean",
-				 DatumGetNumeric(DirectFunctionCall2(numeric_round,
-													 NumericGetDatum(DatumGetNumeric(DirectFunctionCall2(numeric_div,
-																										 NumericGetDatum(num_mul(int_numeric(in_baseline), window_s)),
-																										 NumericGetDatum(baseline_s)))),
-													 Int32GetDatum(4))));
-	json_numeric(ev, "factor", rule->factor);
-	json_interval(ev, "window", &rule->window);
-	json_interval(ev, "baseline", &rule->baseline);
+	cs_evidence_begin(ev);
+	cs_evidence_int(ev, "complaints", in_window);
+	cs_evidence_int(ev, "threshold", rule->threshold);
+	cs_evidence_int(ev, "baseline_complaints", in_baseline);
+	/* the baseline's count scaled to the window's length, to 4 places */
+	mean = DatumGetNumeric(DirectFunctionCall2(numeric_div,
+											   NumericGetDatum(num_mul(int_numeric(in_baseline), window_s)),
+											   NumericGetDatum(baseline_s)));
+	cs_evidence_numeric(ev, "monthly_mean",
+						DatumGetNumeric(DirectFunctionCall2(numeric_round, NumericGetDatum(mean), Int32GetDatum(4))));
+	cs_evidence_numeric(ev, "factor", rule->factor);
+	cs_evidence_interval(ev, "window", &rule->window);
+	cs_evidence_interval(ev, "baseline", &rule->baseline);
 	*subject = r->operator_id;
 	return true;
 }
@@ -763,7 +666,7 @@ ask_rl09(EvalContext *ctx, EventRow *r, const Rule *rule)
 }
 
 static bool
-judge_rl09(EvalContext *ctx, const EventRow *r, const Rule *rule, const char **subject, StringInfo ev)
+judge_rl09(EvalContext *ctx, const EventRow *r, const Rule *rule, const char **subject, Evidence *ev)
 {
 	const char *source = "item";
 	Numeric		price = valid_reference(r->item_reference, r->day);
@@ -778,29 +681,29 @@ judge_rl09(EvalContext *ctx, const EventRow *r, const Rule *rule, const char **s
 		num_cmp(num_mul(r->unit_price, int_numeric(100)),
 				num_mul(price, num_add(int_numeric(100), rule->max_markup_pct))) <= 0)
 		return false;
-	initStringInfo(ev);
-	json_numeric(ev, "unit_price", r->unit_price);
-	json_numeric(ev, "reference_price", price);
-	json_text(ev, "reference", source);
-	json_numeric(ev, "max_markup_pct", rule->max_markup_pct);
+	cs_evidence_begin(ev);
+	cs_evidence_numeric(ev, "unit_price", r->unit_price);
+	cs_evidence_numeric(ev, "reference_price", price);
+	cs_evidence_text(ev, "reference", source);
+	cs_evidence_numeric(ev, "max_markup_pct", rule->max_markup_pct);
 	*subject = r->item_id;
 	return true;
 }
 
 /* TP01: a licence about to expire (an administrative tip, not a warning). */
 static bool
-judge_tp01(EvalContext *ctx, const EventRow *r, const Rule *rule, const char **subject, StringInfo ev)
+judge_tp01(EvalContext *ctx, const EventRow *r, const Rule *rule, const char **subject, Evidence *ev)
 {
 	const OperatorFacts *op = r->op;
 
 	if (!op->known || op->licence_null || op->licence_valid_until < r->day ||
 		op->licence_valid_until > cs_date_add_interval(r->day, &rule->expires_within))
 		return false;
-	initStringInfo(ev);
-	json_date(ev, "licence_valid_until", op->licence_valid_until, false);
-	json_date(ev, "sale_date", r->day, false);
-	json_int(ev, "days_left", op->licence_valid_until - r->day);
-	json_interval(ev, "expires_within", &rule->expires_within);
+	cs_evidence_begin(ev);
+	cs_evidence_date(ev, "licence_valid_until", op->licence_valid_until, false);
+	cs_evidence_date(ev, "sale_date", r->day, false);
+	cs_evidence_int(ev, "days_left", op->licence_valid_until - r->day);
+	cs_evidence_interval(ev, "expires_within", &rule->expires_within);
 	*subject = r->operator_id;
 	return true;
 }
@@ -830,13 +733,13 @@ static const struct
 
 /* Records a hit, or hands it to the replay's collector; *clue: it landed on a warning clue. */
 static void
-hit(EvalContext *ctx, Hit *base, const Rule *rule, const char *subject_key, StringInfo evidence, bool *clue)
+hit(EvalContext *ctx, Hit *base, const Rule *rule, const char *subject_key, Evidence *evidence, bool *clue)
 {
 	bool		is_clue;
 
 	base->rule = rule;
 	base->subject_key = subject_key;
-	base->evidence = json_finish(evidence);
+	base->evidence = cs_evidence_finish(evidence);
 	if (ctx->mode == EVAL_REPLAY)
 	{
 		ctx->collect(base, ctx->collect_arg);
@@ -880,7 +783,7 @@ judge_row(EvalContext *ctx, EventRow *r)
 	{
 		const Rule *rule = &rules[red_lines[i].code];
 		const char *subject;
-		StringInfoData ev;
+		Evidence	ev;
 
 		if (red_lines[i].kind != ctx->kind || !rule->enabled ||
 			!red_lines[i].judge(ctx, r, rule, &subject, &ev))
