@@ -2,8 +2,9 @@
  *
  * facts.c
  *	  The facts a batch of rows is judged on: operators' master data, list
- *	  entries and sandbox membership; the stored history of each address and
- *	  item key in the windows the rows look at; reference prices.
+ *	  entries and sandbox membership; the stored rows in the windows the
+ *	  rows look back on (orders, prices, refusals, complaints); reference
+ *	  prices.
  *
  * The evaluator first asks for everything its rows need, then cs_facts_load()
  * fetches each kind of fact for the whole batch at once: one query (unnest

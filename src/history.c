@@ -10,17 +10,18 @@
  *
  * These windows are most of a check's work, one per row.  When the rows
  * judged are in credit_sandbox.transactions itself and it is a plain table,
- * they are read straight from its (operator_id, key, occurred_at) btree
- * index, one rescan per key (RL04, RL05): no executor start-up, no parameter arrays, no
- * result tuples to form and take apart.  A partitioned table, a Citus shard
- * (the trigger's relation is not the table itself) or a missing index takes
- * the SPI queries, which return the same rows.  Both read on the latest
- * snapshot after a command counter increment, as SPI does.  Either may
- * return more than a row's own window (a key's span covers every row of
- * the batch that asks for it): cs_history_answer() bounds each row's window,
- * and counts only the rows stored before it, for all the batch's rows of a
- * key in one sweep, so a statement of a million orders to one address costs
- * n log n, not n squared.
+ * the windows on it (RL04, RL05) are read straight from its (operator_id,
+ * key, occurred_at) btree index, one rescan per key: no executor start-up,
+ * no parameter arrays, no result tuples to form and take apart.  The other
+ * windows, a partitioned table, a Citus shard (the trigger's relation is
+ * not the table itself) or a missing index take the SPI queries, which
+ * return the same rows.  Both read on the latest snapshot after a command
+ * counter increment, as SPI does.  Either may return more than a row's own
+ * window (a key's span covers every row of the batch that asks for it):
+ * cs_history_answer() bounds each row's window, and counts only the rows
+ * stored before it, for all the batch's rows of a key in one sweep, so a
+ * statement of a million orders to one address costs n log n, not n
+ * squared.
  *
  *-------------------------------------------------------------------------
  */
@@ -76,7 +77,7 @@ typedef struct HistorySpec
 	Oid			index;			/* (operator_id, key, occurred_at) btree of a plain table, or invalid */
 } HistorySpec;
 
-/* %s in a condition: the return-exempt categories */
+/* a %s in a condition is the table of return-exempt categories */
 static HistorySpec specs[NUM_HISTORY_KINDS] = {
 	[HISTORY_ORDERS] = {"transactions", "txn_id", "occurred_at", "ship_to", VALUE_NONE},
 	[HISTORY_PRICES] = {"transactions", "txn_id", "occurred_at", "item_id", VALUE_PRICE, NULL, true},
