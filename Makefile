@@ -2,9 +2,9 @@
 EXTENSION  = credit_sandbox
 
 MODULE_big = $(EXTENSION)
-OBJS = src/credit_sandbox.o src/catalog.o src/matcher.o src/evaluate.o \
-       src/facts.o src/history.o src/outcome.o src/trigger.o src/grading.o src/escalation.o \
-       src/replay.o src/watched.o src/key_readback.o src/operator_lock.o
+OBJS = src/credit_sandbox.o src/settings.o src/spi_util.o src/watched.o src/evidence.o src/catalog.o \
+       src/matcher.o src/facts.o src/history.o src/outcome.o src/grading.o src/evaluate.o src/trigger.o \
+       src/escalation.o src/replay.o src/key_readback.o src/operator_lock.o
 
 EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'$$/\1/p" $(EXTENSION).control)
 
@@ -25,11 +25,22 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-# PGXS tracks no header dependencies here: every object sees the shared header
-$(OBJS): src/credit_sandbox.h src/watched.h
-src/credit_sandbox.o src/history.o src/trigger.o src/key_readback.o: src/compat.h
-src/catalog.o src/evaluate.o src/matcher.o: src/matcher.h
-src/credit_sandbox.o: src/facts.h src/key_readback.h
-src/key_readback.o: src/key_readback.h
-src/operator_lock.o src/trigger.o src/escalation.o src/grading.o: src/operator_lock.h
-src/evaluate.o src/facts.o src/history.o: src/facts.h
+# PGXS tracks no header dependencies here: each object, the headers it
+# includes, directly or through another header
+src/catalog.o: src/catalog.h src/matcher.h src/settings.h src/spi_util.h src/watched.h
+src/credit_sandbox.o: src/catalog.h src/facts.h src/history.h src/key_readback.h src/outcome.h src/settings.h src/spi_util.h
+src/escalation.o: src/catalog.h src/evidence.h src/facts.h src/history.h src/operator_lock.h src/outcome.h src/settings.h src/spi_util.h
+src/evaluate.o: src/catalog.h src/evaluate.h src/evidence.h src/facts.h src/history.h src/matcher.h src/outcome.h src/settings.h src/spi_util.h
+src/evidence.o: src/evidence.h
+src/facts.o: src/facts.h src/history.h src/settings.h src/spi_util.h src/watched.h
+src/grading.o: src/grading.h src/operator_lock.h src/settings.h src/spi_util.h
+src/history.o: src/compat.h src/history.h src/settings.h src/spi_util.h src/watched.h
+src/key_readback.o: src/catalog.h src/compat.h src/evaluate.h src/key_readback.h src/outcome.h src/spi_util.h
+src/matcher.o: src/matcher.h
+src/operator_lock.o: src/operator_lock.h
+src/outcome.o: src/catalog.h src/grading.h src/outcome.h src/settings.h src/spi_util.h src/watched.h
+src/replay.o: src/catalog.h src/evaluate.h src/outcome.h src/spi_util.h
+src/settings.o: src/compat.h src/settings.h
+src/spi_util.o: src/spi_util.h
+src/trigger.o: src/catalog.h src/compat.h src/evaluate.h src/operator_lock.h src/outcome.h
+src/watched.o: src/spi_util.h src/watched.h

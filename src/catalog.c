@@ -15,8 +15,11 @@
  */
 #include "postgres.h"
 
-#include "credit_sandbox.h"
+#include "catalog.h"
 #include "matcher.h"
+#include "settings.h"
+#include "spi_util.h"
+#include "watched.h"
 
 #include "catalog/pg_collation_d.h"
 #include "catalog/pg_type_d.h"
@@ -421,7 +424,7 @@ static MemoryContext catalog_context = NULL;
 static RuleCatalog *catalog = NULL;
 
 void
-cs_register_cache_callbacks(void)
+cs_catalog_init(void)
 {
 	cs_watch_tables(&catalog_watch);
 }
@@ -553,7 +556,7 @@ load_terms(const char *query, char ***terms_out)
 		terms[i] = pstrdup(term ? term : "");
 		folded[i] = cs_fold_case(terms[i], strlen(terms[i]));
 	}
-	m = matcher_build((const char *const *) folded, n);
+	m = cs_matcher_build((const char *const *) folded, n);
 	MemoryContextSwitchTo(old);
 	SPI_freetuptable(SPI_tuptable);
 	SPI_freeplan(plan);

@@ -10,14 +10,17 @@
  */
 #include "postgres.h"
 
-#include "credit_sandbox.h"
+#include "catalog.h"
+#include "evidence.h"
+#include "facts.h"
 #include "operator_lock.h"
+#include "outcome.h"
+#include "settings.h"
+#include "spi_util.h"
 
 #include "catalog/pg_type_d.h"
 #include "fmgr.h"
 #include "utils/builtins.h"
-#include "utils/json.h"
-#include "utils/jsonb.h"
 #include "utils/timestamp.h"
 
 PG_FUNCTION_INFO_V1(credit_sandbox_escalate_overdue);
@@ -122,7 +125,7 @@ credit_sandbox_escalate_overdue(PG_FUNCTION_ARGS)
 		TimestampTz due_at = DatumGetTimestampTz(SPI_getbinval(row, desc, 5, &isnull));
 		const Rule *rule = NULL;
 		Hit			hit = {0};
-		StringInfoData ev;
+		Evidence	ev;
 
 		for (int r = 0; r < NUM_RULES; r++)
 			if (strcmp(cs_rule_codes[r], code) == 0 && cat->rules[r].code[0] != '\0')
@@ -135,11 +138,10 @@ credit_sandbox_escalate_overdue(PG_FUNCTION_ARGS)
 		if (!mark_escalated(tip_id, at))
 			continue;
 
-		initStringInfo(&ev);
-		appendStringInfo(&ev, "{\"escalated_from\": " INT64_FORMAT ", \"tip_hits\": %s, \"due_at\": ",
-						 tip_id, SPI_getvalue(row, desc, 6));
-		escape_json(&ev, JsonEncodeDateTime(NULL, TimestampTzGetDatum(due_at), TIMESTAMPTZOID, NULL));
-		appendStringInfoChar(&ev, '}');
+		cs_evidence_begin(&ev);
+		cs_evidence_int(&ev, "escalated_from", tip_id);
+		cs_evidence_int(&ev, "tip_hits", (int64) strtoll(SPI_getvalue(row, desc, 6), NULL, 10));
+		cs_evidence_timestamptz(&ev, "due_at", due_at);
 
 		hit.rule = rule;
 		hit.operator_id = operator_id;
@@ -148,7 +150,7 @@ credit_sandbox_escalate_overdue(PG_FUNCTION_ARGS)
 		hit.source_table = "warnings";
 		hit.source_id = tip_id;
 		hit.at = due_at;
-		hit.evidence = DirectFunctionCall1(jsonb_in, CStringGetDatum(ev.data));
+		hit.evidence = cs_evidence_finish(&ev);
 		hit.escalation = true;
 		{
 			bool		is_clue;

@@ -16,22 +16,26 @@
  * makes the result that of sequential evaluation in commit order under
  * every isolation level.  A replay (replay.c) feeds stored rows through the
  * same code, with every stored row ordered by id and the hits collected
- * instead of recorded.
+ * instead of recorded (EVAL_REPLAY).
+ *
+ * Each red line is a pair of functions in the table red_lines: what it
+ * asks of the facts when a row is added, and whether the row hits it once
+ * the facts are loaded.  The windows it looks back on are history.c's.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
-#include "credit_sandbox.h"
+#include "evaluate.h"
+#include "evidence.h"
 #include "facts.h"
 #include "matcher.h"
+#include "settings.h"
+#include "spi_util.h"
 
 #include "access/htup_details.h"
-#include "access/xact.h"
 #include "catalog/pg_type_d.h"
 #include "utils/builtins.h"
-#include "utils/json.h"
-#include "utils/jsonb.h"
 #include "utils/memutils.h"
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
@@ -115,46 +119,65 @@ resolve_columns(EventKind kind, TupleDesc desc, EventColumns *cols)
 	}
 }
 
-/* A transaction row, parsed, with handles on the facts it is judged on. */
-typedef struct TxnRow
+/* A row, parsed, with handles on the facts it is judged on. */
+typedef struct EventRow
 {
 	int64		id;
 	char	   *operator_id;
 	TimestampTz at;
+	char	   *category;		/* transactions, returns */
+	/* transactions */
 	DateADT		day;
 	char	   *ship_to;
 	char	   *item_id;
 	char	   *title;
-	char	   *category;
+	char	   *folded_title;	/* while the row is judged */
 	Numeric		unit_price;
 	Numeric		list_price;
 	const char *permit;			/* required by the category, or NULL */
 	OperatorFacts *op;
-	History    *orders;			/* RL04: orders to ship_to */
-	History    *prices;			/* RL05: earlier prices of the item */
-	HistoryQuestion orders_window;	/* RL04: (t - window, t], answered per batch */
-	HistoryQuestion prices_window;	/* RL05: [t - lookback, t) */
 	PriceList  *item_reference;
 	PriceList  *category_reference;
-} TxnRow;
+	/* returns */
+	char	   *outcome;
+	bool		delivered_null;
+	TimestampTz delivered_at;
+	bool		txn_id_null;
+	int64		txn_id;
+	/* the windows the row looks back on, or NULL; answered per batch */
+	History    *history[NUM_HISTORY_KINDS];
+	HistoryQuestion window[NUM_HISTORY_KINDS];
+} EventRow;
+
+/*
+ * Live: rows just inserted, hits recorded as warnings.  Replay: stored
+ * rows judged again, every stored row ordered by id, hits handed to a
+ * collector and nothing written.
+ */
+typedef enum EvalMode
+{
+	EVAL_LIVE,
+	EVAL_REPLAY
+} EvalMode;
 
 struct EvalContext
 {
 	EventKind	kind;
+	EvalMode	mode;
 	TupleDesc	desc;
 	EventColumns cols;
 	const RuleCatalog *cat;
 	MemoryContext batch_context;	/* the rows and facts of one batch */
 	int			nrows;
 	int			capacity;
-	void	  **rows;			/* TxnRow, or a copy of the tuple */
+	EventRow  **rows;
 	Facts	   *facts;
 	HistoryCarry *carry;		/* long histories kept between batches */
-	Ledger	   *ledger;
+	Ledger	   *ledger;			/* live */
 	MemoryContext context;		/* lives as long as the evaluator */
 	bool		one_operator;	/* see cs_evaluate_begin */
 	Oid			judged;			/* the relation the rows are in, or invalid */
-	HitCollector collect;		/* replay: hits go here, nothing is written */
+	HitCollector collect;		/* replay: hits go here */
 	void	   *collect_arg;
 	MemoryContext row_context;	/* what judging one row allocates */
 	bool	   *prohibited_found;	/* matcher results, reused row after row */
@@ -162,12 +185,13 @@ struct EvalContext
 };
 
 static EvalContext *
-evaluator_create(EventKind kind, TupleDesc desc, Oid judged, const RuleCatalog *cat, bool one_operator,
-				 HitCollector collect, void *collect_arg)
+evaluator_create(EventKind kind, EvalMode mode, TupleDesc desc, Oid judged, const RuleCatalog *cat,
+				 bool one_operator, HitCollector collect, void *collect_arg)
 {
 	EvalContext *ctx = palloc(sizeof(EvalContext));
 
 	ctx->kind = kind;
+	ctx->mode = mode;
 	ctx->desc = desc;
 	resolve_columns(kind, desc, &ctx->cols);
 	ctx->cat = cat;
@@ -180,13 +204,13 @@ evaluator_create(EventKind kind, TupleDesc desc, Oid judged, const RuleCatalog *
 											   ALLOCSET_DEFAULT_SIZES);
 	ctx->row_context = AllocSetContextCreate(CurrentMemoryContext, "credit_sandbox row",
 											 ALLOCSET_DEFAULT_SIZES);
-	ctx->prohibited_found = palloc(sizeof(bool) * (matcher_nterms(ctx->cat->prohibited_terms) + 1));
-	ctx->absolute_found = palloc(sizeof(bool) * (matcher_nterms(ctx->cat->absolute_terms) + 1));
+	ctx->prohibited_found = palloc(sizeof(bool) * (cs_matcher_nterms(ctx->cat->prohibited_terms) + 1));
+	ctx->absolute_found = palloc(sizeof(bool) * (cs_matcher_nterms(ctx->cat->absolute_terms) + 1));
 	ctx->nrows = 0;
 	ctx->capacity = 0;
 	ctx->rows = NULL;
 	ctx->facts = NULL;
-	ctx->carry = history_carry_create();
+	ctx->carry = cs_history_carry_create();
 	ctx->ledger = NULL;
 	return ctx;
 }
@@ -199,7 +223,7 @@ evaluator_create(EventKind kind, TupleDesc desc, Oid judged, const RuleCatalog *
 EvalContext *
 cs_evaluate_begin(EventKind kind, Relation judged, bool one_operator)
 {
-	return evaluator_create(kind, RelationGetDescr(judged), RelationGetRelid(judged), cs_catalog(),
+	return evaluator_create(kind, EVAL_LIVE, RelationGetDescr(judged), RelationGetRelid(judged), cs_catalog(),
 							one_operator, NULL, NULL);
 }
 
@@ -212,7 +236,7 @@ EvalContext *
 cs_replay_begin(EventKind kind, TupleDesc desc, const RuleCatalog *cat,
 				HitCollector collect, void *collect_arg)
 {
-	return evaluator_create(kind, desc, InvalidOid, cat, false, collect, collect_arg);
+	return evaluator_create(kind, EVAL_REPLAY, desc, InvalidOid, cat, false, collect, collect_arg);
 }
 
 /* Writes what the evaluator kept in memory: once the statement's rows are judged. */
@@ -244,184 +268,6 @@ int
 cs_operator_column(EvalContext *ctx)
 {
 	return ctx->cols.operator_id;
-}
-
-/* ---------------------------------------------------------------- evidence */
-
-static void
-json_key(StringInfo buf, const char *key)
-{
-	appendStringInfoChar(buf, buf->len == 0 ? '{' : ',');
-	escape_json(buf, key);
-	appendStringInfoChar(buf, ':');
-}
-
-static void
-json_text(StringInfo buf, const char *key, const char *value)
-{
-	json_key(buf, key);
-	if (value)
-		escape_json(buf, value);
-	else
-		appendStringInfoString(buf, "null");
-}
-
-static void
-json_raw(StringInfo buf, const char *key, const char *json)
-{
-	json_key(buf, key);
-	appendStringInfoString(buf, json ? json : "null");
-}
-
-static void
-json_int(StringInfo buf, const char *key, int64 value)
-{
-	json_key(buf, key);
-	appendStringInfo(buf, INT64_FORMAT, value);
-}
-
-static void
-json_numeric(StringInfo buf, const char *key, Numeric value)
-{
-	json_raw(buf, key, value ? DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(value))) : NULL);
-}
-
-static void
-json_datetime(StringInfo buf, const char *key, Datum value, Oid type, bool isnull)
-{
-	json_key(buf, key);
-	if (isnull)
-		appendStringInfoString(buf, "null");
-	else
-		escape_json(buf, JsonEncodeDateTime(NULL, value, type, NULL));
-}
-
-static void
-json_date(StringInfo buf, const char *key, DateADT value, bool isnull)
-{
-	json_datetime(buf, key, DateADTGetDatum(value), DATEOID, isnull);
-}
-
-static void
-json_interval(StringInfo buf, const char *key, const Interval *span)
-{
-	json_text(buf, key, DatumGetCString(DirectFunctionCall1(interval_out, IntervalPGetDatum(span))));
-}
-
-/* The terms that matched, as written, in term order. */
-static void
-json_terms(StringInfo buf, const char *key, char **terms, const bool *found, int nterms)
-{
-	bool		first = true;
-
-	json_key(buf, key);
-	appendStringInfoChar(buf, '[');
-	for (int i = 0; i < nterms; i++)
-	{
-		if (!found[i])
-			continue;
-		if (!first)
-			appendStringInfoChar(buf, ',');
-		escape_json(buf, terms[i]);
-		first = false;
-	}
-	appendStringInfoChar(buf, ']');
-}
-
-static Datum
-json_finish(StringInfo buf)
-{
-	appendStringInfoChar(buf, '}');
-	return DirectFunctionCall1(jsonb_in, CStringGetDatum(buf->data));
-}
-
-/* ---------------------------------------------------------------- queries */
-
-/*
- * Qualifying refusals of the operator with requested_at in (t - window, t].
- * Whether each was requested within the return period of its delivery is
- * judged here, in the regulator's time zone (cs_add_interval), not by
- * timestamptz + interval in the query, which would use the session's.
- */
-static int64
-count_qualifying_refusals(const Rule *rule, const char *operator_id, TimestampTz at, int64 return_id,
-						  bool by_id)
-{
-	static SPIPlanPtr plan = NULL;
-	Datum		values[6];
-	int64		refusals = 0;
-
-	if (plan == NULL)
-	{
-		Oid			types[6] = {TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT8OID, XIDOID, BOOLOID};
-
-		plan = cs_prepare(psprintf(
-								   "SELECT x.requested_at, x.delivered_at FROM %s x"
-								   " WHERE x.operator_id = $1 AND x.outcome = 'refused'"
-								   "   AND x.requested_at > $2 AND x.requested_at <= $3"
-								   "   AND x.delivered_at IS NOT NULL"
-								   "   AND NOT EXISTS (SELECT FROM %s e WHERE e.category = x.category)"
-								   "   AND (x.return_id <= $4 OR NOT ($6 OR x.xmin = $5))",
-								   cs_table("returns"), cs_table("return_exempt_categories")),
-						  6, types);
-	}
-	values[0] = CStringGetTextDatum(operator_id);
-	values[1] = TimestampTzGetDatum(cs_sub_interval(at, &rule->window));
-	values[2] = TimestampTzGetDatum(at);
-	values[3] = Int64GetDatum(return_id);
-	values[4] = TransactionIdGetDatum(GetCurrentTransactionIdIfAny());
-	values[5] = BoolGetDatum(by_id);
-	cs_execute(plan, values, NULL);
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull;
-		TimestampTz requested_at = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc,
-																	 1, &isnull));
-		TimestampTz delivered_at = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc,
-																	 2, &isnull));
-
-		if (requested_at <= cs_add_interval(delivered_at, &rule->return_period))
-			refusals++;
-	}
-	SPI_freetuptable(SPI_tuptable);
-	return refusals;
-}
-
-/* Complaints in the window (t - W, t] and in the baseline (t - W - B, t - W]. */
-static void
-count_complaints(const Rule *rule, const char *operator_id, TimestampTz at, int64 complaint_id,
-				 bool by_id, int64 *in_window, int64 *in_baseline)
-{
-	static SPIPlanPtr plan = NULL;
-	Datum		values[7];
-	TimestampTz window_start = cs_sub_interval(at, &rule->window);
-	bool		isnull;
-
-	if (plan == NULL)
-	{
-		Oid			types[7] = {TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT8OID, XIDOID,
-								BOOLOID};
-
-		plan = cs_prepare(psprintf(
-								   "SELECT count(*) FILTER (WHERE c.received_at > $3),"
-								   "       count(*) FILTER (WHERE c.received_at <= $3)"
-								   "  FROM %s c"
-								   " WHERE c.operator_id = $1 AND c.received_at > $2 AND c.received_at <= $4"
-								   "   AND (c.complaint_id <= $5 OR NOT ($7 OR c.xmin = $6))",
-								   cs_table("complaints")),
-						  7, types);
-	}
-	values[0] = CStringGetTextDatum(operator_id);
-	values[1] = TimestampTzGetDatum(cs_sub_interval(window_start, &rule->baseline));
-	values[2] = TimestampTzGetDatum(window_start);
-	values[3] = TimestampTzGetDatum(at);
-	values[4] = Int64GetDatum(complaint_id);
-	values[5] = TransactionIdGetDatum(GetCurrentTransactionIdIfAny());
-	values[6] = BoolGetDatum(by_id);
-	cs_execute(plan, values, NULL);
-	*in_window = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	*in_baseline = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-	SPI_freetuptable(SPI_tuptable);
 }
 
 /* ---------------------------------------------------------------- numbers */
@@ -457,56 +303,55 @@ interval_seconds(const Interval *span)
 											   IntervalPGetDatum(span)));
 }
 
-/* ---------------------------------------------------------------- red lines */
+/* ---------------------------------------------------------------- rows */
 
-/* Parses a transaction row and asks for the facts it will be judged on. */
-static TxnRow *
-plan_transaction(EvalContext *ctx, HeapTuple tuple)
+/* Parses a row; a transaction also asks for its operator's facts. */
+static EventRow *
+parse_row(EvalContext *ctx, HeapTuple tuple)
 {
-	const Rule *rules = ctx->cat->rules;
 	TupleDesc	desc = ctx->desc;
 	const EventColumns *c = &ctx->cols;
-	TxnRow	   *r = palloc0(sizeof(TxnRow));
+	EventRow   *r = palloc0(sizeof(EventRow));
 	bool		isnull;
 	Datum		d;
 
 	r->id = DatumGetInt64(get_datum(tuple, desc, c->id, &isnull));
 	r->operator_id = get_text(tuple, desc, c->operator_id);
 	r->at = DatumGetTimestampTz(get_datum(tuple, desc, c->at, &isnull));
-	r->day = cs_legal_date(r->at);
-	r->ship_to = get_text(tuple, desc, c->ship_to);
-	r->item_id = get_text(tuple, desc, c->item_id);
-	r->title = get_text(tuple, desc, c->item_title);
-	r->category = get_text(tuple, desc, c->category);
-	r->unit_price = DatumGetNumericCopy(get_datum(tuple, desc, c->unit_price, &isnull));
-	d = get_datum(tuple, desc, c->list_price, &isnull);
-	r->list_price = isnull ? NULL : DatumGetNumericCopy(d);
-	r->permit = cs_category_permit(ctx->cat, r->category);
-
-	r->op = facts_operator(ctx->facts, r->operator_id);
-	if (rules[RL04].enabled && r->ship_to)
+	switch (ctx->kind)
 	{
-		r->orders_window.id = r->id;
-		r->orders_window.from = cs_sub_interval(r->at, &rules[RL04].window);
-		r->orders_window.to = r->at;
-		r->orders = facts_orders_to_address(ctx->facts, r->operator_id, r->ship_to,
-											r->orders_window.from, r->orders_window.to);
-	}
-	if (rules[RL05].enabled && r->list_price)
-	{
-		r->prices_window.id = r->id;
-		r->prices_window.from = cs_sub_interval(r->at, &rules[RL05].lookback);
-		r->prices_window.to = r->at;
-		r->prices = facts_item_prices(ctx->facts, r->operator_id, r->item_id,
-									  r->prices_window.from, r->prices_window.to);
-	}
-	if (rules[RL09].enabled)
-	{
-		r->item_reference = facts_item_reference(ctx->facts, r->item_id);
-		if (r->category)
-			r->category_reference = facts_category_reference(ctx->facts, r->category);
+		case EVENT_TRANSACTION:
+			r->day = cs_legal_date(r->at);
+			r->ship_to = get_text(tuple, desc, c->ship_to);
+			r->item_id = get_text(tuple, desc, c->item_id);
+			r->title = get_text(tuple, desc, c->item_title);
+			r->category = get_text(tuple, desc, c->category);
+			r->unit_price = DatumGetNumericCopy(get_datum(tuple, desc, c->unit_price, &isnull));
+			d = get_datum(tuple, desc, c->list_price, &isnull);
+			r->list_price = isnull ? NULL : DatumGetNumericCopy(d);
+			r->permit = cs_category_permit(ctx->cat, r->category);
+			r->op = cs_facts_operator(ctx->facts, r->operator_id);
+			break;
+		case EVENT_RETURN:
+			r->outcome = get_text(tuple, desc, c->outcome);
+			r->category = get_text(tuple, desc, c->category);
+			r->delivered_at = DatumGetTimestampTz(get_datum(tuple, desc, c->delivered_at, &r->delivered_null));
+			r->txn_id = DatumGetInt64(get_datum(tuple, desc, c->txn_id, &r->txn_id_null));
+			break;
+		case EVENT_COMPLAINT:
+			break;
 	}
 	return r;
+}
+
+/* A row's window on a history of kind, in (from, to] (prices: [from, to)). */
+static void
+ask_window(EventRow *r, HistoryKind kind, History *h, TimestampTz from, TimestampTz to)
+{
+	r->history[kind] = h;
+	r->window[kind].id = r->id;
+	r->window[kind].from = from;
+	r->window[kind].to = to;
 }
 
 static bool
@@ -518,15 +363,16 @@ holds_permit(const OperatorFacts *op, const char *permit)
 	return false;
 }
 
-/* The lists the operator is on that day, as a JSON array, or NULL. */
-static char *
-lists_in_force(const OperatorFacts *op, DateADT day)
-{
-	static const char *const lists[] = {"abnormal", "dishonest"};
-	StringInfoData buf;
+/* The lists the operator is on that day, into in_force (NUM_LISTS); how many. */
+#define NUM_LISTS 2
 
-	initStringInfo(&buf);
-	for (int l = 0; l < (int) lengthof(lists); l++)
+static int
+lists_in_force(const OperatorFacts *op, DateADT day, const char **in_force)
+{
+	static const char *const lists[NUM_LISTS] = {"abnormal", "dishonest"};
+	int			n = 0;
+
+	for (int l = 0; l < NUM_LISTS; l++)
 		for (int i = 0; i < op->nlists; i++)
 		{
 			const ListEntry *e = &op->lists[i];
@@ -534,14 +380,11 @@ lists_in_force(const OperatorFacts *op, DateADT day)
 			if (strcmp(e->list, lists[l]) == 0 && e->listed_on <= day &&
 				(e->removed_null || day < e->removed_on))
 			{
-				appendStringInfo(&buf, "%s\"%s\"", buf.len ? ", " : "[", lists[l]);
+				in_force[n++] = lists[l];
 				break;
 			}
 		}
-	if (buf.len == 0)
-		return NULL;
-	appendStringInfoChar(&buf, ']');
-	return buf.data;
+	return n;
 }
 
 /* RL09: the price valid that day with the latest valid_from, then the highest. */
@@ -565,16 +408,339 @@ valid_reference(const PriceList *list, DateADT day)
 	return best ? best->price : NULL;
 }
 
-/* Records a hit; notes in *clue (when given) that it landed on a warning clue. */
+/* ---------------------------------------------------------------- red lines */
+
+/*
+ * A red line's ask: the facts a row will be judged on, requested when the
+ * row is added.  Its judge: whether the row hits it, and if so the hit's
+ * subject and evidence (ev is initialised by the judge that hits).
+ */
+typedef void (*RedLineAsk) (EvalContext *ctx, EventRow *r, const Rule *rule);
+typedef bool (*RedLineJudge) (EvalContext *ctx, const EventRow *r, const Rule *rule,
+							  const char **subject, Evidence *ev);
+
+/* RL01: selling without registration, licence or the category's permit. */
+static bool
+judge_rl01(EvalContext *ctx, const EventRow *r, const Rule *rule, const char **subject, Evidence *ev)
+{
+	const OperatorFacts *op = r->op;
+	const char *reasons[3];
+	int			nreasons = 0;
+
+	if (!op->known || (!op->registered_on_null && r->day < op->registered_on))
+		reasons[nreasons++] = "not_registered";
+	if (op->known && op->licence_null)
+		reasons[nreasons++] = "no_licence";
+	else if (op->known && op->licence_valid_until < r->day)
+		reasons[nreasons++] = "licence_expired";
+	if (r->permit && !(op->known && holds_permit(op, r->permit)))
+		reasons[nreasons++] = "missing_permit";
+	if (nreasons == 0)
+		return false;
+	cs_evidence_begin(ev);
+	cs_evidence_strings(ev, "reasons", reasons, nreasons, NULL);
+	cs_evidence_date(ev, "sale_date", r->day, false);
+	cs_evidence_date(ev, "registered_on", op->registered_on, op->registered_on_null);
+	cs_evidence_date(ev, "licence_valid_until", op->licence_valid_until, op->licence_null);
+	cs_evidence_text(ev, "category", r->category);
+	cs_evidence_text(ev, "permit_required", r->permit);
+	*subject = r->operator_id;
+	return true;
+}
+
+/* RL02: selling while on the abnormal or dishonest list. */
+static bool
+judge_rl02(EvalContext *ctx, const EventRow *r, const Rule *rule, const char **subject, Evidence *ev)
+{
+	const char *lists[NUM_LISTS];
+	int			nlists = lists_in_force(r->op, r->day, lists);
+
+	if (nlists == 0)
+		return false;
+	cs_evidence_begin(ev);
+	cs_evidence_strings(ev, "lists", lists, nlists, NULL);
+	cs_evidence_date(ev, "sale_date", r->day, false);
+	*subject = r->operator_id;
+	return true;
+}
+
+/* RL03: a prohibited category, or a prohibited term in the title. */
+static bool
+judge_rl03(EvalContext *ctx, const EventRow *r, const Rule *rule, const char **subject, Evidence *ev)
+{
+	const RuleCatalog *cat = ctx->cat;
+	bool		banned_category = cs_category_in(cat->prohibited_categories, r->category);
+	bool	   *found = ctx->prohibited_found;
+	int			nfound = r->folded_title
+		? cs_matcher_scan(cat->prohibited_terms, r->folded_title, strlen(r->folded_title), found) : 0;
+
+	if (!banned_category && nfound == 0)
+		return false;
+	cs_evidence_begin(ev);
+	cs_evidence_text(ev, "category", r->category);
+	cs_evidence_bool(ev, "prohibited_category", banned_category);
+	cs_evidence_strings(ev, "terms", (const char *const *) cat->prohibited_term_text,
+						cs_matcher_nterms(cat->prohibited_terms), found);
+	cs_evidence_text(ev, "item_title", r->title);
+	*subject = r->item_id;
+	return true;
+}
+
+/* RL04: too many orders to one address in the window. */
 static void
-hit(EvalContext *ctx, Hit *base, const Rule *rule, const char *subject_key, StringInfo evidence, bool *clue)
+ask_rl04(EvalContext *ctx, EventRow *r, const Rule *rule)
+{
+	TimestampTz from;
+
+	if (r->ship_to == NULL)
+		return;
+	from = cs_sub_interval(r->at, &rule->window);
+	ask_window(r, HISTORY_ORDERS,
+			   cs_facts_orders_to_address(ctx->facts, r->operator_id, r->ship_to, from, r->at),
+			   from, r->at);
+}
+
+static bool
+judge_rl04(EvalContext *ctx, const EventRow *r, const Rule *rule, const char **subject, Evidence *ev)
+{
+	int64		orders = r->window[HISTORY_ORDERS].count;
+
+	if (r->history[HISTORY_ORDERS] == NULL || orders < rule->threshold)
+		return false;
+	cs_evidence_begin(ev);
+	cs_evidence_text(ev, "ship_to", r->ship_to);
+	cs_evidence_int(ev, "orders", orders);
+	cs_evidence_int(ev, "threshold", rule->threshold);
+	cs_evidence_interval(ev, "window", &rule->window);
+	*subject = r->ship_to;
+	return true;
+}
+
+/* RL05: a list price above the lowest price of the lookback. */
+static void
+ask_rl05(EvalContext *ctx, EventRow *r, const Rule *rule)
+{
+	TimestampTz from;
+
+	if (r->list_price == NULL)
+		return;
+	from = cs_sub_interval(r->at, &rule->lookback);
+	ask_window(r, HISTORY_PRICES,
+			   cs_facts_item_prices(ctx->facts, r->operator_id, r->item_id, from, r->at),
+			   from, r->at);
+}
+
+static bool
+judge_rl05(EvalContext *ctx, const EventRow *r, const Rule *rule, const char **subject, Evidence *ev)
+{
+	Numeric		lowest = r->window[HISTORY_PRICES].lowest;
+
+	if (r->history[HISTORY_PRICES] == NULL || lowest == NULL || num_cmp(r->list_price, lowest) <= 0)
+		return false;
+	cs_evidence_begin(ev);
+	cs_evidence_numeric(ev, "list_price", r->list_price);
+	cs_evidence_numeric(ev, "unit_price", r->unit_price);
+	cs_evidence_numeric(ev, "lowest_price", lowest);
+	cs_evidence_interval(ev, "window", &rule->lookback);
+	*subject = r->item_id;
+	return true;
+}
+
+/* RL06: an absolute term in the title. */
+static bool
+judge_rl06(EvalContext *ctx, const EventRow *r, const Rule *rule, const char **subject, Evidence *ev)
+{
+	const RuleCatalog *cat = ctx->cat;
+	bool	   *found = ctx->absolute_found;
+
+	if (r->folded_title == NULL ||
+		cs_matcher_scan(cat->absolute_terms, r->folded_title, strlen(r->folded_title), found) == 0)
+		return false;
+	cs_evidence_begin(ev);
+	cs_evidence_strings(ev, "terms", (const char *const *) cat->absolute_term_text,
+						cs_matcher_nterms(cat->absolute_terms), found);
+	cs_evidence_text(ev, "item_title", r->title);
+	*subject = r->item_id;
+	return true;
+}
+
+/*
+ * RL07: too many refused returns in the window.  Only a qualifying refusal
+ * (requested within the return period of its delivery, in a category
+ * that is not exempt) is checked.
+ */
+static void
+ask_rl07(EvalContext *ctx, EventRow *r, const Rule *rule)
+{
+	TimestampTz from;
+
+	if (r->outcome == NULL || strcmp(r->outcome, "refused") != 0 || r->delivered_null ||
+		r->at > cs_add_interval(r->delivered_at, &rule->return_period) ||
+		cs_category_in(ctx->cat->return_exempt_categories, r->category))
+		return;
+	from = cs_sub_interval(r->at, &rule->window);
+	ask_window(r, HISTORY_REFUSALS,
+			   cs_facts_refusals(ctx->facts, r->operator_id, from, r->at, &rule->return_period),
+			   from, r->at);
+}
+
+static bool
+judge_rl07(EvalContext *ctx, const EventRow *r, const Rule *rule, const char **subject, Evidence *ev)
+{
+	int64		refusals = r->window[HISTORY_REFUSALS].count;
+
+	if (r->history[HISTORY_REFUSALS] == NULL || refusals < rule->threshold)
+		return false;
+	cs_evidence_begin(ev);
+	cs_evidence_int(ev, "refusals", refusals);
+	cs_evidence_int(ev, "threshold", rule->threshold);
+	cs_evidence_interval(ev, "window", &rule->window);
+	cs_evidence_interval(ev, "return_period", &rule->return_period);
+	cs_evidence_timestamptz(ev, "delivered_at", r->delivered_at);
+	cs_evidence_timestamptz(ev, "requested_at", r->at);
+	cs_evidence_text(ev, "category", r->category);
+	if (r->txn_id_null)
+		cs_evidence_null(ev, "txn_id");
+	else
+		cs_evidence_int(ev, "txn_id", r->txn_id);
+	*subject = r->operator_id;
+	return true;
+}
+
+/* RL08: complaints in the window (t - W, t] against the baseline (t - W - B, t - W]. */
+static void
+ask_rl08(EvalContext *ctx, EventRow *r, const Rule *rule)
+{
+	TimestampTz window_start = cs_sub_interval(r->at, &rule->window);
+	TimestampTz baseline_start = cs_sub_interval(window_start, &rule->baseline);
+
+	ask_window(r, HISTORY_COMPLAINTS,
+			   cs_facts_complaints(ctx->facts, r->operator_id, baseline_start, r->at),
+			   window_start, r->at);
+	r->window[HISTORY_COMPLAINTS].baseline_from = baseline_start;
+}
+
+static bool
+judge_rl08(EvalContext *ctx, const EventRow *r, const Rule *rule, const char **subject, Evidence *ev)
+{
+	int64		in_window = r->window[HISTORY_COMPLAINTS].count;
+	int64		in_baseline = r->window[HISTORY_COMPLAINTS].baseline_count;
+	Numeric		window_s;
+	Numeric		baseline_s;
+	Numeric		mean;
+
+	if (in_window < rule->threshold)
+		return false;
+
+	/* c >= F * b * W / B, compared as c * B >= F * b * W to stay exact */
+	window_s = interval_seconds(&rule->window);
+	baseline_s = interval_seconds(&rule->baseline);
+	if (num_cmp(num_mul(int_numeric(in_window), baseline_s),
+				num_mul(num_mul(rule->factor, int_numeric(in_baseline)), window_s)) < 0)
+		return false;
+
+	cs_evidence_begin(ev);
+	cs_evidence_int(ev, "complaints", in_window);
+	cs_evidence_int(ev, "threshold", rule->threshold);
+	cs_evidence_int(ev, "baseline_complaints", in_baseline);
+	/* the baseline's count scaled to the window's length, to 4 places */
+	mean = DatumGetNumeric(DirectFunctionCall2(numeric_div,
+											   NumericGetDatum(num_mul(int_numeric(in_baseline), window_s)),
+											   NumericGetDatum(baseline_s)));
+	cs_evidence_numeric(ev, "monthly_mean",
+						DatumGetNumeric(DirectFunctionCall2(numeric_round, NumericGetDatum(mean), Int32GetDatum(4))));
+	cs_evidence_numeric(ev, "factor", rule->factor);
+	cs_evidence_interval(ev, "window", &rule->window);
+	cs_evidence_interval(ev, "baseline", &rule->baseline);
+	*subject = r->operator_id;
+	return true;
+}
+
+/* RL09: a unit price above the reference price valid that day plus the markup. */
+static void
+ask_rl09(EvalContext *ctx, EventRow *r, const Rule *rule)
+{
+	r->item_reference = cs_facts_item_reference(ctx->facts, r->item_id);
+	if (r->category)
+		r->category_reference = cs_facts_category_reference(ctx->facts, r->category);
+}
+
+static bool
+judge_rl09(EvalContext *ctx, const EventRow *r, const Rule *rule, const char **subject, Evidence *ev)
+{
+	const char *source = "item";
+	Numeric		price = valid_reference(r->item_reference, r->day);
+
+	if (price == NULL)
+	{
+		source = "category";
+		price = valid_reference(r->category_reference, r->day);
+	}
+	/* unit_price > price * (1 + P/100), without the rounding of a division */
+	if (price == NULL ||
+		num_cmp(num_mul(r->unit_price, int_numeric(100)),
+				num_mul(price, num_add(int_numeric(100), rule->max_markup_pct))) <= 0)
+		return false;
+	cs_evidence_begin(ev);
+	cs_evidence_numeric(ev, "unit_price", r->unit_price);
+	cs_evidence_numeric(ev, "reference_price", price);
+	cs_evidence_text(ev, "reference", source);
+	cs_evidence_numeric(ev, "max_markup_pct", rule->max_markup_pct);
+	*subject = r->item_id;
+	return true;
+}
+
+/* TP01: a licence about to expire (an administrative tip, not a warning). */
+static bool
+judge_tp01(EvalContext *ctx, const EventRow *r, const Rule *rule, const char **subject, Evidence *ev)
+{
+	const OperatorFacts *op = r->op;
+
+	if (!op->known || op->licence_null || op->licence_valid_until < r->day ||
+		op->licence_valid_until > cs_date_add_interval(r->day, &rule->expires_within))
+		return false;
+	cs_evidence_begin(ev);
+	cs_evidence_date(ev, "licence_valid_until", op->licence_valid_until, false);
+	cs_evidence_date(ev, "sale_date", r->day, false);
+	cs_evidence_int(ev, "days_left", op->licence_valid_until - r->day);
+	cs_evidence_interval(ev, "expires_within", &rule->expires_within);
+	*subject = r->operator_id;
+	return true;
+}
+
+/* Every red line, in the order a row's hits are recorded. */
+static const struct
+{
+	RuleCode	code;
+	EventKind	kind;
+	RedLineAsk	ask;			/* or NULL: the row's own columns and operator suffice */
+	RedLineJudge judge;
+}			red_lines[] =
+{
+	{RL01, EVENT_TRANSACTION, NULL, judge_rl01},
+	{RL02, EVENT_TRANSACTION, NULL, judge_rl02},
+	{RL03, EVENT_TRANSACTION, NULL, judge_rl03},
+	{RL04, EVENT_TRANSACTION, ask_rl04, judge_rl04},
+	{RL05, EVENT_TRANSACTION, ask_rl05, judge_rl05},
+	{RL06, EVENT_TRANSACTION, NULL, judge_rl06},
+	{RL09, EVENT_TRANSACTION, ask_rl09, judge_rl09},
+	{TP01, EVENT_TRANSACTION, NULL, judge_tp01},
+	{RL07, EVENT_RETURN, ask_rl07, judge_rl07},
+	{RL08, EVENT_COMPLAINT, ask_rl08, judge_rl08},
+};
+
+/* ---------------------------------------------------------------- judging */
+
+/* Records a hit, or hands it to the replay's collector; *clue: it landed on a warning clue. */
+static void
+hit(EvalContext *ctx, Hit *base, const Rule *rule, const char *subject_key, Evidence *evidence, bool *clue)
 {
 	bool		is_clue;
 
 	base->rule = rule;
 	base->subject_key = subject_key;
-	base->evidence = json_finish(evidence);
-	if (ctx->collect)
+	base->evidence = cs_evidence_finish(evidence);
+	if (ctx->mode == EVAL_REPLAY)
 	{
 		ctx->collect(base, ctx->collect_arg);
 		return;
@@ -588,320 +754,74 @@ hit(EvalContext *ctx, Hit *base, const Rule *rule, const char *subject_key, Stri
 		MemoryContextSwitchTo(old);
 	}
 	cs_record_hit(ctx->ledger, base, &is_clue);
-	if (clue && is_clue)
+	if (is_clue)
 		*clue = true;
 }
 
+/*
+ * Judges one row against every enabled red line of its table.  A
+ * transaction's sandbox membership comes with its operator's facts, read
+ * once for the row, so all its hits see the same; a return or a complaint,
+ * which seldom hits, reads it when it does (live only).
+ */
 static void
-evaluate_transaction(EvalContext *ctx, TxnRow *r)
+judge_row(EvalContext *ctx, EventRow *r)
 {
-	const RuleCatalog *cat = ctx->cat;
-	const Rule *rules = cat->rules;
-	OperatorFacts *op = r->op;
-	char	   *folded_title = r->title ? cs_fold_case(r->title, strlen(r->title)) : NULL;
+	const Rule *rules = ctx->cat->rules;
 	Hit			base = {0};
-	StringInfoData ev;
 	bool		clue = false;
 
-	/* membership is read once per row: all its hits see the same */
 	base.operator_id = r->operator_id;
-	base.in_sandbox = op->in_sandbox;
-	base.source_table = "transactions";
+	base.in_sandbox = r->op ? r->op->in_sandbox : false;
+	base.source_table = cs_event_tables[ctx->kind].name;
 	base.source_id = r->id;
 	base.at = r->at;
+	if (ctx->kind == EVENT_TRANSACTION)
+		r->folded_title = r->title ? cs_fold_case(r->title, strlen(r->title)) : NULL;
 
-	if (rules[RL01].enabled)
+	for (int i = 0; i < (int) lengthof(red_lines); i++)
 	{
-		StringInfoData reasons;
-		char		reasons_buf[80];
+		const Rule *rule = &rules[red_lines[i].code];
+		const char *subject;
+		Evidence	ev;
 
-		/* most rows have no reason: no allocation for them */
-		reasons.data = reasons_buf;
-		reasons.len = 0;
-		reasons.maxlen = sizeof(reasons_buf);
-		reasons.data[0] = '\0';
-		reasons.cursor = 0;
-		if (!op->known || (!op->registered_on_null && r->day < op->registered_on))
-			appendStringInfoString(&reasons, ",\"not_registered\"");
-		if (op->known && op->licence_null)
-			appendStringInfoString(&reasons, ",\"no_licence\"");
-		else if (op->known && op->licence_valid_until < r->day)
-			appendStringInfoString(&reasons, ",\"licence_expired\"");
-		if (r->permit && !(op->known && holds_permit(op, r->permit)))
-			appendStringInfoString(&reasons, ",\"missing_permit\"");
-		if (reasons.len > 0)
-		{
-			reasons.data[0] = '[';
-			appendStringInfoChar(&reasons, ']');
-			initStringInfo(&ev);
-			json_raw(&ev, "reasons", reasons.data);
-			json_date(&ev, "sale_date", r->day, false);
-			json_date(&ev, "registered_on", op->registered_on, op->registered_on_null);
-			json_date(&ev, "licence_valid_until", op->licence_valid_until, op->licence_null);
-			json_text(&ev, "category", r->category);
-			json_text(&ev, "permit_required", r->permit);
-			hit(ctx, &base, &rules[RL01], r->operator_id, &ev, &clue);
-		}
-	}
-
-	if (rules[RL02].enabled)
-	{
-		char	   *lists = lists_in_force(op, r->day);
-
-		if (lists)
-		{
-			initStringInfo(&ev);
-			json_raw(&ev, "lists", lists);
-			json_date(&ev, "sale_date", r->day, false);
-			hit(ctx, &base, &rules[RL02], r->operator_id, &ev, &clue);
-		}
-	}
-
-	if (rules[RL03].enabled)
-	{
-		bool		banned_category = cs_category_in(cat->prohibited_categories, r->category);
-		int			nterms = matcher_nterms(cat->prohibited_terms);
-		bool	   *found = ctx->prohibited_found;
-		int			nfound = folded_title
-			? matcher_scan(cat->prohibited_terms, folded_title, strlen(folded_title), found) : 0;
-
-		if (banned_category || nfound > 0)
-		{
-			initStringInfo(&ev);
-			json_text(&ev, "category", r->category);
-			json_raw(&ev, "prohibited_category", banned_category ? "true" : "false");
-			json_terms(&ev, "terms", cat->prohibited_term_text, found, nterms);
-			json_text(&ev, "item_title", r->title);
-			hit(ctx, &base, &rules[RL03], r->item_id, &ev, &clue);
-		}
-	}
-
-	if (r->orders)
-	{
-		int64		orders = r->orders_window.count;
-
-		if (orders >= rules[RL04].threshold)
-		{
-			initStringInfo(&ev);
-			json_text(&ev, "ship_to", r->ship_to);
-			json_int(&ev, "orders", orders);
-			json_int(&ev, "threshold", rules[RL04].threshold);
-			json_interval(&ev, "window", &rules[RL04].window);
-			hit(ctx, &base, &rules[RL04], r->ship_to, &ev, &clue);
-		}
-	}
-
-	if (r->prices)
-	{
-		Numeric		lowest = r->prices_window.lowest;
-
-		if (lowest && num_cmp(r->list_price, lowest) > 0)
-		{
-			initStringInfo(&ev);
-			json_numeric(&ev, "list_price", r->list_price);
-			json_numeric(&ev, "unit_price", r->unit_price);
-			json_numeric(&ev, "lowest_price", lowest);
-			json_interval(&ev, "window", &rules[RL05].lookback);
-			hit(ctx, &base, &rules[RL05], r->item_id, &ev, &clue);
-		}
-	}
-
-	if (rules[RL06].enabled && folded_title)
-	{
-		int			nterms = matcher_nterms(cat->absolute_terms);
-		bool	   *found = ctx->absolute_found;
-
-		if (matcher_scan(cat->absolute_terms, folded_title, strlen(folded_title), found) > 0)
-		{
-			initStringInfo(&ev);
-			json_terms(&ev, "terms", cat->absolute_term_text, found, nterms);
-			json_text(&ev, "item_title", r->title);
-			hit(ctx, &base, &rules[RL06], r->item_id, &ev, &clue);
-		}
-	}
-
-	if (rules[RL09].enabled)
-	{
-		const char *source = "item";
-		Numeric		price = valid_reference(r->item_reference, r->day);
-
-		if (price == NULL)
-		{
-			source = "category";
-			price = valid_reference(r->category_reference, r->day);
-		}
-		/* unit_price > price * (1 + P/100), without the rounding of a division */
-		if (price &&
-			num_cmp(num_mul(r->unit_price, int_numeric(100)),
-					num_mul(price, num_add(int_numeric(100), rules[RL09].max_markup_pct))) > 0)
-		{
-			initStringInfo(&ev);
-			json_numeric(&ev, "unit_price", r->unit_price);
-			json_numeric(&ev, "reference_price", price);
-			json_text(&ev, "reference", source);
-			json_numeric(&ev, "max_markup_pct", rules[RL09].max_markup_pct);
-			hit(ctx, &base, &rules[RL09], r->item_id, &ev, &clue);
-		}
-	}
-
-	if (rules[TP01].enabled && op->known && !op->licence_null && op->licence_valid_until >= r->day)
-	{
-		DateADT		horizon = cs_date_add_interval(r->day, &rules[TP01].expires_within);
-
-		if (op->licence_valid_until <= horizon)
-		{
-			initStringInfo(&ev);
-			json_date(&ev, "licence_valid_until", op->licence_valid_until, false);
-			json_date(&ev, "sale_date", r->day, false);
-			json_int(&ev, "days_left", op->licence_valid_until - r->day);
-			json_interval(&ev, "expires_within", &rules[TP01].expires_within);
-			hit(ctx, &base, &rules[TP01], r->operator_id, &ev, &clue);
-		}
+		if (red_lines[i].kind != ctx->kind || !rule->enabled ||
+			!red_lines[i].judge(ctx, r, rule, &subject, &ev))
+			continue;
+		if (r->op == NULL)
+			base.in_sandbox = ctx->mode == EVAL_LIVE && cs_operator_in_sandbox(r->operator_id);
+		hit(ctx, &base, rule, subject, &ev, &clue);
 	}
 
 	/* a warning clue of this row ended the stay: later rows see it */
-	if (clue)
-		op->in_sandbox = false;
-}
-
-static void
-evaluate_return(EvalContext *ctx, HeapTuple tuple)
-{
-	const Rule *rule = &ctx->cat->rules[RL07];
-	TupleDesc	desc = ctx->desc;
-	const EventColumns *c = &ctx->cols;
-	char	   *outcome = get_text(tuple, desc, c->outcome);
-	char	   *category;
-	char	   *operator_id;
-	bool		delivered_null;
-	bool		isnull;
-	TimestampTz delivered_at;
-	TimestampTz at;
-	int64		return_id;
-	int64		refusals;
-	Datum		txn_id;
-	bool		txn_id_null;
-	Hit			base = {0};
-	StringInfoData ev;
-
-	/* only a qualifying refusal is checked */
-	if (!rule->enabled || outcome == NULL || strcmp(outcome, "refused") != 0)
-		return;
-	delivered_at = DatumGetTimestampTz(get_datum(tuple, desc, c->delivered_at, &delivered_null));
-	if (delivered_null)
-		return;
-	at = DatumGetTimestampTz(get_datum(tuple, desc, c->at, &isnull));
-	category = get_text(tuple, desc, c->category);
-	if (at > cs_add_interval(delivered_at, &rule->return_period) ||
-		cs_category_in(ctx->cat->return_exempt_categories, category))
-		return;
-
-	operator_id = get_text(tuple, desc, c->operator_id);
-	return_id = DatumGetInt64(get_datum(tuple, desc, c->id, &isnull));
-	refusals = count_qualifying_refusals(rule, operator_id, at, return_id, ctx->collect != NULL);
-	if (refusals < rule->threshold)
-		return;
-
-	txn_id = get_datum(tuple, desc, c->txn_id, &txn_id_null);
-	initStringInfo(&ev);
-	json_int(&ev, "refusals", refusals);
-	json_int(&ev, "threshold", rule->threshold);
-	json_interval(&ev, "window", &rule->window);
-	json_interval(&ev, "return_period", &rule->return_period);
-	json_datetime(&ev, "delivered_at", TimestampTzGetDatum(delivered_at), TIMESTAMPTZOID, false);
-	json_datetime(&ev, "requested_at", TimestampTzGetDatum(at), TIMESTAMPTZOID, false);
-	json_text(&ev, "category", category);
-	if (txn_id_null)
-		json_raw(&ev, "txn_id", NULL);
-	else
-		json_int(&ev, "txn_id", DatumGetInt64(txn_id));
-
-	base.operator_id = operator_id;
-	base.in_sandbox = ctx->collect == NULL && cs_operator_in_sandbox(operator_id);
-	base.source_table = "returns";
-	base.source_id = return_id;
-	base.at = at;
-	hit(ctx, &base, rule, operator_id, &ev, NULL);
-}
-
-static void
-evaluate_complaint(EvalContext *ctx, HeapTuple tuple)
-{
-	const Rule *rule = &ctx->cat->rules[RL08];
-	TupleDesc	desc = ctx->desc;
-	const EventColumns *c = &ctx->cols;
-	bool		isnull;
-	char	   *operator_id;
-	TimestampTz at;
-	int64		complaint_id;
-	int64		in_window;
-	int64		in_baseline;
-	Numeric		window_s;
-	Numeric		baseline_s;
-	Hit			base = {0};
-	StringInfoData ev;
-
-	if (!rule->enabled)
-		return;
-	operator_id = get_text(tuple, desc, c->operator_id);
-	at = DatumGetTimestampTz(get_datum(tuple, desc, c->at, &isnull));
-	complaint_id = DatumGetInt64(get_datum(tuple, desc, c->id, &isnull));
-	count_complaints(rule, operator_id, at, complaint_id, ctx->collect != NULL, &in_window, &in_baseline);
-	if (in_window < rule->threshold)
-		return;
-
-	/* c >= F * b * W / B, compared as c * B >= F * b * W to stay exact */
-	window_s = interval_seconds(&rule->window);
-	baseline_s = interval_seconds(&rule->baseline);
-	if (num_cmp(num_mul(int_numeric(in_window), baseline_s),
-				num_mul(num_mul(rule->factor, int_numeric(in_baseline)), window_s)) < 0)
-		return;
-
-	initStringInfo(&ev);
-	json_int(&ev, "complaints", in_window);
-	json_int(&ev, "threshold", rule->threshold);
-	json_int(&ev, "baseline_complaints", in_baseline);
-	json_numeric(&ev, "monthly_mean",
-				 DatumGetNumeric(DirectFunctionCall2(numeric_round,
-													 NumericGetDatum(DatumGetNumeric(DirectFunctionCall2(numeric_div,
-																										 NumericGetDatum(num_mul(int_numeric(in_baseline), window_s)),
-																										 NumericGetDatum(baseline_s)))),
-													 Int32GetDatum(4))));
-	json_numeric(&ev, "factor", rule->factor);
-	json_interval(&ev, "window", &rule->window);
-	json_interval(&ev, "baseline", &rule->baseline);
-
-	base.operator_id = operator_id;
-	base.in_sandbox = ctx->collect == NULL && cs_operator_in_sandbox(operator_id);
-	base.source_table = "complaints";
-	base.source_id = complaint_id;
-	base.at = at;
-	hit(ctx, &base, rule, operator_id, &ev, NULL);
+	if (clue && r->op)
+		r->op->in_sandbox = false;
 }
 
 /*
- * Adds a row to the batch.  The driver holds the operator's lock already,
- * taken before any fact about it is read (trigger.c).
+ * Adds a row to the batch and asks for the facts it will be judged on.
+ * The driver holds the operator's lock already, taken before any fact
+ * about it is read (trigger.c).
  */
 void
 cs_evaluate_add(EvalContext *ctx, HeapTuple tuple)
 {
 	MemoryContext old = MemoryContextSwitchTo(ctx->batch_context);
+	EventRow   *r;
 
 	if (ctx->nrows == ctx->capacity)
 	{
 		ctx->capacity = Max(16, ctx->capacity * 2);
-		ctx->rows = ctx->rows ? repalloc(ctx->rows, sizeof(void *) * ctx->capacity)
-			: palloc(sizeof(void *) * ctx->capacity);
+		ctx->rows = ctx->rows ? repalloc(ctx->rows, sizeof(EventRow *) * ctx->capacity)
+			: palloc(sizeof(EventRow *) * ctx->capacity);
 	}
-	if (ctx->kind == EVENT_TRANSACTION)
-	{
-		if (ctx->facts == NULL)
-			ctx->facts = facts_create(ctx->one_operator, ctx->judged, ctx->carry);
-		ctx->rows[ctx->nrows++] = plan_transaction(ctx, tuple);
-	}
-	else
-		ctx->rows[ctx->nrows++] = heap_copytuple(tuple);
+	if (ctx->facts == NULL)
+		ctx->facts = cs_facts_create(ctx->one_operator, ctx->judged, ctx->carry);
+	r = parse_row(ctx, tuple);
+	for (int i = 0; i < (int) lengthof(red_lines); i++)
+		if (red_lines[i].kind == ctx->kind && red_lines[i].ask && ctx->cat->rules[red_lines[i].code].enabled)
+			red_lines[i].ask(ctx, r, &ctx->cat->rules[red_lines[i].code]);
+	ctx->rows[ctx->nrows++] = r;
 	MemoryContextSwitchTo(old);
 }
 
@@ -926,7 +846,7 @@ ask_by_history(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* The RL04 or RL05 windows of the batch's rows, answered key by key. */
+/* The batch's windows of one kind, answered key by key. */
 static void
 answer_windows(EvalContext *ctx, HistoryKind kind)
 {
@@ -936,13 +856,12 @@ answer_windows(EvalContext *ctx, HistoryKind kind)
 
 	for (int i = 0; i < ctx->nrows; i++)
 	{
-		TxnRow	   *r = ctx->rows[i];
-		History    *h = kind == HISTORY_ORDERS ? r->orders : r->prices;
+		EventRow   *r = ctx->rows[i];
 
-		if (h)
+		if (r->history[kind])
 		{
-			asks[nasks].history = h;
-			asks[nasks++].question = kind == HISTORY_ORDERS ? &r->orders_window : &r->prices_window;
+			asks[nasks].history = r->history[kind];
+			asks[nasks++].question = &r->window[kind];
 		}
 	}
 	qsort(asks, nasks, sizeof(WindowAsk), ask_by_history);
@@ -950,7 +869,7 @@ answer_windows(EvalContext *ctx, HistoryKind kind)
 	{
 		for (last = first; last < nasks && asks[last].history == asks[first].history; last++)
 			questions[last - first] = asks[last].question;
-		history_answer(kind, asks[first].history, questions, last - first, ctx->collect != NULL);
+		cs_history_answer(kind, asks[first].history, questions, last - first, ctx->mode == EVAL_REPLAY);
 	}
 	pfree(asks);
 	pfree(questions);
@@ -964,25 +883,14 @@ cs_evaluate_flush(EvalContext *ctx)
 
 	if (ctx->facts)
 	{
-		facts_load(ctx->facts);
-		answer_windows(ctx, HISTORY_ORDERS);
-		answer_windows(ctx, HISTORY_PRICES);
+		cs_facts_load(ctx->facts);
+		for (int kind = 0; kind < NUM_HISTORY_KINDS; kind++)
+			answer_windows(ctx, (HistoryKind) kind);
 	}
 	MemoryContextSwitchTo(ctx->row_context);
 	for (int i = 0; i < ctx->nrows; i++)
 	{
-		switch (ctx->kind)
-		{
-			case EVENT_TRANSACTION:
-				evaluate_transaction(ctx, ctx->rows[i]);
-				break;
-			case EVENT_RETURN:
-				evaluate_return(ctx, ctx->rows[i]);
-				break;
-			case EVENT_COMPLAINT:
-				evaluate_complaint(ctx, ctx->rows[i]);
-				break;
-		}
+		judge_row(ctx, ctx->rows[i]);
 		MemoryContextReset(ctx->row_context);
 	}
 	if (ctx->ledger)

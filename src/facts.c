@@ -2,10 +2,11 @@
  *
  * facts.c
  *	  The facts a batch of rows is judged on: operators' master data, list
- *	  entries and sandbox membership; the stored history of each address and
- *	  item key in the windows the rows look at; reference prices.
+ *	  entries and sandbox membership; the stored rows in the windows the
+ *	  rows look back on (orders, prices, refusals, complaints); reference
+ *	  prices.
  *
- * The evaluator first asks for everything its rows need, then facts_load()
+ * The evaluator first asks for everything its rows need, then cs_facts_load()
  * fetches each kind of fact for the whole batch at once: one query (unnest
  * of the keys, a LATERAL index scan per key) or a cache, and the windows of
  * history through history.c, so a COPY of thousands of rows costs a few
@@ -19,6 +20,9 @@
 #include "postgres.h"
 
 #include "facts.h"
+#include "settings.h"
+#include "spi_util.h"
+#include "watched.h"
 
 #include "access/xact.h"
 #include "catalog/pg_type_d.h"
@@ -61,8 +65,7 @@ struct Facts
 	Oid			judged;			/* the relation whose rows are judged, or invalid */
 	HistoryCarry *carry;		/* long histories kept for the statement */
 	KeySet		operators;
-	KeySet		orders;
-	KeySet		prices;
+	KeySet		windows[NUM_HISTORY_KINDS];	/* (operator, key) or operator */
 	KeySet		item_refs;
 	KeySet		category_refs;
 };
@@ -152,7 +155,7 @@ keyset_get(KeySet *set, const char *first, const char *second, Size handle_size,
  * current sandbox member, no list of keys (the shape a Citus shard runs).
  */
 Facts *
-facts_create(bool one_operator, Oid judged, HistoryCarry *carry)
+cs_facts_create(bool one_operator, Oid judged, HistoryCarry *carry)
 {
 	Facts	   *facts = palloc(sizeof(Facts));
 
@@ -160,15 +163,17 @@ facts_create(bool one_operator, Oid judged, HistoryCarry *carry)
 	facts->judged = judged;
 	facts->carry = carry;
 	keyset_init(&facts->operators, "credit_sandbox operators");
-	keyset_init(&facts->orders, "credit_sandbox orders to address");
-	keyset_init(&facts->prices, "credit_sandbox item prices");
+	keyset_init(&facts->windows[HISTORY_ORDERS], "credit_sandbox orders to address");
+	keyset_init(&facts->windows[HISTORY_PRICES], "credit_sandbox item prices");
+	keyset_init(&facts->windows[HISTORY_REFUSALS], "credit_sandbox refusals");
+	keyset_init(&facts->windows[HISTORY_COMPLAINTS], "credit_sandbox complaints");
 	keyset_init(&facts->item_refs, "credit_sandbox item reference prices");
 	keyset_init(&facts->category_refs, "credit_sandbox category reference prices");
 	return facts;
 }
 
 OperatorFacts *
-facts_operator(Facts *facts, const char *operator_id)
+cs_facts_operator(Facts *facts, const char *operator_id)
 {
 	bool		found;
 
@@ -189,21 +194,38 @@ history_request(KeySet *set, const char *operator_id, const char *key, Timestamp
 }
 
 History *
-facts_orders_to_address(Facts *facts, const char *operator_id, const char *ship_to,
-						TimestampTz from, TimestampTz to)
+cs_facts_orders_to_address(Facts *facts, const char *operator_id, const char *ship_to,
+						   TimestampTz from, TimestampTz to)
 {
-	return history_request(&facts->orders, operator_id, ship_to, from, to);
+	return history_request(&facts->windows[HISTORY_ORDERS], operator_id, ship_to, from, to);
 }
 
 History *
-facts_item_prices(Facts *facts, const char *operator_id, const char *item_id,
-				  TimestampTz from, TimestampTz to)
+cs_facts_item_prices(Facts *facts, const char *operator_id, const char *item_id,
+					 TimestampTz from, TimestampTz to)
 {
-	return history_request(&facts->prices, operator_id, item_id, from, to);
+	return history_request(&facts->windows[HISTORY_PRICES], operator_id, item_id, from, to);
+}
+
+/* The refusals that count: requested within return_period of their delivery. */
+History *
+cs_facts_refusals(Facts *facts, const char *operator_id, TimestampTz from, TimestampTz to,
+				  const Interval *return_period)
+{
+	History    *h = history_request(&facts->windows[HISTORY_REFUSALS], operator_id, NULL, from, to);
+
+	h->return_period = return_period;
+	return h;
+}
+
+History *
+cs_facts_complaints(Facts *facts, const char *operator_id, TimestampTz from, TimestampTz to)
+{
+	return history_request(&facts->windows[HISTORY_COMPLAINTS], operator_id, NULL, from, to);
 }
 
 PriceList *
-facts_item_reference(Facts *facts, const char *item_id)
+cs_facts_item_reference(Facts *facts, const char *item_id)
 {
 	bool		found;
 
@@ -211,7 +233,7 @@ facts_item_reference(Facts *facts, const char *item_id)
 }
 
 PriceList *
-facts_category_reference(Facts *facts, const char *category)
+cs_facts_category_reference(Facts *facts, const char *category)
 {
 	bool		found;
 
@@ -452,6 +474,29 @@ members_prepare(void)
 	SPI_freetuptable(SPI_tuptable);
 }
 
+/* Whether the operator is a sandbox member now, read on the latest snapshot. */
+bool
+cs_operator_in_sandbox(const char *operator_id)
+{
+	static SPIPlanPtr plan = NULL;
+	Datum		values[1];
+	bool		member;
+
+	if (plan == NULL)
+	{
+		Oid			types[1] = {TEXTOID};
+
+		plan = cs_prepare(psprintf("SELECT FROM %s m WHERE m.operator_id = $1 AND m.exited_at IS NULL",
+								   cs_table("sandbox_memberships")),
+						  1, types);
+	}
+	values[0] = CStringGetTextDatum(operator_id);
+	cs_execute(plan, values, NULL);
+	member = SPI_processed > 0;
+	SPI_freetuptable(SPI_tuptable);
+	return member;
+}
+
 /* Fills the batch's operator facts from the caches, reading what they lack. */
 static void
 load_operator_facts(KeySet *set, bool one_operator)
@@ -626,16 +671,18 @@ load_reference_prices(Facts *facts)
 }
 
 void
-facts_load(Facts *facts)
+cs_facts_load(Facts *facts)
 {
 	if (facts->operators.n > 0)
 		load_operator_facts(&facts->operators, facts->one_operator);
-	if (facts->orders.n > 0)
-		history_load(HISTORY_ORDERS, facts->judged, facts->orders.n, facts->orders.first,
-					 facts->orders.second, (History **) facts->orders.handles, facts->carry);
-	if (facts->prices.n > 0)
-		history_load(HISTORY_PRICES, facts->judged, facts->prices.n, facts->prices.first,
-					 facts->prices.second, (History **) facts->prices.handles, facts->carry);
+	for (int kind = 0; kind < NUM_HISTORY_KINDS; kind++)
+	{
+		KeySet	   *set = &facts->windows[kind];
+
+		if (set->n > 0)
+			cs_history_load((HistoryKind) kind, facts->judged, set->n, set->first, set->second,
+							(History **) set->handles, facts->carry);
+	}
 	if (facts->item_refs.n > 0 || facts->category_refs.n > 0)
 	{
 		reference_cache_prepare();
@@ -650,10 +697,9 @@ facts_load(Facts *facts)
 }
 
 void
-facts_register_callbacks(void)
+cs_facts_init(void)
 {
 	cs_watch_tables(&operator_watch);
 	cs_watch_tables(&member_watch);
 	cs_watch_tables(&reference_watch);
-	history_register_callbacks();
 }

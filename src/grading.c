@@ -14,8 +14,10 @@
  */
 #include "postgres.h"
 
-#include "credit_sandbox.h"
+#include "grading.h"
 #include "operator_lock.h"
+#include "settings.h"
+#include "spi_util.h"
 
 #include "catalog/pg_type_d.h"
 #include "commands/trigger.h"

@@ -1,29 +1,37 @@
 /*-------------------------------------------------------------------------
  *
  * history.c
- *	  The stored transactions of (operator, key) pairs in a time window:
- *	  orders to an address (RL04) and earlier prices of an item (RL05).
+ *	  Every window a red line looks back on, loaded the same way: the stored
+ *	  rows of (operator, key) pairs in a time span, for a whole batch at
+ *	  once.  Orders to an address (RL04) and earlier prices of an item
+ *	  (RL05) are transactions; the qualifying refusals of an operator
+ *	  (RL07) are returns; the complaints about an operator (RL08) and their
+ *	  baseline are complaints.
  *
  * These windows are most of a check's work, one per row.  When the rows
  * judged are in credit_sandbox.transactions itself and it is a plain table,
- * they are read straight from its (operator_id, key, occurred_at) btree
- * index, one rescan per key: no executor start-up, no parameter arrays, no
- * result tuples to form and take apart.  A partitioned table, a Citus shard
- * (the trigger's relation is not the table itself) or a missing index takes
- * the SPI queries, which return the same rows.  Both read on the latest
- * snapshot after a command counter increment, as SPI does.  Either may
- * return more than a row's own window (a key's span covers every row of
- * the batch that asks for it): history_answer() bounds each row's window,
- * and counts only the rows stored before it, for all the batch's rows of a
- * key in one sweep, so a statement of a million orders to one address costs
- * n log n, not n squared.
+ * the windows on it (RL04, RL05) are read straight from its (operator_id,
+ * key, occurred_at) btree index, one rescan per key: no executor start-up,
+ * no parameter arrays, no result tuples to form and take apart.  The other
+ * windows, a partitioned table, a Citus shard (the trigger's relation is
+ * not the table itself) or a missing index take the SPI queries, which
+ * return the same rows.  Both read on the latest snapshot after a command
+ * counter increment, as SPI does.  Either may return more than a row's own
+ * window (a key's span covers every row of the batch that asks for it):
+ * cs_history_answer() bounds each row's window, and counts only the rows
+ * stored before it, for all the batch's rows of a key in one sweep, so a
+ * statement of a million orders to one address costs n log n, not n
+ * squared.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "compat.h"
-#include "facts.h"
+#include "history.h"
+#include "settings.h"
+#include "spi_util.h"
+#include "watched.h"
 
 #include "access/genam.h"
 #include "access/htup_details.h"
@@ -46,19 +54,43 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+/* What a stored row carries besides its time and id. */
+typedef enum HistoryValue
+{
+	VALUE_NONE,
+	VALUE_PRICE,				/* unit_price: the lowest is asked for */
+	VALUE_DELIVERED,			/* delivered_at: a refusal counts if within the return period */
+} HistoryValue;
+
 typedef struct HistorySpec
 {
-	const char *key_column;		/* ship_to, item_id */
-	bool		with_price;
-	bool		from_inclusive; /* orders (from, to]; prices [from, to) */
+	const char *table;
+	const char *id_column;
+	const char *time_column;
+	const char *key_column;		/* ship_to, item_id, or NULL: the operator's own rows */
+	HistoryValue value;
+	const char *condition;		/* the rows of the table that count, or NULL */
+	bool		from_inclusive; /* prices [from, to); else (from, to] */
+	bool		baseline;		/* complaints: counted in the baseline too */
 	SPIPlanPtr	many_plan;		/* a batch: unnest of the keys, LATERAL scan each */
 	SPIPlanPtr	one_plan;		/* one key: a plain index scan */
 	Oid			index;			/* (operator_id, key, occurred_at) btree of a plain table, or invalid */
 } HistorySpec;
 
-static HistorySpec specs[] = {
-	[HISTORY_ORDERS] = {"ship_to", false, false},
-	[HISTORY_PRICES] = {"item_id", true, true},
+/* a %s in a condition is the table of return-exempt categories */
+static HistorySpec specs[NUM_HISTORY_KINDS] = {
+	[HISTORY_ORDERS] = {"transactions", "txn_id", "occurred_at", "ship_to", VALUE_NONE},
+	[HISTORY_PRICES] = {"transactions", "txn_id", "occurred_at", "item_id", VALUE_PRICE, NULL, true},
+	[HISTORY_REFUSALS] = {"returns", "return_id", "requested_at", NULL, VALUE_DELIVERED,
+		"x.outcome = 'refused' AND x.delivered_at IS NOT NULL"
+	" AND NOT EXISTS (SELECT FROM %s e WHERE e.category = x.category)"},
+	[HISTORY_COMPLAINTS] = {"complaints", "complaint_id", "received_at", NULL, VALUE_NONE, NULL, false, true},
+};
+
+static const char *const value_columns[] = {
+	[VALUE_NONE] = "NULL::numeric",
+	[VALUE_PRICE] = "x.unit_price",
+	[VALUE_DELIVERED] = "x.delivered_at",
 };
 
 /* what the direct path needs of transactions; re-read when its relcache entry changes */
@@ -69,28 +101,40 @@ static AttrNumber price_attnum;
 
 /* ---------------------------------------------------------------- SPI */
 
+/*
+ * The rows of a window: $1 the operators, $2 the keys (unused by a window
+ * on the operator's own rows), ($3, $4] the span ([$3, $4) for prices), $5
+ * the current transaction's id.  Rows: the key's position, time, id,
+ * whether this transaction stored it, and the value.
+ */
 static void
 prepare_plans(HistorySpec *spec)
 {
 	Oid			many_types[5] = {TEXTARRAYOID, TEXTARRAYOID, TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID, XIDOID};
 	Oid			one_types[5] = {TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, XIDOID};
-	char	   *table = cs_table("transactions");
-	const char *price = spec->with_price ? "t.unit_price" : "NULL::numeric";
+	char	   *table = cs_table(spec->table);
+	const char *time = spec->time_column;
 	const char *lower = spec->from_inclusive ? ">=" : ">";
 	const char *upper = spec->from_inclusive ? "<" : "<=";
+	char	   *many_key = spec->key_column ? psprintf(" AND x.%s = k.key", spec->key_column) : "";
+	char	   *one_key = spec->key_column ? psprintf(" AND x.%s = $2", spec->key_column) : "";
+	char	   *condition = spec->condition
+		? psprintf(" AND %s", psprintf(spec->condition, cs_table("return_exempt_categories"))) : "";
 
-	spec->many_plan = cs_prepare(psprintf("SELECT k.i, t.occurred_at, t.txn_id, t.xmin = $5, %s"
+	spec->many_plan = cs_prepare(psprintf("SELECT k.i, t.at, t.id, t.xmin = $5, t.value"
 										  "  FROM unnest($1, $2, $3, $4) WITH ORDINALITY AS k(op, key, lo, hi, i)"
 										  " CROSS JOIN LATERAL ("
-										  "   SELECT x.occurred_at, x.txn_id, x.xmin, x.unit_price FROM %s x"
-										  "    WHERE x.operator_id = k.op AND x.%s = k.key"
-										  "      AND x.occurred_at %s k.lo AND x.occurred_at %s k.hi OFFSET 0) t",
-										  price, table, spec->key_column, lower, upper),
+										  "   SELECT x.%s AS at, x.%s AS id, x.xmin, %s AS value FROM %s x"
+										  "    WHERE x.operator_id = k.op%s%s"
+										  "      AND x.%s %s k.lo AND x.%s %s k.hi OFFSET 0) t",
+										  time, spec->id_column, value_columns[spec->value], table,
+										  many_key, condition, time, lower, time, upper),
 								 5, many_types);
-	spec->one_plan = cs_prepare(psprintf("SELECT 1::bigint, t.occurred_at, t.txn_id, t.xmin = $5, %s FROM %s t"
-										 " WHERE t.operator_id = $1 AND t.%s = $2"
-										 "   AND t.occurred_at %s $3 AND t.occurred_at %s $4",
-										 price, table, spec->key_column, lower, upper),
+	spec->one_plan = cs_prepare(psprintf("SELECT 1::bigint, x.%s, x.%s, x.xmin = $5, %s FROM %s x"
+										 " WHERE x.operator_id = $1%s%s"
+										 "   AND x.%s %s $3 AND x.%s %s $4",
+										 time, spec->id_column, value_columns[spec->value], table,
+										 one_key, condition, time, lower, time, upper),
 								5, one_types);
 }
 
@@ -126,7 +170,7 @@ load_by_query(HistorySpec *spec, int n, const char **operators, const char **key
 	values[4] = TransactionIdGetDatum(GetCurrentTransactionIdIfAny());
 	cs_execute(n == 1 ? spec->one_plan : spec->many_plan, values, NULL);
 
-	/* count per key, then fill */
+	/* count per key, then fill: a refusal counts if requested within the return period */
 	for (uint64 r = 0; r < SPI_processed; r++)
 	{
 		bool		isnull;
@@ -144,14 +188,19 @@ load_by_query(HistorySpec *spec, int n, const char **operators, const char **key
 		TupleDesc	desc = SPI_tuptable->tupdesc;
 		bool		isnull;
 		History    *h = handles[DatumGetInt64(SPI_getbinval(row, desc, 1, &isnull)) - 1];
-		HistoryRow *hr = &h->rows[h->n++];
-		Datum		price;
+		HistoryRow *hr = &h->rows[h->n];
+		Datum		value = SPI_getbinval(row, desc, 5, &isnull);
 
 		hr->at = DatumGetTimestampTz(SPI_getbinval(row, desc, 2, &isnull));
 		hr->id = DatumGetInt64(SPI_getbinval(row, desc, 3, &isnull));
 		hr->this_xact = DatumGetBool(SPI_getbinval(row, desc, 4, &isnull));
-		price = SPI_getbinval(row, desc, 5, &isnull);
-		hr->price = isnull ? NULL : DatumGetNumeric(datumCopy(price, false, -1));
+		hr->price = NULL;
+		if (spec->value == VALUE_PRICE && !isnull)
+			hr->price = DatumGetNumeric(datumCopy(value, false, -1));
+		if (spec->value == VALUE_DELIVERED &&
+			hr->at > cs_add_interval(DatumGetTimestampTz(value), h->return_period))
+			continue;
+		h->n++;
 	}
 	SPI_freetuptable(SPI_tuptable);
 }
@@ -222,7 +271,7 @@ refresh_direct(void)
 	cs_watch_refresh(&table_watch);
 	table = table_open(table_watch.oids[0], AccessShareLock);
 	for (int k = 0; k < (int) lengthof(specs); k++)
-		specs[k].index = table->rd_rel->relkind == RELKIND_RELATION
+		specs[k].index = table->rd_rel->relkind == RELKIND_RELATION && strcmp(specs[k].table, "transactions") == 0
 			? find_index(table, specs[k].key_column) : InvalidOid;
 	id_attnum = get_attnum(RelationGetRelid(table), "txn_id");
 	price_attnum = get_attnum(RelationGetRelid(table), "unit_price");
@@ -299,8 +348,8 @@ load_by_index(HistorySpec *spec, int n, const char **operators, const char **key
 			row.this_xact = TransactionIdEquals(DatumGetTransactionId(slot_getsysattr(slot, MinTransactionIdAttributeNumber,
 																					  &isnull)),
 												xid);
-			price = spec->with_price ? slot_getattr(slot, price_attnum, &isnull) : (Datum) 0;
-			row.price = spec->with_price && !isnull ? DatumGetNumeric(datumCopy(price, false, -1)) : NULL;
+			price = spec->value == VALUE_PRICE ? slot_getattr(slot, price_attnum, &isnull) : (Datum) 0;
+			row.price = spec->value == VALUE_PRICE && !isnull ? DatumGetNumeric(datumCopy(price, false, -1)) : NULL;
 			append_row(h, &capacity, &row);
 		}
 		if (h->rows == NULL)
@@ -330,8 +379,7 @@ static void
 load_spans(HistorySpec *spec, Oid judged, int n, const char **operators, const char **keys, History **handles)
 {
 	if (spec->one_plan == NULL)
-		for (int k = 0; k < (int) lengthof(specs); k++)
-			prepare_plans(&specs[k]);
+		prepare_plans(spec);
 	if (!table_watch.valid)
 		refresh_direct();
 	if (n == 0)
@@ -378,7 +426,7 @@ struct HistoryCarry
 
 /* Keeps nothing until a key with a long history is met. */
 HistoryCarry *
-history_carry_create(void)
+cs_history_carry_create(void)
 {
 	HistoryCarry *carry = palloc(sizeof(HistoryCarry));
 
@@ -428,8 +476,8 @@ carry_update(CarriedKey *c, HistoryCarry *carry, HistoryKind kind, const History
 {
 	int			first = c->start;
 
-	/* orders: (from, ...]; prices: [from, ...) */
-	while (first < c->n && (c->rows[first].at < from || (kind == HISTORY_ORDERS && c->rows[first].at == from)))
+	/* prices: [from, ...); else (from, ...] */
+	while (first < c->n && (c->rows[first].at < from || (!specs[kind].from_inclusive && c->rows[first].at == from)))
 		first++;
 	if ((below && below->n > 0) || first > c->n / 2)
 	{
@@ -460,8 +508,8 @@ carry_update(CarriedKey *c, HistoryCarry *carry, HistoryKind kind, const History
  * reach past its span (each question is bounded by its own window).
  */
 void
-history_load(HistoryKind kind, Oid judged, int n, const char **operators, const char **keys,
-			 History **handles, HistoryCarry *carry)
+cs_history_load(HistoryKind kind, Oid judged, int n, const char **operators, const char **keys,
+				History **handles, HistoryCarry *carry)
 {
 	HistorySpec *spec = &specs[kind];
 	CarriedKey **carried = palloc0(sizeof(CarriedKey *) * Max(n, 1));
@@ -471,6 +519,16 @@ history_load(HistoryKind kind, Oid judged, int n, const char **operators, const 
 	History   **below = palloc0(sizeof(History *) * Max(n, 1));
 	History   **above = palloc0(sizeof(History *) * Max(n, 1));
 	int			nparts = 0;
+
+	/* a window on the operator's own rows has no key */
+	if (spec->key_column == NULL)
+	{
+		const char **none = palloc(sizeof(char *) * Max(n, 1));
+
+		for (int i = 0; i < n; i++)
+			none[i] = "";
+		keys = none;
+	}
 
 	/* what to read: a key's whole span, or the parts its carried rows lack */
 	for (int i = 0; i < n; i++)
@@ -488,6 +546,7 @@ history_load(HistoryKind kind, Oid judged, int n, const char **operators, const 
 				below[i] = palloc0(sizeof(History));
 				below[i]->from = h->from;
 				below[i]->to = c->from;
+				below[i]->return_period = h->return_period;
 				parts[nparts] = below[i];
 				part_operators[nparts] = operators[i];
 				part_keys[nparts++] = keys[i];
@@ -497,6 +556,7 @@ history_load(HistoryKind kind, Oid judged, int n, const char **operators, const 
 			above[i] = palloc0(sizeof(History));
 			above[i]->from = c->to;
 			above[i]->to = h->to;
+			above[i]->return_period = h->return_period;
 			part = &above[i];
 		}
 		parts[nparts] = *part;
@@ -546,7 +606,7 @@ history_load(HistoryKind kind, Oid judged, int n, const char **operators, const 
 
 /*
  * The rows of a history that count for a question (stored before its row),
- * over positions in time order: a Fenwick tree of counts for orders, a
+ * over positions in time order: a Fenwick tree of counts, a
  * segment tree of the lowest price for prices.  Positions are switched on
  * as the sweep passes their ids; NULL is no price.
  */
@@ -645,8 +705,9 @@ row_by_id(const void *a, const void *b, void *arg)
 
 /*
  * Answers the questions of a batch's rows about one key's history: for
- * orders, how many rows lie in (from, to], the row itself included; for
- * prices, the lowest price in [from, to).  A stored row counts for the row
+ * prices, the lowest price in [from, to); else how many rows lie in (from,
+ * to], the row itself included, and for complaints how many in the
+ * baseline (baseline_from, from] before it.  A stored row counts for the row
  * asking if it came before it: a row another transaction committed counts
  * (the operator's lock admits the check only after that commit), a row of
  * this transaction if its id is smaller.  A replay (by_id) orders every
@@ -654,9 +715,10 @@ row_by_id(const void *a, const void *b, void *arg)
  * the history is switched on once the sweep passes it.
  */
 void
-history_answer(HistoryKind kind, const History *h, HistoryQuestion **questions, int nquestions, bool by_id)
+cs_history_answer(HistoryKind kind, const History *h, HistoryQuestion **questions, int nquestions, bool by_id)
 {
-	bool		orders = kind == HISTORY_ORDERS;
+	const HistorySpec *spec = &specs[kind];
+	bool		counts = spec->value != VALUE_PRICE;
 	WindowTree	tree = {0};
 	int		   *later;
 	int			nlater = 0;
@@ -680,7 +742,7 @@ history_answer(HistoryKind kind, const History *h, HistoryQuestion **questions, 
 	 */
 	tree.n = h->n;
 	tree.counts = palloc0(sizeof(int64) * (h->n + 1));
-	if (!orders)
+	if (!counts)
 	{
 		for (tree.leaves = 1; tree.leaves < Max(h->n, 1); tree.leaves *= 2)
 			;
@@ -710,15 +772,21 @@ history_answer(HistoryKind kind, const History *h, HistoryQuestion **questions, 
 	{
 		HistoryQuestion *question = questions[q];
 
-		/* orders count the row itself, prices only those before it */
+		/* counts include the row itself, prices only those before it */
 		while (next < nlater && (h->rows[later[next]].id < question->id ||
-								 (orders && h->rows[later[next]].id == question->id)))
+								 (counts && h->rows[later[next]].id == question->id)))
 		{
 			tree_add(&tree, later[next], h->rows[later[next]].price);
 			next++;
 		}
-		if (orders)
-			question->count = tree_count(&tree, seek(h, question->from, true), seek(h, question->to, true));
+		if (counts)
+		{
+			int			from = seek(h, question->from, true);
+
+			question->count = tree_count(&tree, from, seek(h, question->to, true));
+			if (spec->baseline)
+				question->baseline_count = tree_count(&tree, seek(h, question->baseline_from, true), from);
+		}
 		else
 			question->lowest = tree_lowest(&tree, seek(h, question->from, false), seek(h, question->to, false));
 	}
@@ -729,7 +797,7 @@ history_answer(HistoryKind kind, const History *h, HistoryQuestion **questions, 
 }
 
 void
-history_register_callbacks(void)
+cs_history_init(void)
 {
 	cs_watch_tables(&table_watch);
 }

@@ -22,9 +22,10 @@
  */
 #include "postgres.h"
 
-#include "key_readback.h"
 #include "compat.h"
-#include "credit_sandbox.h"
+#include "evaluate.h"
+#include "key_readback.h"
+#include "spi_util.h"
 
 #include "catalog/namespace.h"
 #include "executor/executor.h"

@@ -62,7 +62,7 @@ step(const TermMatcher *m, int state, unsigned char c)
 }
 
 TermMatcher *
-matcher_build(const char *const *terms, int nterms)
+cs_matcher_build(const char *const *terms, int nterms)
 {
 	TermMatcher *m = palloc0(sizeof(TermMatcher));
 	Size		capacity = 1;
@@ -128,7 +128,7 @@ matcher_build(const char *const *terms, int nterms)
 }
 
 int
-matcher_scan(const TermMatcher *m, const char *text, int len, bool *found)
+cs_matcher_scan(const TermMatcher *m, const char *text, int len, bool *found)
 {
 	int			state = 0;
 	int			count = 0;
@@ -153,7 +153,7 @@ matcher_scan(const TermMatcher *m, const char *text, int len, bool *found)
 }
 
 int
-matcher_nterms(const TermMatcher *m)
+cs_matcher_nterms(const TermMatcher *m)
 {
 	return m->nterms;
 }

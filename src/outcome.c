@@ -23,7 +23,11 @@
  */
 #include "postgres.h"
 
-#include "credit_sandbox.h"
+#include "grading.h"
+#include "outcome.h"
+#include "settings.h"
+#include "spi_util.h"
+#include "watched.h"
 
 #include "access/xact.h"
 #include "catalog/pg_type_d.h"
@@ -37,28 +41,6 @@
 #include "utils/timestamp.h"
 
 #define NOTIFY_CHANNEL "credit_sandbox"
-
-bool
-cs_operator_in_sandbox(const char *operator_id)
-{
-	static SPIPlanPtr plan = NULL;
-	Datum		values[1];
-	bool		member;
-
-	if (plan == NULL)
-	{
-		Oid			types[1] = {TEXTOID};
-
-		plan = cs_prepare(psprintf("SELECT FROM %s m WHERE m.operator_id = $1 AND m.exited_at IS NULL",
-								   cs_table("sandbox_memberships")),
-						  1, types);
-	}
-	values[0] = CStringGetTextDatum(operator_id);
-	cs_execute(plan, values, NULL);
-	member = SPI_processed > 0;
-	SPI_freetuptable(SPI_tuptable);
-	return member;
-}
 
 /* The open warning of the hit's key, if any. */
 static bool
@@ -327,7 +309,7 @@ hit_log_names_operator(void)
 }
 
 void
-cs_outcome_register_callbacks(void)
+cs_outcome_init(void)
 {
 	cs_watch_tables(&hit_log_watch);
 	RegisterXactCallback(notify_at_commit, NULL);

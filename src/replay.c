@@ -17,7 +17,8 @@
  */
 #include "postgres.h"
 
-#include "credit_sandbox.h"
+#include "evaluate.h"
+#include "spi_util.h"
 
 #include "access/tupdesc.h"
 #include "catalog/pg_type_d.h"

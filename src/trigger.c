@@ -13,13 +13,14 @@
 #include "postgres.h"
 
 #include "compat.h"
-#include "credit_sandbox.h"
+#include "evaluate.h"
 #include "operator_lock.h"
 
 #include "access/htup_details.h"
 #include "access/xact.h"
 #include "catalog/pg_proc.h"
 #include "commands/trigger.h"
+#include "executor/spi.h"
 #include "executor/tuptable.h"
 #include "fmgr.h"
 #include "miscadmin.h"

@@ -14,7 +14,7 @@
  */
 #include "postgres.h"
 
-#include "credit_sandbox.h"
+#include "spi_util.h"
 #include "watched.h"
 
 #include "catalog/namespace.h"
