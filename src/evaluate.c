@@ -471,8 +471,13 @@ judge_rl03(EvalContext *ctx, const EventRow *r, const Rule *rule, const char **s
 	const RuleCatalog *cat = ctx->cat;
 	bool		banned_category = cs_category_in(cat->prohibited_categories, r->category);
 	bool	   *found = ctx->prohibited_found;
-	int			nfound = r->folded_title
-		? cs_matcher_scan(cat->prohibited_terms, r->folded_title, strlen(r->folded_title), found) : 0;
+	int			nfound = 0;
+
+	/* found[] is reused row after row: a row without a title must clear it */
+	if (r->folded_title)
+		nfound = cs_matcher_scan(cat->prohibited_terms, r->folded_title, strlen(r->folded_title), found);
+	else
+		memset(found, 0, sizeof(bool) * cs_matcher_nterms(cat->prohibited_terms));
 
 	if (!banned_category && nfound == 0)
 		return false;

@@ -5,7 +5,7 @@
 BEGIN;
 SET LOCAL client_min_messages = warning;
 SET LOCAL TimeZone = 'UTC';
-SELECT plan(117);
+SELECT plan(118);
 
 \ir lib/defaults.sql
 \ir lib/helpers.sql
@@ -150,6 +150,13 @@ SELECT is((pg_temp.latest_warning('TRL03', 'RL03', 'h')).evidence -> 'terms', '[
           'RL03: a term added to the list applies to the next row');
 SELECT is(pg_temp.warning_count('TRL03', 'RL03'), 5::bigint, 'RL03: one warning per item (a, b, c, e, h)');
 SELECT is((pg_temp.latest_warning('TRL03', 'RL03', 'a')).subject_key, 'a', 'RL03: the key is the item_id');
+-- one statement: a row whose title matches, then a row of a prohibited category without a
+-- title; the second row's evidence names no term (none of the first row's)
+INSERT INTO credit_sandbox.transactions (operator_id, occurred_at, buyer_id, item_id, item_title, category, quantity, unit_price)
+VALUES ('TRL03', '2030-06-01 12:07+08', 'b', 'k', 'ivory comb', 'misc', 1, 10),
+       ('TRL03', '2030-06-01 12:08+08', 'b', 'l', NULL, 'firearms', 1, 10);
+SELECT is((pg_temp.latest_warning('TRL03', 'RL03', 'l')).evidence -> 'terms', '[]'::jsonb,
+          'RL03: a row without a title names no term, whatever the row before it matched');
 
 -- =================================================================== RL04
 CALL pg_temp.add_operator('TRL04');
