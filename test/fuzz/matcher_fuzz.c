@@ -60,10 +60,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	title_len = (int) strlen(title);
 
-	m = matcher_build((const char *const *) terms, nterms);
-	if (matcher_nterms(m) != nterms)
+	m = cs_matcher_build((const char *const *) terms, nterms);
+	if (cs_matcher_nterms(m) != nterms)
 		abort();
-	count = matcher_scan(m, title, title_len, found);
+	count = cs_matcher_scan(m, title, title_len, found);
 	for (int i = 0; i < nterms; i++)
 	{
 		bool		expected = reportable(terms, i) && strstr(title, terms[i]) != NULL;

@@ -31,11 +31,12 @@
  */
 #include "postgres.h"
 
-#include "credit_sandbox.h"
+#include "catalog.h"
 
 #include "access/xact.h"
 #include "catalog/pg_collation_d.h"
 #include "catalog/pg_type_d.h"
+#include "executor/spi.h"
 #include "fmgr.h"
 #include "mb/pg_wchar.h"
 #include "utils/array.h"
