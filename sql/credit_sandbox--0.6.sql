@@ -1150,6 +1150,169 @@ COMMENT ON COLUMN credit_sandbox.summary.classified_operators IS 'Operators grad
 COMMENT ON COLUMN credit_sandbox.summary.random_spot_checks IS 'Random inspection tasks over all draws.';
 COMMENT ON COLUMN credit_sandbox.summary.triggered_inspections IS 'Triggered inspection tasks over all draws.';
 
+-- ===================================================================== analyst views: over time
+-- Every warning whatever its status, draws and their tasks, stays and their
+-- ends, tips past their deadline: what analysts follow without the admin
+-- role.  Security barriers, like the views above; granted by create_roles().
+
+-- Warnings by the legal day of their first hit, the operator's region and
+-- the red line, every status.  Hits are those counted on these warnings,
+-- whatever day they came (rule_hits_daily counts hits by their own day).
+CREATE VIEW credit_sandbox.warnings_daily WITH (security_barrier) AS
+SELECT credit_sandbox.legal_day(w.occurred_at) AS day, o.region, w.code, r.title AS rule_title,
+       count(*) AS warnings,
+       count(*) FILTER (WHERE w.list = 'risk_trigger') AS warning_clues,
+       count(*) FILTER (WHERE w.list = 'admin_tip') AS admin_tips,
+       sum(w.hits)::bigint AS hits,
+       count(DISTINCT w.operator_id) AS operators,
+       count(*) FILTER (WHERE w.status = 'open') AS open,
+       count(*) FILTER (WHERE w.status = 'acknowledged') AS acknowledged,
+       count(*) FILTER (WHERE w.status = 'corrected') AS corrected,
+       count(*) FILTER (WHERE w.status = 'escalated') AS escalated,
+       count(*) FILTER (WHERE w.status = 'closed') AS closed
+  FROM credit_sandbox.warnings w
+  LEFT JOIN credit_sandbox.operators o ON o.operator_id = w.operator_id
+  LEFT JOIN credit_sandbox.rules r ON r.code = w.code
+ GROUP BY 1, 2, 3, 4;
+COMMENT ON VIEW credit_sandbox.warnings_daily IS
+    'Every warning clue and tip, any status, counted per legal day of its first hit, region and rule.';
+COMMENT ON COLUMN credit_sandbox.warnings_daily.day IS
+    'Legal day (credit_sandbox.time_zone) of the warnings'' first hit (warnings.occurred_at).';
+COMMENT ON COLUMN credit_sandbox.warnings_daily.region IS 'The operators'' region; NULL = unregistered or no region given.';
+COMMENT ON COLUMN credit_sandbox.warnings_daily.code IS 'The rule hit (RL01-RL09, TP01).';
+COMMENT ON COLUMN credit_sandbox.warnings_daily.rule_title IS 'The rule''s title.';
+COMMENT ON COLUMN credit_sandbox.warnings_daily.warnings IS 'Warning clues and tips first hit that day (warning_clues + admin_tips).';
+COMMENT ON COLUMN credit_sandbox.warnings_daily.warning_clues IS 'Of them, warning clues (risk_trigger).';
+COMMENT ON COLUMN credit_sandbox.warnings_daily.admin_tips IS 'Of them, administrative tips (admin_tip).';
+COMMENT ON COLUMN credit_sandbox.warnings_daily.hits IS 'Hits counted on them, the later days'' included.';
+COMMENT ON COLUMN credit_sandbox.warnings_daily.operators IS 'Operators they are about.';
+COMMENT ON COLUMN credit_sandbox.warnings_daily.open IS 'Of them, status open now.';
+COMMENT ON COLUMN credit_sandbox.warnings_daily.acknowledged IS 'Of them, status acknowledged now.';
+COMMENT ON COLUMN credit_sandbox.warnings_daily.corrected IS 'Of them, status corrected now.';
+COMMENT ON COLUMN credit_sandbox.warnings_daily.escalated IS 'Of them, status escalated now (tips past due, turned into clues).';
+COMMENT ON COLUMN credit_sandbox.warnings_daily.closed IS 'Of them, status closed now.';
+
+-- One row per draw.  The seed is shown: it was published before the draw
+-- and anyone checks the draw with it (verify_draw is the analysts' too).
+-- Conflicts of interest are not shown: who is related to whom is personal,
+-- and the tasks already show they were respected.
+CREATE VIEW credit_sandbox.inspection_draw_summary WITH (security_barrier) AS
+SELECT d.draw_id, d.drawn_at, d.drawn_by, d.seed, d.ratios, d.inspectors_per_task,
+       cardinality(d.inspector_pool) AS inspectors,
+       (SELECT count(*) FROM credit_sandbox.inspection_pool p WHERE p.draw_id = d.draw_id) AS pool_operators,
+       (SELECT coalesce(jsonb_object_agg(c.class, c.n), '{}')
+          FROM (SELECT p.class, count(*) AS n FROM credit_sandbox.inspection_pool p
+                 WHERE p.draw_id = d.draw_id AND p.class IS NOT NULL GROUP BY p.class) c) AS pool_by_class,
+       (SELECT count(*) FROM credit_sandbox.inspection_tasks t
+         WHERE t.draw_id = d.draw_id AND t.reason = 'random') AS random_tasks,
+       (SELECT count(*) FROM credit_sandbox.inspection_tasks t
+         WHERE t.draw_id = d.draw_id AND t.reason = 'triggered') AS triggered_tasks
+  FROM credit_sandbox.inspection_draws d;
+COMMENT ON VIEW credit_sandbox.inspection_draw_summary IS
+    'Each dual-random draw: its published inputs, the pool per class and the tasks it gave (conflicts of interest left out).';
+COMMENT ON COLUMN credit_sandbox.inspection_draw_summary.draw_id IS 'The draw (inspection_draws.draw_id).';
+COMMENT ON COLUMN credit_sandbox.inspection_draw_summary.drawn_at IS 'When it was made.';
+COMMENT ON COLUMN credit_sandbox.inspection_draw_summary.drawn_by IS 'Login that made it.';
+COMMENT ON COLUMN credit_sandbox.inspection_draw_summary.seed IS
+    'The seed, published before the draw: verify_draw(draw_id) or any sha256 tool recomputes the draw from it.';
+COMMENT ON COLUMN credit_sandbox.inspection_draw_summary.ratios IS 'Share of each class drawn; a class left out is not drawn.';
+COMMENT ON COLUMN credit_sandbox.inspection_draw_summary.inspectors_per_task IS 'Inspectors assigned to each task.';
+COMMENT ON COLUMN credit_sandbox.inspection_draw_summary.inspectors IS 'Active inspectors at the draw (its inspector pool).';
+COMMENT ON COLUMN credit_sandbox.inspection_draw_summary.pool_operators IS
+    'Operators it chose from: off the no-disturbance list, or with an open warning clue.';
+COMMENT ON COLUMN credit_sandbox.inspection_draw_summary.pool_by_class IS
+    'Of them, how many in each class at the draw, e.g. {"A": 40, "B": 7}; unregistered ones are in no class.';
+COMMENT ON COLUMN credit_sandbox.inspection_draw_summary.random_tasks IS 'Tasks drawn at random in their class.';
+COMMENT ON COLUMN credit_sandbox.inspection_draw_summary.triggered_tasks IS 'Tasks for an open warning clue, not drawn at random.';
+
+-- One row per task, with the operator, its class at the draw and the
+-- inspectors by name.  0.6 records no visit or outcome: a task is what the
+-- draw assigned.
+CREATE VIEW credit_sandbox.inspection_task_details WITH (security_barrier) AS
+SELECT t.draw_id, d.drawn_at, t.operator_id, o.name AS operator_name, o.region, p.class, t.reason,
+       t.inspectors,
+       ARRAY(SELECT i.name FROM unnest(t.inspectors) WITH ORDINALITY AS x(inspector_id, n)
+               LEFT JOIN credit_sandbox.inspectors i ON i.inspector_id = x.inspector_id
+              ORDER BY x.n) AS inspector_names
+  FROM credit_sandbox.inspection_tasks t
+  JOIN credit_sandbox.inspection_draws d ON d.draw_id = t.draw_id
+  LEFT JOIN credit_sandbox.inspection_pool p ON p.draw_id = t.draw_id AND p.operator_id = t.operator_id
+  LEFT JOIN credit_sandbox.operators o ON o.operator_id = t.operator_id;
+COMMENT ON VIEW credit_sandbox.inspection_task_details IS
+    'Each inspection task of each draw: the operator, its class at the draw, random or triggered, and its inspectors.';
+COMMENT ON COLUMN credit_sandbox.inspection_task_details.draw_id IS 'The draw.';
+COMMENT ON COLUMN credit_sandbox.inspection_task_details.drawn_at IS 'When the draw was made.';
+COMMENT ON COLUMN credit_sandbox.inspection_task_details.operator_id IS 'The operator to inspect.';
+COMMENT ON COLUMN credit_sandbox.inspection_task_details.operator_name IS 'Its trading name; NULL if unregistered.';
+COMMENT ON COLUMN credit_sandbox.inspection_task_details.region IS 'Its region; NULL if unregistered.';
+COMMENT ON COLUMN credit_sandbox.inspection_task_details.class IS 'Its class at the draw; NULL = unregistered.';
+COMMENT ON COLUMN credit_sandbox.inspection_task_details.reason IS 'random (drawn in its class) or triggered (an open warning clue).';
+COMMENT ON COLUMN credit_sandbox.inspection_task_details.inspectors IS 'The inspectors assigned, in drawn order.';
+COMMENT ON COLUMN credit_sandbox.inspection_task_details.inspector_names IS
+    'Their names, in the same order (NULL for an inspector since deleted).';
+
+-- One row per stay in the sandbox, current or ended, with why it began and
+-- why it ended.  A stay begins at clock time under the operator's lock, after
+-- now() of the transaction that admits it: its duration is not negative.
+CREATE VIEW credit_sandbox.sandbox_stays WITH (security_barrier) AS
+SELECT m.membership_id, m.operator_id, o.name AS operator_name, o.region,
+       m.admitted_at, credit_sandbox.legal_day(m.admitted_at) AS admitted_on, m.admitted_by, m.admit_reason,
+       m.exited_at, credit_sandbox.legal_day(m.exited_at) AS exited_on, m.exit_code, m.exit_reason,
+       m.exit_warning_id, m.exit_hit_at, m.exited_at IS NULL AS ongoing,
+       coalesce(m.exited_at, greatest(m.admitted_at, now())) - m.admitted_at AS duration
+  FROM credit_sandbox.sandbox_memberships m
+  LEFT JOIN credit_sandbox.operators o ON o.operator_id = m.operator_id;
+COMMENT ON VIEW credit_sandbox.sandbox_stays IS
+    'Every stay in the credit sandbox, current or ended: when and why it began and ended.';
+COMMENT ON COLUMN credit_sandbox.sandbox_stays.membership_id IS 'The stay (sandbox_memberships.membership_id).';
+COMMENT ON COLUMN credit_sandbox.sandbox_stays.operator_id IS 'The member.';
+COMMENT ON COLUMN credit_sandbox.sandbox_stays.operator_name IS 'Its trading name.';
+COMMENT ON COLUMN credit_sandbox.sandbox_stays.region IS 'Its region.';
+COMMENT ON COLUMN credit_sandbox.sandbox_stays.admitted_at IS 'When the stay began.';
+COMMENT ON COLUMN credit_sandbox.sandbox_stays.admitted_on IS 'Its legal day (credit_sandbox.time_zone).';
+COMMENT ON COLUMN credit_sandbox.sandbox_stays.admitted_by IS 'Login that admitted it (admit or renew_sandbox).';
+COMMENT ON COLUMN credit_sandbox.sandbox_stays.admit_reason IS 'Why: class A and its score.';
+COMMENT ON COLUMN credit_sandbox.sandbox_stays.exited_at IS 'When the stay ended; NULL = ongoing.';
+COMMENT ON COLUMN credit_sandbox.sandbox_stays.exited_on IS 'Its legal day; NULL = ongoing.';
+COMMENT ON COLUMN credit_sandbox.sandbox_stays.exit_code IS 'CLASS (graded below A) or the code of the warning clue that ended it.';
+COMMENT ON COLUMN credit_sandbox.sandbox_stays.exit_reason IS 'Why it ended: the class, or the clue''s code and title.';
+COMMENT ON COLUMN credit_sandbox.sandbox_stays.exit_warning_id IS 'The warning clue that ended it, if one did.';
+COMMENT ON COLUMN credit_sandbox.sandbox_stays.exit_hit_at IS 'Data time of the row whose hit ended it, if one did.';
+COMMENT ON COLUMN credit_sandbox.sandbox_stays.ongoing IS 'Whether the stay goes on now.';
+COMMENT ON COLUMN credit_sandbox.sandbox_stays.duration IS
+    'How long it lasted, or has lasted until now() (0 in the transaction that began it).';
+
+-- Tips past due_at and neither corrected, closed nor escalated: what
+-- escalate_overdue() escalates on its next run.
+CREATE VIEW credit_sandbox.overdue_tips WITH (security_barrier) AS
+SELECT w.warning_id, w.operator_id, o.name AS operator_name, o.region, w.code, r.title AS rule_title,
+       w.subject_key, w.status, w.hits, w.occurred_at, w.last_hit_at, w.due_at,
+       now() - w.due_at AS overdue_by,
+       floor(date_part('epoch', now() - w.due_at) / 86400)::integer AS days_overdue,
+       EXISTS (SELECT FROM credit_sandbox.sandbox_memberships m
+                WHERE m.operator_id = w.operator_id AND m.exited_at IS NULL) AS in_sandbox
+  FROM credit_sandbox.warnings w
+  LEFT JOIN credit_sandbox.operators o ON o.operator_id = w.operator_id
+  LEFT JOIN credit_sandbox.rules r ON r.code = w.code
+ WHERE w.list = 'admin_tip' AND w.status IN ('open', 'acknowledged') AND w.due_at < now();
+COMMENT ON VIEW credit_sandbox.overdue_tips IS
+    'Tips past their correction deadline and not corrected, closed or escalated: what escalate_overdue() escalates next.';
+COMMENT ON COLUMN credit_sandbox.overdue_tips.warning_id IS 'The tip (warnings.warning_id).';
+COMMENT ON COLUMN credit_sandbox.overdue_tips.operator_id IS 'The operator it is about.';
+COMMENT ON COLUMN credit_sandbox.overdue_tips.operator_name IS 'Its trading name; NULL if unregistered.';
+COMMENT ON COLUMN credit_sandbox.overdue_tips.region IS 'Its region; NULL if unregistered.';
+COMMENT ON COLUMN credit_sandbox.overdue_tips.code IS 'The rule hit.';
+COMMENT ON COLUMN credit_sandbox.overdue_tips.rule_title IS 'The rule''s title.';
+COMMENT ON COLUMN credit_sandbox.overdue_tips.subject_key IS 'What it is about: item, address or operator.';
+COMMENT ON COLUMN credit_sandbox.overdue_tips.status IS 'open or acknowledged.';
+COMMENT ON COLUMN credit_sandbox.overdue_tips.hits IS 'Hits counted on it.';
+COMMENT ON COLUMN credit_sandbox.overdue_tips.occurred_at IS 'Data time of the first hit''s row.';
+COMMENT ON COLUMN credit_sandbox.overdue_tips.last_hit_at IS 'Data time of the latest hit''s row.';
+COMMENT ON COLUMN credit_sandbox.overdue_tips.due_at IS 'End of its correction period (occurred_at + correction period).';
+COMMENT ON COLUMN credit_sandbox.overdue_tips.overdue_by IS 'How long past due_at it is now.';
+COMMENT ON COLUMN credit_sandbox.overdue_tips.days_overdue IS 'Whole days past due_at (24-hour periods, 0 in the first).';
+COMMENT ON COLUMN credit_sandbox.overdue_tips.in_sandbox IS 'Whether the operator is in the sandbox now.';
+
 -- ===================================================================== checks
 
 -- As the extension's owner, so that an application that may only insert rows

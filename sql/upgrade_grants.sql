@@ -2,7 +2,8 @@
 -- upgrade_grants: the grants create_roles() made under 0.4, updated to 0.5.  A platform
 -- that could insert whole rows inserts every column but the generated keys, registers an
 -- operator's id, name and region only, and writes no list; the regulator keeps its grants,
--- and from 0.6 its removals of defaults are recorded under its login.
+-- and from 0.6 its removals of defaults are recorded under its login; the views 0.6 adds
+-- are the analysts' and the regulator's once create_roles() runs again.
 -- In a database and with roles of its own, dropped at the end.
 --
 SET client_min_messages = warning;
@@ -41,6 +42,18 @@ SET ROLE cs_upgrade_admin;
 DELETE FROM credit_sandbox.prohibited_terms WHERE term = 'ivory';
 RESET SESSION AUTHORIZATION;
 SELECT table_name, key, removed_by FROM credit_sandbox.removed_rows;
+
+-- the analysts' views 0.6 adds: readable by the analysts and the regulator once
+-- create_roles() runs again after the update, as the README says
+SELECT v AS view, has_table_privilege('cs_upgrade_analyst', 'credit_sandbox.' || v, 'SELECT') AS analyst,
+       has_table_privilege('cs_upgrade_admin', 'credit_sandbox.' || v, 'SELECT') AS admin
+  FROM unnest('{warnings_daily,inspection_draw_summary,inspection_task_details,sandbox_stays,overdue_tips}'::text[]) v;
+SELECT count(*) > 0 AS roles_granted_again
+  FROM credit_sandbox.create_roles('cs_upgrade_app', 'cs_upgrade_analyst', 'cs_upgrade_admin');
+SELECT v AS view, has_table_privilege('cs_upgrade_analyst', 'credit_sandbox.' || v, 'SELECT') AS analyst,
+       has_table_privilege('cs_upgrade_admin', 'credit_sandbox.' || v, 'SELECT') AS admin,
+       has_table_privilege('cs_upgrade_app', 'credit_sandbox.' || v, 'SELECT') AS app
+  FROM unnest('{warnings_daily,inspection_draw_summary,inspection_task_details,sandbox_stays,overdue_tips}'::text[]) v;
 
 \c :"regress_db"
 SET client_min_messages = warning;

@@ -4,7 +4,7 @@
 -- A file keeps a helper of its own only when no helper here does the same thing.
 --
 --   add_operator(id, registered, licence, permits, region)   a registered operator
---   admit_new_operator(id, licence)                           one, admitted (admit() must say true)
+--   admit_new_operator(id, licence, region)                   one, admitted (admit() must say true)
 --   add_list_entry(op, list, listed, removed)                 on the abnormal or dishonest list
 --   add_sale(op, at, item, title, cat, price, lp, ship)       one sale, one INSERT
 --   add_sale_series(op, first, n, step, ship)                 n sales, one INSERT each
@@ -27,10 +27,10 @@ LANGUAGE sql AS $$
     VALUES (id, 'test ' || id, region, registered, licence, permits) $$;
 -- admit() grades as of now(): an operator registered years ago with a valid licence and
 -- nothing recorded is class A, so admission failing is a broken fixture, not a result
-CREATE PROCEDURE pg_temp.admit_new_operator(id text, licence date DEFAULT '2031-12-31')
+CREATE PROCEDURE pg_temp.admit_new_operator(id text, licence date DEFAULT '2031-12-31', region text DEFAULT 'Test')
 LANGUAGE plpgsql AS $$
 BEGIN
-    CALL pg_temp.add_operator(id, licence => licence);
+    CALL pg_temp.add_operator(id, licence => licence, region => region);
     IF NOT credit_sandbox.admit(id) THEN
         RAISE EXCEPTION 'setup: % was not admitted', id;
     END IF;
