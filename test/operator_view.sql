@@ -5,7 +5,8 @@
 -- tips only; anything else is 42501 with a detail and a hint, and the error is the same
 -- for another operator's tip, its own warning clue and a warning that does not exist.  It
 -- reads no table, no other view and executes no other function; a qual that would raise on
--- another operator's row is never evaluated on it (security_barrier); SET ROLE to another
+-- another operator's row, or a cheap function that writes down what it is shown, never sees
+-- it (security_barrier, tested on a plan that reads every warning); SET ROLE to another
 -- operator's login changes nothing (the login is session_user).  The regulator keeps its
 -- powers and writes the mapping.
 -- Logins played by SET SESSION AUTHORIZATION, roles made in this transaction and rolled
@@ -13,7 +14,7 @@
 BEGIN;
 SET LOCAL client_min_messages = warning;
 SET LOCAL TimeZone = 'UTC';
-SELECT plan(55);
+SELECT plan(57);
 
 \ir lib/defaults.sql
 \ir lib/helpers.sql
@@ -92,16 +93,36 @@ SELECT throws_ok($$SELECT * FROM credit_sandbox.operator_logins$$, '42501', 'per
                  'operator: cannot read the mapping');
 
 -- =================================================================== what each login sees
+-- a function of its own that writes down every operator it is shown, claiming to cost nothing
+-- so that the planner would run it first were the view not a security barrier
+RESET SESSION AUTHORIZATION;
+CREATE TEMP TABLE ov_seen (operator_id text);
+GRANT INSERT ON ov_seen TO ov_a;
+CREATE FUNCTION pg_temp.ov_peek(op text) RETURNS boolean LANGUAGE sql COST 0.0000001 AS
+$$ INSERT INTO ov_seen VALUES (op) RETURNING true $$;
+GRANT EXECUTE ON FUNCTION pg_temp.ov_peek(text) TO ov_a;
+SET SESSION AUTHORIZATION ov_a;
 SELECT results_eq($$SELECT operator_id, code, list, status FROM credit_sandbox.my_warnings ORDER BY warning_id$$,
                   $$VALUES ('OV-A1', 'RL06', 'admin_tip', 'open'), ('OV-A1', 'RL03', 'risk_trigger', 'open'),
                            ('OV-A2', 'RL06', 'admin_tip', 'open')$$,
                   'ov_a: my_warnings has the tips and clues of OV-A1 and OV-A2, nothing of OV-B');
-SELECT is((SELECT count(*) FROM credit_sandbox.my_warnings
-            WHERE 1 / (CASE WHEN operator_id LIKE 'OV-B%' THEN 0 ELSE 1 END) = 1), 3::bigint,
-          'ov_a: a qual that raises on OV-B''s rows is never evaluated on them (security_barrier)');
+SELECT is(pg_temp.error_fields($$SELECT count(*) FROM credit_sandbox.my_warnings
+                                   WHERE 1 / (CASE WHEN operator_id LIKE 'OV-B%' THEN 0 ELSE 1 END) = 1$$), NULL,
+          'ov_a: a qual that raises on OV-B''s rows is never evaluated on them (no division by zero)');
+-- a plan that reads every warning and filters after (as a large table would be read)
+SET LOCAL enable_indexscan = off;
+SET LOCAL enable_bitmapscan = off;
+SET LOCAL enable_nestloop = off;
+SELECT is((SELECT count(*) FROM credit_sandbox.my_warnings w WHERE pg_temp.ov_peek(w.operator_id)), 3::bigint,
+          'ov_a: a function that claims to cost nothing, in a WHERE clause over my_warnings');
+RESET enable_indexscan;
+RESET enable_bitmapscan;
+RESET enable_nestloop;
 SELECT is((SELECT count(*) FROM credit_sandbox.my_warnings WHERE warning_id IN (:tip_b, :clue_b)), 0::bigint,
           'ov_a: OV-B''s rows are not there by id either');
 RESET SESSION AUTHORIZATION;
+SELECT is((SELECT string_agg(DISTINCT operator_id, ',' ORDER BY operator_id) FROM ov_seen), 'OV-A1,OV-A2',
+          '... it was shown OV-A1''s and OV-A2''s rows only, never OV-B''s (security_barrier)');
 SET SESSION AUTHORIZATION ov_b;
 SELECT results_eq($$SELECT operator_id, code, list FROM credit_sandbox.my_warnings ORDER BY warning_id$$,
                   $$VALUES ('OV-B', 'RL06', 'admin_tip'), ('OV-B', 'RL03', 'risk_trigger')$$,

@@ -5,7 +5,8 @@
 # try every way around:
 #   - my_warnings: each operator login reads its own operators' rows, every status, and
 #     no other; the stranger and the platform nothing; a qual that raises on another
-#     operator's row is never evaluated on it
+#     operator's row is never evaluated on it, nor is a function of its own (claiming to
+#     cost nothing, raising a NOTICE with what it is shown) ever shown one
 #   - acknowledge / record_correction: on its own tips only; another operator's tip, its
 #     own warning clue and an id that does not exist give the same 42501 (the message
 #     names the id given, the detail the login: nothing of the row)
@@ -90,6 +91,13 @@ conc_check "the stranger: my_warnings is empty" 0 "$(as cs_ol_stranger "SELECT c
 conc_check "the platform: my_warnings refused" 42501 "$(state cs_ol_platform "SELECT count(*) FROM credit_sandbox.my_warnings")"
 conc_check "cs_ol_a: a qual raising on OL-B's rows is never evaluated on them" 3 \
     "$(as cs_ol_a "SELECT count(*) FROM credit_sandbox.my_warnings WHERE 1 / (CASE WHEN operator_id = 'OL-B' THEN 0 ELSE 1 END) = 1")"
+peek=$(PGOPTIONS='-c client_min_messages=notice -c enable_indexscan=off -c enable_bitmapscan=off -c enable_nestloop=off' \
+       psql -X -q -A -t -U cs_ol_a -d "$DB" \
+            -c "CREATE FUNCTION pg_temp.peek(t text) RETURNS boolean LANGUAGE plpgsql COST 0.0000001 AS
+                \$\$ BEGIN RAISE NOTICE 'seen %', t; RETURN true; END \$\$" \
+            -c "SELECT count(*) FROM credit_sandbox.my_warnings WHERE pg_temp.peek(operator_id)" 2>&1 || true)
+conc_check "cs_ol_a: its own function claiming to cost nothing, over my_warnings, is shown its 3 rows and none of OL-B's" \
+    "3|0" "$(grep -c 'NOTICE:  seen OL-A' <<<"$peek" || true)|$(grep -c 'OL-B' <<<"$peek" || true)"
 conc_check "cs_ol_b: OL-A's tip by its id in my_warnings: nothing" 0 \
     "$(as cs_ol_b "SELECT count(*) FROM credit_sandbox.my_warnings WHERE warning_id = $TIP_A")"
 
