@@ -3,8 +3,8 @@
 -- credit_sandbox 0.5 -> 0.6: what an update must do to reach the objects of
 -- credit_sandbox--0.6.sql, the one install script of 0.6 (sql/upgrade.sql
 -- proves the two equal): comments, constraint validity, who removed a
--- default, and the analysts' views of warnings over time, draws, stays and
--- overdue tips.
+-- default, the analysts' views of warnings over time, draws, stays and overdue
+-- tips, and the operators' own view and the audit trail.
 
 -- ===== constraints added NOT VALID
 -- 0.4 added these NOT VALID, so that updating never scanned or failed on the
@@ -427,15 +427,7 @@ COMMENT ON FUNCTION credit_sandbox.renew_sandbox(timestamptz) IS
     'Regrades everyone as of at, removes members below A, admits every class-A non-member; returns each change.';
 COMMENT ON FUNCTION credit_sandbox.sandbox_members_at(timestamptz) IS
     'The members at a moment, with the start of their stay: membership history for analysts.';
-COMMENT ON FUNCTION credit_sandbox.change_warning_status(bigint, text[], text, text) IS
-    'Internal: moves a warning from one of from_status to to_status, under its operator''s lock.';
-COMMENT ON FUNCTION credit_sandbox.acknowledge(bigint, text) IS
-    'open -> acknowledged: the warning is seen (it no longer counts hits; a new hit opens a new one).';
-COMMENT ON FUNCTION credit_sandbox.record_correction(bigint, text) IS
-    'open or acknowledged -> corrected: the operator corrected it (a tip so marked is never escalated).';
 COMMENT ON FUNCTION credit_sandbox.close_warning(bigint, text) IS 'Any status but closed -> closed: the case is settled.';
-COMMENT ON FUNCTION credit_sandbox.escalate_overdue(timestamptz) IS
-    'Escalates every tip past due_at and not corrected: status escalated and a new warning clue on its key. Meant for a schedule (pg_cron).';
 COMMENT ON TABLE credit_sandbox.inspectors IS 'Inspectors a draw may assign to tasks.';
 COMMENT ON COLUMN credit_sandbox.inspectors.inspector_id IS 'The inspector''s id: hashed with the seed to draw.';
 COMMENT ON COLUMN credit_sandbox.inspectors.name IS 'Name.';
@@ -561,8 +553,6 @@ COMMENT ON FUNCTION credit_sandbox.remove_recorded_row() IS
     'Trigger on removed_rows: a recorded (or restored) record removes its row again.';
 COMMENT ON FUNCTION credit_sandbox.platform_columns(regclass) IS
     'The columns of an event table the platforms insert: every column but the generated key.';
-COMMENT ON FUNCTION credit_sandbox.create_roles(name, name, name) IS
-    'Creates the application, analyst and administrator group roles (NOLOGIN) that do not exist and grants them their privileges; returns the statements run. Idempotent.';
 
 -- A partition's comments are its parent's: comments are not inherited.
 DO $$
@@ -580,3 +570,302 @@ BEGIN
                   WHERE a.attrelid = parent AND a.attnum > 0 AND NOT a.attisdropped);
     END LOOP;
 END $$;
+
+-- ===== operators' own view and the audit trail
+-- An operator (the merchant) reads its own warnings and tips, and acknowledges
+-- and records corrections on its own tips, through a login the regulator maps
+-- to its operator ids; it reads nothing else.  Every status change is kept,
+-- append-only, in warning_status_history.
+--
+-- Who is the caller: the login, session_user, everywhere here, never
+-- current_user.  acknowledge and record_correction are SECURITY DEFINER (they
+-- write warnings), so inside them current_user is the extension's owner and
+-- only session_user still names the caller; my_warnings uses the same test so
+-- that it shows exactly the tips those functions accept.  SET ROLE cannot
+-- change session_user: a login that is also a member of another login's role
+-- still sees only what the regulator mapped to it.
+
+CREATE TABLE credit_sandbox.operator_logins (
+    login        name NOT NULL,
+    operator_id  text NOT NULL,
+    PRIMARY KEY (login, operator_id)
+);
+COMMENT ON TABLE credit_sandbox.operator_logins IS
+    'Which operators each login of the operator role acts for (the regulator''s): my_warnings, acknowledge and record_correction.';
+COMMENT ON COLUMN credit_sandbox.operator_logins.login IS 'The login (session_user), as in pg_roles.rolname; not checked to exist.';
+COMMENT ON COLUMN credit_sandbox.operator_logins.operator_id IS 'An operator it acts for (need not be registered).';
+SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.operator_logins', '');
+
+CREATE TABLE credit_sandbox.warning_status_history (
+    history_id   bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    warning_id   bigint NOT NULL,
+    from_status  text,
+    to_status    text NOT NULL,
+    changed_by   name NOT NULL,
+    changed_at   timestamptz NOT NULL,
+    note         text
+);
+CREATE INDEX warning_status_history_warning ON credit_sandbox.warning_status_history (warning_id, history_id);
+COMMENT ON TABLE credit_sandbox.warning_status_history IS
+    'Every status change of a warning or tip, append-only: acknowledge, record_correction, close_warning and escalate_overdue each add a row.';
+COMMENT ON COLUMN credit_sandbox.warning_status_history.history_id IS 'Generated key: the order the changes were made in.';
+COMMENT ON COLUMN credit_sandbox.warning_status_history.warning_id IS 'The warning or tip (warnings.warning_id).';
+COMMENT ON COLUMN credit_sandbox.warning_status_history.from_status IS
+    'Its status before; NULL for a change made before 0.6 (the update to 0.6 kept each warning''s last one).';
+COMMENT ON COLUMN credit_sandbox.warning_status_history.to_status IS 'Its status after: acknowledged, corrected, escalated or closed.';
+COMMENT ON COLUMN credit_sandbox.warning_status_history.changed_by IS 'Login (session user) that made the change.';
+COMMENT ON COLUMN credit_sandbox.warning_status_history.changed_at IS 'When (now() of that transaction, as warnings.status_changed_at).';
+COMMENT ON COLUMN credit_sandbox.warning_status_history.note IS
+    'The note given with the change; for an escalation, the warning clue written for the tip.';
+COMMENT ON SEQUENCE credit_sandbox.warning_status_history_history_id_seq IS 'Generates warning_status_history.history_id.';
+SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.warning_status_history', '');
+SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.warning_status_history_history_id_seq', '');
+
+-- Append-only for everyone, the owner included: no grant allows a change, and
+-- this trigger stops the owner (or a superuser) changing the record by mistake.
+-- ENABLE ALWAYS, so session_replication_role = replica does not skip it.
+CREATE FUNCTION credit_sandbox.refuse_history_change() RETURNS trigger
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RAISE EXCEPTION '% on warning_status_history is not allowed', TG_OP
+        USING ERRCODE = 'insufficient_privilege',
+              DETAIL = 'The history of warning statuses is append-only: rows are only ever added.',
+              HINT = 'A status change is made by acknowledge, record_correction, close_warning or escalate_overdue, which add a row.';
+END $$;
+COMMENT ON FUNCTION credit_sandbox.refuse_history_change() IS
+    'Trigger on warning_status_history: refuses UPDATE, DELETE and TRUNCATE, for every role.';
+REVOKE ALL ON FUNCTION credit_sandbox.refuse_history_change() FROM PUBLIC;
+CREATE TRIGGER refuse_history_change BEFORE UPDATE OR DELETE OR TRUNCATE ON credit_sandbox.warning_status_history
+    FOR EACH STATEMENT EXECUTE FUNCTION credit_sandbox.refuse_history_change();
+ALTER TABLE credit_sandbox.warning_status_history ENABLE ALWAYS TRIGGER refuse_history_change;
+
+-- Internal (granted to nobody), called by acknowledge and record_correction:
+-- a login that may close warnings is the regulator's and may change any
+-- warning; any other only the tips (admin_tip) of its own operators.  The
+-- same error whether the warning does not exist, is another operator's or is
+-- a warning clue, so that the error says nothing of other operators' rows.
+CREATE FUNCTION credit_sandbox.check_own_tip(warning_id bigint) RETURNS void
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_column
+BEGIN
+    IF has_function_privilege(SESSION_USER, 'credit_sandbox.close_warning(bigint, text)', 'EXECUTE') THEN
+        RETURN;
+    END IF;
+    IF NOT EXISTS (SELECT FROM credit_sandbox.warnings w
+                     JOIN credit_sandbox.operator_logins l ON l.operator_id = w.operator_id
+                    WHERE w.warning_id = check_own_tip.warning_id AND w.list = 'admin_tip'
+                      AND l.login = SESSION_USER) THEN
+        RAISE EXCEPTION 'permission denied for warning %', check_own_tip.warning_id
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = format('Login %s may acknowledge and record corrections only on the tips (admin_tip) of the operators operator_logins maps it to.',
+                                  quote_ident(SESSION_USER)),
+                  HINT = 'Your tips are the rows of credit_sandbox.my_warnings with list admin_tip; the regulator maps logins to operators.';
+    END IF;
+END $$;
+COMMENT ON FUNCTION credit_sandbox.check_own_tip(bigint) IS
+    'Internal: refuses (42501) a warning that is not a tip of the calling login''s operators, unless the login may close warnings (the regulator).';
+REVOKE ALL ON FUNCTION credit_sandbox.check_own_tip(bigint) FROM PUBLIC;
+
+-- The calling login's operators' warnings and tips, every status: the
+-- columns of open_warnings.
+CREATE VIEW credit_sandbox.my_warnings WITH (security_barrier) AS
+SELECT w.warning_id, w.operator_id, o.name AS operator_name, o.region, w.code, r.title AS rule_title,
+       w.list, w.subject_key, w.status, w.hits, w.occurred_at, w.last_hit_at, w.raised_at, w.due_at,
+       w.rule_version, r.tolerable, w.evidence, w.source_table, w.source_id,
+       (o.operator_id IS NOT NULL) AS registered,
+       EXISTS (SELECT FROM credit_sandbox.sandbox_memberships m
+                WHERE m.operator_id = w.operator_id AND m.exited_at IS NULL) AS in_sandbox
+  FROM credit_sandbox.warnings w
+  LEFT JOIN credit_sandbox.operators o ON o.operator_id = w.operator_id
+  LEFT JOIN credit_sandbox.rules r ON r.code = w.code
+ WHERE w.operator_id IN (SELECT l.operator_id FROM credit_sandbox.operator_logins l WHERE l.login = SESSION_USER);
+COMMENT ON VIEW credit_sandbox.my_warnings IS
+    'The warning clues and tips, every status, of the operators operator_logins maps the calling login (session_user) to.';
+COMMENT ON COLUMN credit_sandbox.my_warnings.warning_id IS 'The warning (warnings.warning_id).';
+COMMENT ON COLUMN credit_sandbox.my_warnings.operator_id IS 'The operator it is about.';
+COMMENT ON COLUMN credit_sandbox.my_warnings.operator_name IS 'Its trading name; NULL if unregistered.';
+COMMENT ON COLUMN credit_sandbox.my_warnings.region IS 'Its region; NULL if unregistered.';
+COMMENT ON COLUMN credit_sandbox.my_warnings.code IS 'The rule hit (RL01-RL09, TP01).';
+COMMENT ON COLUMN credit_sandbox.my_warnings.rule_title IS 'The rule''s title.';
+COMMENT ON COLUMN credit_sandbox.my_warnings.list IS 'risk_trigger (warning clue) or admin_tip (tip: acknowledge and record_correction take it).';
+COMMENT ON COLUMN credit_sandbox.my_warnings.subject_key IS 'What it is about: item, address or operator.';
+COMMENT ON COLUMN credit_sandbox.my_warnings.status IS 'open, acknowledged, corrected, escalated or closed.';
+COMMENT ON COLUMN credit_sandbox.my_warnings.hits IS 'Hits counted on it.';
+COMMENT ON COLUMN credit_sandbox.my_warnings.occurred_at IS 'Data time of the first hit''s row.';
+COMMENT ON COLUMN credit_sandbox.my_warnings.last_hit_at IS 'Data time of the latest hit''s row.';
+COMMENT ON COLUMN credit_sandbox.my_warnings.raised_at IS 'Wall-clock time it was written.';
+COMMENT ON COLUMN credit_sandbox.my_warnings.due_at IS 'End of a tip''s correction period; NULL for clues and TP01.';
+COMMENT ON COLUMN credit_sandbox.my_warnings.rule_version IS 'Version of the rule that judged the first hit.';
+COMMENT ON COLUMN credit_sandbox.my_warnings.tolerable IS 'Whether the rule is tolerable now.';
+COMMENT ON COLUMN credit_sandbox.my_warnings.evidence IS 'Observed values and thresholds.';
+COMMENT ON COLUMN credit_sandbox.my_warnings.source_table IS 'Table of the first hit''s row.';
+COMMENT ON COLUMN credit_sandbox.my_warnings.source_id IS 'Key of that row.';
+COMMENT ON COLUMN credit_sandbox.my_warnings.registered IS 'Whether the operator is in operators.';
+COMMENT ON COLUMN credit_sandbox.my_warnings.in_sandbox IS 'Whether the operator is in the sandbox now.';
+
+-- The status history of the warnings my_warnings shows.
+CREATE VIEW credit_sandbox.my_warning_history WITH (security_barrier) AS
+SELECT h.history_id, h.warning_id, h.from_status, h.to_status, h.changed_by, h.changed_at, h.note
+  FROM credit_sandbox.warning_status_history h
+  JOIN credit_sandbox.warnings w ON w.warning_id = h.warning_id
+ WHERE w.operator_id IN (SELECT l.operator_id FROM credit_sandbox.operator_logins l WHERE l.login = SESSION_USER);
+COMMENT ON VIEW credit_sandbox.my_warning_history IS
+    'The status history (warning_status_history) of the warnings and tips of the calling login''s operators.';
+COMMENT ON COLUMN credit_sandbox.my_warning_history.history_id IS 'The order the changes were made in.';
+COMMENT ON COLUMN credit_sandbox.my_warning_history.warning_id IS 'The warning or tip (my_warnings.warning_id).';
+COMMENT ON COLUMN credit_sandbox.my_warning_history.from_status IS 'Its status before; NULL for a change made before 0.6.';
+COMMENT ON COLUMN credit_sandbox.my_warning_history.to_status IS 'Its status after.';
+COMMENT ON COLUMN credit_sandbox.my_warning_history.changed_by IS 'Login that made the change.';
+COMMENT ON COLUMN credit_sandbox.my_warning_history.changed_at IS 'When.';
+COMMENT ON COLUMN credit_sandbox.my_warning_history.note IS 'The note given; for an escalation, the warning clue written for the tip.';
+
+-- Changes made before 0.6 kept only each warning's last status change: it
+-- opens the history, its status before unknown (NULL).
+INSERT INTO credit_sandbox.warning_status_history (warning_id, from_status, to_status, changed_by, changed_at, note)
+SELECT w.warning_id, NULL, w.status, w.status_changed_by, w.status_changed_at, w.status_note
+  FROM credit_sandbox.warnings w
+ WHERE w.status_changed_at IS NOT NULL AND w.status_changed_by IS NOT NULL
+ ORDER BY w.status_changed_at, w.warning_id;
+
+-- Internal: the status changes it allows are the caller's to choose, so it is
+-- granted to nobody; acknowledge, record_correction and close_warning use it.
+-- Each change adds its row to warning_status_history.
+CREATE OR REPLACE FUNCTION credit_sandbox.change_warning_status(warning_id bigint, from_status text[], to_status text,
+                                                                note text)
+    RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_column
+DECLARE
+    w credit_sandbox.warnings;
+    old_status text;
+BEGIN
+    SELECT * INTO w FROM credit_sandbox.warnings x WHERE x.warning_id = change_warning_status.warning_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'warning % does not exist', change_warning_status.warning_id USING ERRCODE = 'no_data_found';
+    END IF;
+    PERFORM credit_sandbox.lock_operator(w.operator_id);
+    -- read again under the lock: the status another transaction left
+    SELECT x.status INTO old_status FROM credit_sandbox.warnings x WHERE x.warning_id = w.warning_id FOR UPDATE;
+    IF NOT old_status = ANY (from_status) THEN
+        RAISE EXCEPTION 'warning % is %, not %', w.warning_id, old_status, array_to_string(from_status, ' or ')
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'A warning goes open -> acknowledged -> corrected or escalated -> closed.';
+    END IF;
+    UPDATE credit_sandbox.warnings x
+       SET status = to_status, status_changed_at = pg_catalog.now(), status_changed_by = SESSION_USER,
+           status_note = coalesce(note, x.status_note)
+     WHERE x.warning_id = w.warning_id;
+    INSERT INTO credit_sandbox.warning_status_history (warning_id, from_status, to_status, changed_by, changed_at, note)
+    VALUES (w.warning_id, old_status, to_status, SESSION_USER, pg_catalog.now(), note);
+END $$;
+COMMENT ON FUNCTION credit_sandbox.change_warning_status(bigint, text[], text, text) IS
+    'Internal: moves a warning from one of from_status to to_status, under its operator''s lock, and records the change in warning_status_history.';
+REVOKE ALL ON FUNCTION credit_sandbox.change_warning_status(bigint, text[], text, text) FROM PUBLIC;
+
+-- The regulator's on any warning, an operator login's on its own tips
+-- (check_own_tip).
+CREATE OR REPLACE FUNCTION credit_sandbox.acknowledge(warning_id bigint, note text DEFAULT NULL) RETURNS void
+    LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT credit_sandbox.check_own_tip(warning_id);
+    SELECT credit_sandbox.change_warning_status(warning_id, '{open}', 'acknowledged', note)
+$$;
+COMMENT ON FUNCTION credit_sandbox.acknowledge(bigint, text) IS
+    'open -> acknowledged: the warning is seen (it no longer counts hits; a new hit opens a new one). The regulator on any warning, an operator login on its own tips.';
+REVOKE ALL ON FUNCTION credit_sandbox.acknowledge(bigint, text) FROM PUBLIC;
+CREATE OR REPLACE FUNCTION credit_sandbox.record_correction(warning_id bigint, note text DEFAULT NULL) RETURNS void
+    LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT credit_sandbox.check_own_tip(warning_id);
+    SELECT credit_sandbox.change_warning_status(warning_id, '{open,acknowledged}', 'corrected', note)
+$$;
+COMMENT ON FUNCTION credit_sandbox.record_correction(bigint, text) IS
+    'open or acknowledged -> corrected: the operator corrected it (a tip so marked is never escalated). The regulator on any warning, an operator login on its own tips.';
+REVOKE ALL ON FUNCTION credit_sandbox.record_correction(bigint, text) FROM PUBLIC;
+
+COMMENT ON FUNCTION credit_sandbox.escalate_overdue(timestamptz) IS
+    'Escalates every tip past due_at and not corrected as of at (never later than now()): status escalated, recorded in warning_status_history, and a new warning clue on its key. Meant for a schedule (pg_cron).';
+
+-- create_roles gains the operator role: a parameter added at the end, with a
+-- default, so that every call of 0.5 still works.
+DROP FUNCTION credit_sandbox.create_roles(name, name, name);
+-- Creates the four group roles (NOLOGIN) that do not exist yet and grants
+-- them what they need; the DBA then grants membership to login roles.  Give
+-- other names to grant to roles of one's own.  Idempotent: run it again after
+-- ALTER EXTENSION UPDATE, which may add views.  Returns the statements it ran.
+-- Not at CREATE EXTENSION: roles are cluster-wide, and which roles a
+-- cluster has is the DBA's decision.
+CREATE FUNCTION credit_sandbox.create_roles(app name DEFAULT 'credit_sandbox_app',
+                                            analyst name DEFAULT 'credit_sandbox_analyst',
+                                            admin name DEFAULT 'credit_sandbox_admin',
+                                            operator name DEFAULT 'credit_sandbox_operator') RETURNS SETOF text
+    LANGUAGE plpgsql STRICT SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    s text;
+BEGIN
+    IF NOT (SELECT pg_has_role(e.extowner, 'USAGE') FROM pg_extension e WHERE e.extname = 'credit_sandbox') THEN
+        RAISE EXCEPTION 'only the owner of extension credit_sandbox may create its roles'
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    FOREACH s IN ARRAY ARRAY[app, analyst, admin, operator] LOOP
+        IF NOT EXISTS (SELECT FROM pg_roles r WHERE r.rolname = s) THEN
+            EXECUTE format('CREATE ROLE %I NOLOGIN', s);
+            RETURN NEXT format('CREATE ROLE %I NOLOGIN', s);
+        END IF;
+    END LOOP;
+    FOREACH s IN ARRAY ARRAY[
+        format('GRANT USAGE ON SCHEMA credit_sandbox TO %I, %I, %I', app, analyst, admin),
+        -- the platforms: insert events, every column but the generated key,
+        -- which they may only read back from their own insert (INSERT ...
+        -- RETURNING, see src/key_readback.c); register an operator's id,
+        -- name and region; nothing of the regulator's (licences, permits,
+        -- registration dates, the lists).  Table-level grants of older
+        -- versions are revoked first.
+        format('REVOKE INSERT, SELECT ON credit_sandbox.transactions, credit_sandbox.returns,'
+               ' credit_sandbox.complaints, credit_sandbox.operators, credit_sandbox.operator_lists FROM %I', app),
+        format('REVOKE SELECT (list_entry_id) ON credit_sandbox.operator_lists FROM %I', app),
+        format('GRANT INSERT (%s), SELECT (txn_id) ON credit_sandbox.transactions TO %I',
+               credit_sandbox.platform_columns('credit_sandbox.transactions'), app),
+        format('GRANT INSERT (%s), SELECT (return_id) ON credit_sandbox.returns TO %I',
+               credit_sandbox.platform_columns('credit_sandbox.returns'), app),
+        format('GRANT INSERT (%s), SELECT (complaint_id) ON credit_sandbox.complaints TO %I',
+               credit_sandbox.platform_columns('credit_sandbox.complaints'), app),
+        format('GRANT INSERT (operator_id, name, region) ON credit_sandbox.operators TO %I', app),
+        -- analysts: every view, and the readers that need no base table
+        format('GRANT SELECT ON %s TO %I',
+               (SELECT string_agg(c.oid::regclass::text, ', ' ORDER BY c.relname) FROM pg_class c
+                 WHERE c.relnamespace = 'credit_sandbox'::regnamespace AND c.relkind IN ('v', 'm')), analyst),
+        format('GRANT EXECUTE ON FUNCTION credit_sandbox.sandbox_members_at(timestamptz),'
+               ' credit_sandbox.verify_draw(bigint) TO %I, %I', analyst, admin),
+        -- administrators: read everything; edit operators, lists, rules,
+        -- grading and inspectors; never the events or what is derived
+        format('GRANT SELECT ON ALL TABLES IN SCHEMA credit_sandbox TO %I', admin),
+        format('GRANT INSERT, UPDATE, DELETE ON credit_sandbox.operators, credit_sandbox.operator_lists,'
+               ' credit_sandbox.regulated_categories, credit_sandbox.prohibited_categories,'
+               ' credit_sandbox.prohibited_terms, credit_sandbox.absolute_terms,'
+               ' credit_sandbox.return_exempt_categories, credit_sandbox.reference_prices,'
+               ' credit_sandbox.inspectors, credit_sandbox.inspector_conflicts TO %I', admin),
+        format('GRANT UPDATE ON credit_sandbox.rules, credit_sandbox.grading_weights,'
+               ' credit_sandbox.grade_boundaries TO %I', admin),
+        format('GRANT EXECUTE ON FUNCTION credit_sandbox.grade(text, timestamptz), credit_sandbox.regrade(timestamptz),'
+               ' credit_sandbox.grade_ungraded(timestamptz), credit_sandbox.admit(text),'
+               ' credit_sandbox.renew_sandbox(timestamptz), credit_sandbox.acknowledge(bigint, text),'
+               ' credit_sandbox.record_correction(bigint, text), credit_sandbox.close_warning(bigint, text),'
+               ' credit_sandbox.escalate_overdue(timestamptz), credit_sandbox.draw_inspections(text, jsonb, int),'
+               ' credit_sandbox.set_driver(text), credit_sandbox.replay(timestamptz, timestamptz, jsonb),'
+               ' credit_sandbox.check_consistency(timestamptz, timestamptz) TO %I', admin),
+        -- the audit trail, for administrators and analysts; the regulator
+        -- maps operator logins to operators
+        format('GRANT SELECT ON credit_sandbox.warning_status_history TO %I', analyst),
+        format('GRANT INSERT, UPDATE, DELETE ON credit_sandbox.operator_logins TO %I', admin),
+        -- operators: their own warnings and tips, and their answer to a tip;
+        -- nothing else (functions check whose tip it is: check_own_tip)
+        format('GRANT USAGE ON SCHEMA credit_sandbox TO %I', operator),
+        format('GRANT SELECT ON credit_sandbox.my_warnings, credit_sandbox.my_warning_history TO %I', operator),
+        format('GRANT EXECUTE ON FUNCTION credit_sandbox.acknowledge(bigint, text),'
+               ' credit_sandbox.record_correction(bigint, text) TO %I', operator)] LOOP
+        EXECUTE s;
+        RETURN NEXT s;
+    END LOOP;
+END $$;
+COMMENT ON FUNCTION credit_sandbox.create_roles(name, name, name, name) IS
+    'Creates the application, analyst, administrator and operator group roles (NOLOGIN) that do not exist and grants them their privileges; returns the statements run. Idempotent.';
+REVOKE ALL ON FUNCTION credit_sandbox.create_roles(name, name, name, name) FROM PUBLIC;

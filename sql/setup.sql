@@ -57,6 +57,7 @@ DECLARE
 BEGIN
     FOR t IN SELECT a.attrelid::regclass FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
               WHERE c.relnamespace = 'credit_sandbox'::regnamespace AND c.relkind = 'r' AND c.relname <> 'warnings'
+                AND c.relname <> 'warning_status_history'  -- append-only: its rows stay
                 AND a.attname = 'warning_id' AND NOT a.attisdropped
                 AND NOT EXISTS (SELECT FROM pg_attribute o WHERE o.attrelid = c.oid AND o.attname = 'operator_id')
     LOOP

@@ -4,7 +4,10 @@
  *	  Escalation of overdue tips: a sandbox tip past its correction
  *	  deadline and not corrected becomes 'escalated', and a warning clue is
  *	  written for the same key through the same outcome path as any hit
- *	  (NOTIFY, class cap, sandbox exit).  Meant to run on a schedule.
+ *	  (NOTIFY, class cap, sandbox exit).  Each escalation is a status change
+ *	  like any other: a row of warning_status_history.  Meant to run on a
+ *	  schedule; never as of a moment still to come, which would escalate tips
+ *	  whose correction period has not ended.
  *
  *-------------------------------------------------------------------------
  */
@@ -18,6 +21,7 @@
 #include "settings.h"
 #include "spi_util.h"
 
+#include "access/xact.h"
 #include "catalog/pg_type_d.h"
 #include "fmgr.h"
 #include "utils/builtins.h"
@@ -27,9 +31,10 @@ PG_FUNCTION_INFO_V1(credit_sandbox_escalate_overdue);
 
 /*
  * Marks the tip escalated if it still is overdue and open now that its
- * operator's lock is held; false when someone corrected it meanwhile.
+ * operator's lock is held, and returns the status it had (for the history);
+ * NULL when someone corrected it meanwhile.
  */
-static bool
+static char *
 mark_escalated(int64 tip_id, TimestampTz at)
 {
 	static SPIPlanPtr plan = NULL;
@@ -38,36 +43,50 @@ mark_escalated(int64 tip_id, TimestampTz at)
 	if (plan == NULL)
 	{
 		Oid			types[2] = {INT8OID, TIMESTAMPTZOID};
+		char	   *warnings = cs_table("warnings");
 
+		/* the self-join reads the row as it was before the update */
 		plan = cs_prepare(psprintf("UPDATE %s w SET status = 'escalated', status_changed_at = pg_catalog.now(),"
 								   "       status_changed_by = SESSION_USER"
+								   "  FROM %s old"
 								   " WHERE w.warning_id = $1 AND w.status IN ('open', 'acknowledged')"
-								   "   AND w.due_at < $2",
-								   cs_table("warnings")),
+								   "   AND w.due_at < $2 AND old.warning_id = w.warning_id"
+								   " RETURNING old.status",
+								   warnings, warnings),
 						  2, types);
 	}
 	values[0] = Int64GetDatum(tip_id);
 	values[1] = TimestampTzGetDatum(at);
 	cs_execute(plan, values, NULL);
-	return SPI_processed > 0;
+	if (SPI_processed == 0)
+		return NULL;
+	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 }
 
+/*
+ * Links the tip to the warning clue written for it, and records the change
+ * in warning_status_history, the clue named in the note.
+ */
 static void
-link_escalation(int64 tip_id, int64 clue_id)
+link_escalation(int64 tip_id, int64 clue_id, const char *from_status)
 {
 	static SPIPlanPtr plan = NULL;
-	Datum		values[2];
+	Datum		values[3];
 
 	if (plan == NULL)
 	{
-		Oid			types[2] = {INT8OID, INT8OID};
+		Oid			types[3] = {INT8OID, INT8OID, TEXTOID};
 
-		plan = cs_prepare(psprintf("UPDATE %s SET escalated_to = $2 WHERE warning_id = $1",
-								   cs_table("warnings")),
-						  2, types);
+		plan = cs_prepare(psprintf("WITH link AS (UPDATE %s SET escalated_to = $2 WHERE warning_id = $1)"
+								   " INSERT INTO %s (warning_id, from_status, to_status, changed_by, changed_at, note)"
+								   " VALUES ($1, $3, 'escalated', SESSION_USER, pg_catalog.now(),"
+								   "         pg_catalog.format('overdue: warning clue %%s written for it', $2))",
+								   cs_table("warnings"), cs_table("warning_status_history")),
+						  3, types);
 	}
 	values[0] = Int64GetDatum(tip_id);
 	values[1] = Int64GetDatum(clue_id);
+	values[2] = CStringGetTextDatum(from_status);
 	cs_execute(plan, values, NULL);
 }
 
@@ -83,6 +102,16 @@ credit_sandbox_escalate_overdue(PG_FUNCTION_ARGS)
 	Ledger	   *ledger;
 	Datum		values[1];
 	OperatorLockKey *keys;
+
+	/* now() is the transaction's start: a tip is overdue only once that is past due_at */
+	if (at > GetCurrentTransactionStartTimestamp())
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("escalate_overdue cannot escalate as of %s: that is later than now()",
+						timestamptz_to_str(at)),
+				 errdetail("A tip is escalated once its correction period has ended; as of a moment still to come, "
+						   "tips not yet due would be escalated and their operators removed from the sandbox."),
+				 errhint("Call escalate_overdue() without an argument (as of now()), or with a moment that has passed.")));
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "credit_sandbox: SPI_connect failed");
@@ -126,6 +155,7 @@ credit_sandbox_escalate_overdue(PG_FUNCTION_ARGS)
 		const Rule *rule = NULL;
 		Hit			hit = {0};
 		Evidence	ev;
+		char	   *from_status;
 
 		for (int r = 0; r < NUM_RULES; r++)
 			if (strcmp(cs_rule_codes[r], code) == 0 && cat->rules[r].code[0] != '\0')
@@ -135,7 +165,8 @@ credit_sandbox_escalate_overdue(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_UNDEFINED_OBJECT),
 					 errmsg("tip %lld cannot be escalated: rule %s does not exist", (long long) tip_id, code)));
 
-		if (!mark_escalated(tip_id, at))
+		from_status = mark_escalated(tip_id, at);
+		if (from_status == NULL)
 			continue;
 
 		cs_evidence_begin(&ev);
@@ -155,7 +186,7 @@ credit_sandbox_escalate_overdue(PG_FUNCTION_ARGS)
 		{
 			bool		is_clue;
 
-			link_escalation(tip_id, cs_record_hit(ledger, &hit, &is_clue));
+			link_escalation(tip_id, cs_record_hit(ledger, &hit, &is_clue), from_status);
 		}
 		escalated++;
 	}

@@ -14,6 +14,7 @@
 --   warning_count(op, code)                                   warnings of an operator and code
 --   latest_warning(op, code, subject_key, list)               NULL arguments match anything
 --   latest_stay(op), latest_grade(op)                         sandbox_memberships, operator_grades
+--   error_fields(sql)                                         {SQLSTATE, message, detail, hint} of its error
 --
 -- Procedures where nothing is read back, so that CALL prints nothing between the TAP
 -- lines.  Parameters after the first two are usually given by name (item => 'ad').
@@ -96,3 +97,21 @@ CREATE FUNCTION pg_temp.latest_stay(op text) RETURNS credit_sandbox.sandbox_memb
 $$ SELECT * FROM credit_sandbox.sandbox_memberships WHERE operator_id = op ORDER BY membership_id DESC LIMIT 1 $$;
 CREATE FUNCTION pg_temp.latest_grade(op text) RETURNS credit_sandbox.operator_grades LANGUAGE sql AS
 $$ SELECT * FROM credit_sandbox.operator_grades WHERE operator_id = op ORDER BY grade_id DESC LIMIT 1 $$;
+
+-- ------------------------------------------------------------------ errors
+-- {SQLSTATE, message, detail, hint} of the error a statement raises, NULL when it raises
+-- none (its effects are then kept): for the detail and hint throws_ok does not check
+CREATE FUNCTION pg_temp.error_fields(sql text) RETURNS text[] LANGUAGE plpgsql AS $$
+DECLARE
+    st text;
+    msg text;
+    det text;
+    hin text;
+BEGIN
+    EXECUTE sql;
+    RETURN NULL;
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL,
+                            hin = PG_EXCEPTION_HINT;
+    RETURN ARRAY[st, msg, nullif(det, ''), nullif(hin, '')];
+END $$;
