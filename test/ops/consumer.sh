@@ -12,6 +12,7 @@
 #   - dropping what is at or below the highest position already received (what the
 #     README asks of the receiver) leaves every warning exactly once, in commit order,
 #     with the warning's operator, code, list and key;
+#   - after its connections were terminated, it connects again and goes on;
 #   - a warning committed while the consumer sleeps is forwarded within seconds although
 #     its timeout is 300 s (the LISTEN wake-up), and everything ends acknowledged.
 #
@@ -30,12 +31,14 @@ DB=cs_ops_consumer
 LOGIN=crm_feed
 PY=${CS_PYTHON:-/usr/bin/python3}
 drop_login() { psql -X -q -d postgres -c "DROP ROLE IF EXISTS $LOGIN" >/dev/null 2>&1; }
+# every consumer started, so that none outlives the test (one that was never killed, say)
+STARTED=()
 stop_consumers() {
     local pid
-    for pid in ${LOOP_PID:-} ${PY_PID:-}; do
+    for pid in "${STARTED[@]}"; do
         kill -TERM -- "-$pid" 2>/dev/null && { wait "$pid" 2>/dev/null || true; }
     done
-    return 0
+    STARTED=()
 }
 CONC_AT_EXIT+=(stop_consumers drop_login)
 
@@ -74,11 +77,13 @@ start_loop() {
     PGUSER=$LOGIN PGDATABASE=$DB FEED_SUBSCRIPTION=loop FEED_BATCH=4 FEED_TIMEOUT=300 \
         FEED_FORWARD=$(forward loop) setsid bash "$CONC_TMP/feed_loop.sh" >>"$CONC_TMP/loop.err" 2>&1 &
     LOOP_PID=$!
+    STARTED+=("$LOOP_PID")
 }
 start_py() {
     PGUSER=$LOGIN PGDATABASE=$DB setsid "$PY" "$CS_REPO/test/consumers/feed_consumer.py" \
-        --subscription py --batch 4 --timeout 300 --forward "$(forward py)" >>"$CONC_TMP/py.err" 2>&1 &
+        --subscription py --batch 4 --timeout 300 --retry 1 --forward "$(forward py)" >>"$CONC_TMP/py.err" 2>&1 &
     PY_PID=$!
+    STARTED+=("$PY_PID")
 }
 
 # sales FROM TO: one transaction, one sale of each unknown operator CN-FROM .. CN-TO:
@@ -135,8 +140,23 @@ for c in loop py; do
         || conc_notok "$c: after the restart, every entry forwarded and acknowledged ($(received "$c") of $(warnings), $(unacked "$c") unacknowledged)"
 done
 
+# their connections cut (a server restart, the network): both connect again, and listen
+# (the killed loop's listener may still be there: it ends within a second)
+cut=$(q postgres "SELECT count(pg_catalog.pg_terminate_backend(pid)) FROM pg_catalog.pg_stat_activity
+                   WHERE usename = '$LOGIN'")
+conc_true "the consumers' connections terminated, the loop's listener's and the script's ($cut)" \
+    "$([ "$cut" -ge 2 ] && echo t)"
+sales 22 23
+for c in loop py; do
+    if wait_until 20 all_received "$c"; then
+        conc_ok "$c: connected again, it forwards and acknowledges what came meanwhile"
+    else
+        conc_notok "$c: connected again ($(received "$c") of $(warnings), $(unacked "$c") unacknowledged)"
+    fi
+done
+
 # asleep (timeout 300 s): a new warning wakes both up
-sales 22 22
+sales 24 24
 for c in loop py; do
     if wait_until 10 all_received "$c"; then
         conc_ok "$c: a warning committed while it slept forwarded and acknowledged within 10 s (LISTEN wake-up)"
@@ -145,7 +165,6 @@ for c in loop py; do
     fi
 done
 stop_consumers
-LOOP_PID="" PY_PID=""
 
 # What the receiver keeps: an entry above the highest position it has.
 q "$DB" "SELECT format('%s|%s|%s|%s|%s', warning_id, operator_id, code, list, subject_key)
