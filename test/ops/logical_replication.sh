@@ -9,7 +9,7 @@
 #   - after the initial copy of warnings written before the subscription;
 #   - after warning clues, a tip, its acknowledgement and correction, an escalation, and
 #     a transaction that took its warning id first but committed last, which arrives
-#     last (the subscriber's `arrived` column);
+#     last (the subscriber's `arrived` column); before and after COMMIT PREPARED;
 #   - after the subscriber was stopped while more warnings were written and closed, and
 #     started again (the slot kept the primary's WAL for it);
 # and crm_replication reads no other table or column, but -- as the README warns -- can
@@ -134,6 +134,19 @@ conc_check "arrival follows commit order: LR-early (the later warning_id) before
 conc_check "warning ids: LR-late took the smaller" "LR-late|LR-early" \
     "$(q "$DB" "SELECT string_agg(operator_id, '|' ORDER BY warning_id) FROM credit_sandbox.warnings
                  WHERE operator_id IN ('LR-early', 'LR-late')")"
+
+# a prepared transaction's warning arrives at COMMIT PREPARED
+q "$DB" "BEGIN;
+         INSERT INTO credit_sandbox.transactions (operator_id, occurred_at, ship_to, item_id, item_title, unit_price)
+         VALUES ('LR-prep', '2025-03-03 10:00+08', 'addr', 'ad', 'cup', 10);
+         PREPARE TRANSACTION 'cs_lr_prep'" >/dev/null
+sales LR-after cup
+in_step "a transaction prepared, not committed"
+q "$DB" "COMMIT PREPARED 'cs_lr_prep'" >/dev/null
+in_step "after COMMIT PREPARED"
+conc_check "arrival: the prepared transaction's warning after the one committed meanwhile" "LR-after|LR-prep" \
+    "$(on_sub "SELECT string_agg(operator_id, '|' ORDER BY arrived) FROM credit_sandbox.warnings
+                WHERE operator_id IN ('LR-prep', 'LR-after')")"
 
 # the subscriber stopped while more is written and changed
 sub_ctl -m fast stop
