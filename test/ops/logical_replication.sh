@@ -24,7 +24,8 @@ cs_require_root "$@"
 DB=cs_ops_logical
 ROLE=crm_replication
 SUB_PORT=$((${CS_PGPORT:-54329} + 4))
-CS_PGPORT=$((${CS_PGPORT:-54329} + 3)) CS_PRELOAD='' CS_SERVER_CONF="wal_level = logical" cs_start_cluster >/dev/null
+CS_PGPORT=$((${CS_PGPORT:-54329} + 3)) CS_PRELOAD='' CS_SERVER_CONF="${CS_SERVER_CONF:-}
+wal_level = logical" cs_start_cluster >/dev/null
 conc_init logical_replication   # replaces the cluster's EXIT trap: conc_cleanup stops it
 export PGTZ=UTC
 SUB_DIR=$(mktemp -d -t cs_subscriber.XXXXXX)
@@ -70,6 +71,7 @@ listen_addresses = ''
 unix_socket_directories = '$SUB_DIR'
 port = $SUB_PORT
 fsync = off
+${CS_SERVER_CONF:-}
 EOF
 sub_ctl start || { conc_notok "the subscriber did not start: $(tail -n 5 "$SUB_DIR/server.log")"; conc_finish; }
 PGHOST=$SUB_DIR PGPORT=$SUB_PORT createdb crm
