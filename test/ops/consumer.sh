@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # consumer.sh -- the two feed consumers of README.md's "Consumers": the psql loop (the
-# README's block marked for this test, run as it is printed there) and
-# test/consumers/feed_consumer.py, each with a subscription of its own, as a real login
-# of credit_sandbox_admin, while one writer commits warnings in small transactions.
+# README's sh block that calls read_feed, run as it is printed there) and
+# test/consumers/feed_consumer.py, each with a subscription of its own, as the login
+# crm_feed the README's block makes (it may only read and acknowledge), while one
+# writer commits warnings in small transactions.
 #
 # Each consumer forwards through a command that appends the batch to a log file; once,
 # that command kills its consumer (SIGKILL) right after appending, i.e. between the
@@ -155,7 +156,11 @@ for c in loop py; do
     fi
 done
 
-# asleep (timeout 300 s): a new warning wakes both up
+# asleep (timeout 300 s): a new warning wakes both up, once the loop's new listener
+# listens (it has run a command after LISTEN)
+listening() { [ "$(q postgres "SELECT count(*) FROM pg_catalog.pg_stat_activity
+                                WHERE usename = '$LOGIN' AND query = 'SELECT 1;'")" -ge 1 ]; }
+wait_until 10 listening || conc_notok "the loop listens again"
 sales 24 24
 for c in loop py; do
     if wait_until 10 all_received "$c"; then
