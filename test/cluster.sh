@@ -46,9 +46,10 @@ cs_require_root() {
 
 cs_install_deps() {
     local v=$CS_PG_MAJOR
-    # pg_cron: the README's scheduled jobs, run by test/readme.sh
+    # pg_cron: the README's scheduled jobs, run by test/readme.sh; psycopg2: the
+    # README's Python feed consumer, run by test/ops/consumer.sh
     local pkgs=("postgresql-$v" "postgresql-server-dev-$v" "postgresql-$v-pgtap" "postgresql-$v-cron"
-                libtap-parser-sourcehandler-pgtap-perl make gcc)
+                libtap-parser-sourcehandler-pgtap-perl python3-psycopg2 make gcc)
     local p missing=()
     for p in "${pkgs[@]}"; do
         [[ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" == *" installed" ]] || missing+=("$p")

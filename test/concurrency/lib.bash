@@ -308,6 +308,19 @@ conc_no_duplicate_open() {
     conc_check "no duplicate open warnings ($2)" 0 "$dups"
 }
 
+# ------------------------------------------------------------ README blocks
+CONC_README=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/README.md
+
+# conc_readme_block LANG PATTERN: the text of the first ```LANG block of README.md that
+# matches the awk regular expression PATTERN; for the tests that run the README's
+# examples test/readme.sh leaves out (a daemon, a second cluster), as printed there.
+conc_readme_block() {
+    awk -v lang="$1" -v pat="$2" '
+        /^```/ && !inside { inside = 1; mine = substr($0, 4) == lang; text = ""; next }
+        /^```/ && inside { inside = 0; if (mine && text ~ pat) { printf "%s", text; exit } next }
+        inside { text = text $0 "\n" }' "$CONC_README"
+}
+
 # ------------------------------------------------------------ psql sessions
 # conc_session NAME DB: a background psql (application_name cs_conc_NAME) that
 # reads commands from a fifo; its output (stdout and stderr, line-buffered so
