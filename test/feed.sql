@@ -4,14 +4,15 @@
 -- again until an ack, ack counts, from_start, an unknown subscription (42704); what a
 -- read-only transaction reads; entries of a prepared transaction, readable once
 -- COMMIT PREPARED, above every position already returned; a REPEATABLE READ reader whose
--- snapshot misses another reader's seal (40001); who may call the functions.
+-- snapshot misses another reader's seal (40001); a read in a prepared transaction (the
+-- others do not wait for it); who may call the functions.
 -- Operators 'FD-...'.  The sessions of the prepared and REPEATABLE READ cases (dblink)
 -- commit: their rows are deleted before and after.  The rest is one transaction, rolled
 -- back.  Other entries of the database may be in the feed: only FD-'s are compared.
 BEGIN;
 SET LOCAL client_min_messages = warning;
 SET LOCAL TimeZone = 'UTC';
-SELECT plan(41);
+SELECT plan(44);
 CREATE EXTENSION IF NOT EXISTS dblink;
 
 \ir lib/helpers.sql
@@ -29,6 +30,9 @@ BEGIN
     PERFORM dblink_connect('fd_write', pg_temp.session_connstr());
     PERFORM dblink_connect('fd_read', pg_temp.session_connstr());
     PERFORM dblink_connect('fd_rr', pg_temp.session_connstr());
+    -- what a failed run may have left: a prepared transaction holding the seal
+    PERFORM dblink_exec('fd_write', format('ROLLBACK PREPARED %L', x.gid))
+       FROM pg_prepared_xacts x WHERE x.gid LIKE 'fd\_%' AND x.database = current_database();
     PERFORM dblink_exec('fd_write', pg_temp.delete_operator_rows_sql('FD-C%'));
     PERFORM dblink_exec('fd_read', $sql$DELETE FROM credit_sandbox.feed_subscriptions WHERE name LIKE 'fd_c%'$sql$);
     PERFORM * FROM dblink('fd_read', $sql$SELECT credit_sandbox.create_subscription('fd_c')$sql$) AS t(v text);
@@ -86,9 +90,37 @@ SELECT is((SELECT array_agg(f.operator_id ORDER BY f.position) FROM dblink('fd_r
                      AND code = 'RL03'$sql$)
                AS f(position bigint, operator_id text)),
           '{FD-C2,FD-C1,FD-C3,FD-C4}', 'REPEATABLE READ with no seal since its snapshot: reads and seals');
+-- a read in a transaction then prepared: it keeps the seal until COMMIT PREPARED; another
+-- reader does not wait for it, it reads what has positions; the entries that commit
+-- meanwhile get theirs after
 DO $$
 BEGIN
     PERFORM dblink_exec('fd_rr', 'COMMIT');
+    PERFORM dblink_exec('fd_write', $sql$
+        INSERT INTO credit_sandbox.transactions (operator_id, occurred_at, item_id, item_title, unit_price)
+        VALUES ('FD-C5', '2030-06-01 16:00+08', 'a', 'ivory', 1)$sql$);
+    PERFORM dblink_exec('fd_rr', 'BEGIN');
+    PERFORM * FROM dblink('fd_rr', $sql$SELECT position FROM credit_sandbox.read_feed('fd_c')$sql$) AS f(p bigint);
+    PERFORM dblink_exec('fd_rr', $sql$PREPARE TRANSACTION 'fd_prepared_read'$sql$);
+    PERFORM dblink_exec('fd_write', $sql$
+        INSERT INTO credit_sandbox.transactions (operator_id, occurred_at, item_id, item_title, unit_price)
+        VALUES ('FD-C6', '2030-06-01 17:00+08', 'a', 'ivory', 1)$sql$);
+    PERFORM dblink_exec('fd_read', $sql$SET lock_timeout = '5s'$sql$);
+END $$;
+SELECT is((SELECT array_agg(f.operator_id ORDER BY f.position) FROM dblink('fd_read',
+               $sql$SELECT position, operator_id FROM credit_sandbox.read_feed('fd_c') WHERE operator_id LIKE 'FD-C%'
+                     AND code = 'RL03'$sql$)
+               AS f(position bigint, operator_id text)),
+          '{FD-C2,FD-C1,FD-C3,FD-C4}',
+          'a reader beside a prepared read: no wait, the entries with positions, not those the prepared one sealed');
+SELECT lives_ok($$SELECT dblink_exec('fd_write', 'COMMIT PREPARED ''fd_prepared_read''')$$, 'COMMIT PREPARED of the read');
+SELECT is((SELECT array_agg(f.operator_id ORDER BY f.position) FROM dblink('fd_read',
+               $sql$SELECT position, operator_id FROM credit_sandbox.read_feed('fd_c') WHERE operator_id LIKE 'FD-C%'
+                     AND code = 'RL03'$sql$)
+               AS f(position bigint, operator_id text)),
+          '{FD-C2,FD-C1,FD-C3,FD-C4,FD-C5,FD-C6}', 'then the prepared read''s entries, then the one written meanwhile');
+DO $$
+BEGIN
     PERFORM dblink_exec('fd_write', pg_temp.delete_operator_rows_sql('FD-C%'));
     PERFORM dblink_exec('fd_read', $sql$DELETE FROM credit_sandbox.feed_subscriptions WHERE name LIKE 'fd_c%'$sql$);
     PERFORM dblink_disconnect('fd_write');

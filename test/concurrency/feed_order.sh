@@ -5,8 +5,9 @@
 #     they commit out of warning id order; one that keeps its transaction open
 #     through the run (advisory locks held, SET CONSTRAINTS ALL IMMEDIATE), and
 #     one that prepares its transaction and commits it later;
-#   - a reader (an administrator login) that reads, records and acknowledges
-#     in one transaction, over and over, throughout.
+#   - two readers (an administrator login) of two subscriptions, each reading,
+#     recording and acknowledging in one transaction, over and over, throughout:
+#     they seal in turn.
 # Checks: while the open and the prepared transactions wait, every other
 # committed warning is delivered (nobody stalls the feed); in the end every
 # warning is delivered exactly once, positions ascend in delivery order, the late
@@ -26,8 +27,9 @@ q "$DB" "SELECT count(*) FROM credit_sandbox.create_roles('cs_fo_app', 'cs_fo_an
          -- what the reader got, in the order it got it
          CREATE TABLE public.feed_delivered (seq bigint GENERATED ALWAYS AS IDENTITY, position bigint,
                                            warning_id bigint, batch int);
+         CREATE TABLE public.feed_delivered2 (LIKE public.feed_delivered INCLUDING ALL);
          CREATE TABLE public.fo_stop (stop boolean);
-         GRANT INSERT, SELECT ON public.feed_delivered, public.fo_stop TO cs_fo_reader" >/dev/null
+         GRANT INSERT, SELECT ON public.feed_delivered, public.feed_delivered2, public.fo_stop TO cs_fo_reader" >/dev/null
 drop_roles() {
     psql -X -q -d postgres -c "ROLLBACK PREPARED 'fo_prepared'" >/dev/null 2>&1 || true
     dropdb --if-exists --force "$DB" >/dev/null 2>&1 || true
@@ -35,7 +37,8 @@ drop_roles() {
         >/dev/null 2>&1 || true
 }
 CONC_AT_EXIT+=(drop_roles)
-q "$DB" "SELECT credit_sandbox.create_subscription('fo')" -U cs_fo_reader >/dev/null
+q "$DB" "SELECT credit_sandbox.create_subscription('fo'); SELECT credit_sandbox.create_subscription('fo2')" \
+    -U cs_fo_reader >/dev/null
 
 as_platform() {  # as_platform SQL: prints output, or the SQLSTATE of the error
     PGOPTIONS='-c client_min_messages=error' psql -X -q -A -t -v ON_ERROR_STOP=1 -v VERBOSITY=sqlstate \
@@ -51,9 +54,13 @@ conc_check "the platform cannot read the feed" 42501 "$(as_platform "SELECT coun
 sale() { echo "INSERT INTO credit_sandbox.transactions (operator_id, occurred_at, item_id, item_title, unit_price)
                VALUES ('$1', '2030-06-01 12:00+08', 'i', 'ivory', 1);"; }
 
-# --- the reader, throughout: read up to 7, record, acknowledge, commit
+# --- the readers, throughout: read up to 7 (5), record, acknowledge, commit
 PGUSER=cs_fo_reader conc_session reader "$DB"
 conc_send reader "$(conc_feed_consumer_sql fo 7 "EXISTS (SELECT FROM public.fo_stop)")
+SELECT 'reader done';"
+# a second subscription's reader beside it: the two seal in turn, neither waits
+PGUSER=cs_fo_reader conc_session reader2 "$DB"
+conc_send reader2 "$(conc_feed_consumer_sql fo2 5 "EXISTS (SELECT FROM public.fo_stop)" public.feed_delivered2)
 SELECT 'reader done';"
 
 # --- the one that stays open: first, so its warnings have the lowest ids; it holds
@@ -91,7 +98,8 @@ conc_check "the writers committed their $((WRITERS * PER_WRITER)) transactions" 
 
 # every committed warning is delivered while one transaction stays open and one is prepared
 delivered_all() {
-    q "$DB" "SELECT (SELECT count(*) FROM credit_sandbox.warnings) = (SELECT count(*) FROM public.feed_delivered)"
+    q "$DB" "SELECT (SELECT count(*) FROM credit_sandbox.warnings) = (SELECT count(*) FROM public.feed_delivered)
+                AND (SELECT count(*) FROM credit_sandbox.warnings) = (SELECT count(*) FROM public.feed_delivered2)"
 }
 for ((i = 0; i < 200; i++)); do [ "$(delivered_all)" = t ] && break; sleep 0.1; done
 conc_check "an open and a prepared transaction hold up no other entry: all $((WRITERS * PER_WRITER * 2)) delivered" \
@@ -102,8 +110,16 @@ conc_send hold "COMMIT; SELECT 'hold committed';"
 q "$DB" "COMMIT PREPARED 'fo_prepared'" -U cs_fo_platform >/dev/null
 for ((i = 0; i < 200; i++)); do [ "$(delivered_all)" = t ] && break; sleep 0.1; done
 q "$DB" "INSERT INTO public.fo_stop VALUES (true)" >/dev/null
-for ((i = 0; i < 200; i++)); do grep -q 'reader done' "$CONC_TMP/reader.out" && break; sleep 0.1; done
-conc_check "the reader ran to the end without an error" "reader done" "$(cat "$CONC_TMP/reader.out")"
+for ((i = 0; i < 200; i++)); do
+    grep -q 'reader done' "$CONC_TMP/reader.out" && grep -q 'reader done' "$CONC_TMP/reader2.out" && break
+    sleep 0.1
+done
+conc_check "the readers ran to the end without an error" "reader done|reader done" \
+    "$(cat "$CONC_TMP/reader.out")|$(cat "$CONC_TMP/reader2.out")"
+conc_check "the second reader got the same entries at the same positions" "" \
+    "$(q "$DB" "(SELECT position, warning_id FROM public.feed_delivered EXCEPT SELECT position, warning_id FROM public.feed_delivered2)
+                UNION ALL
+                (SELECT position, warning_id FROM public.feed_delivered2 EXCEPT SELECT position, warning_id FROM public.feed_delivered)")"
 
 conc_check "every warning delivered exactly once" "$((WRITERS * PER_WRITER * 2 + 4))|0|0|0" \
     "$(q "$DB" "SELECT count(*),
@@ -113,9 +129,11 @@ conc_check "every warning delivered exactly once" "$((WRITERS * PER_WRITER * 2 +
                          WHERE NOT EXISTS (SELECT FROM credit_sandbox.warnings w WHERE w.warning_id = d.warning_id)),
                        count(*) - count(DISTINCT warning_id)
                   FROM public.feed_delivered")"
-conc_check "positions strictly ascending in delivery order" 0 \
+conc_check "positions strictly ascending in delivery order, for each reader" "0|0" \
     "$(q "$DB" "SELECT count(*) FROM (SELECT position <= lag(position) OVER (ORDER BY seq) AS back
-                                        FROM public.feed_delivered) d WHERE back")"
+                                        FROM public.feed_delivered) d WHERE back")|$(
+       q "$DB" "SELECT count(*) FROM (SELECT position <= lag(position) OVER (ORDER BY seq) AS back
+                                        FROM public.feed_delivered2) d WHERE back")"
 conc_true "the writers committed out of id order: some entry was delivered after one with a higher id" \
     "$(q "$DB" "SELECT count(*) > 0 FROM (SELECT d.warning_id < max(d.warning_id) OVER (ORDER BY d.seq ROWS BETWEEN
                                                    UNBOUNDED PRECEDING AND 1 PRECEDING) AS late
@@ -134,6 +152,7 @@ conc_check "the feed holds each warning once, every entry with a position" "0|0"
     "$(q "$DB" "SELECT count(*) - count(DISTINCT warning_id), count(*) FILTER (WHERE position IS NULL)
                   FROM credit_sandbox.feed_entries")"
 conc_end_session reader
+conc_end_session reader2
 conc_end_session hold
 conc_end_session prep
 conc_finish
