@@ -1747,6 +1747,216 @@ BEGIN
     END LOOP;
 END $$;
 
+-- ===================================================================== delivery: the feed (contract)
+
+-- Every new warning or tip is an entry, written by the trigger below in the
+-- transaction that writes the warning (a prepared one included).  An entry is
+-- written without a position: ids are handed out at insert, but transactions
+-- commit in any order, so an id order read by a consumer would skip a
+-- transaction that commits late.  A reader gives positions ("seals") to the
+-- entries that have committed, in entry order, under the row lock of
+-- feed_seal, which only the feed's functions take; the next sealer starts
+-- after that seal has committed, so every later position is higher than every
+-- position any reader can have seen, and an entry that commits late is sealed
+-- by the next read, above them.  Writers take no lock a reader waits for, and
+-- a reader never waits for a writer: an open or prepared transaction's
+-- entries stay unsealed, the others go on.
+CREATE TABLE credit_sandbox.feed_entries (
+    entry_id      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    position      bigint,
+    warning_id    bigint NOT NULL,
+    operator_id   text NOT NULL,
+    code          text NOT NULL,
+    list          text NOT NULL,
+    subject_key   text NOT NULL,
+    occurred_at   timestamptz NOT NULL,
+    due_at        timestamptz,
+    raised_at     timestamptz NOT NULL
+);
+COMMENT ON TABLE credit_sandbox.feed_entries IS
+    'The feed: one entry per new warning clue or tip, written in its transaction; read with read_feed.';
+COMMENT ON COLUMN credit_sandbox.feed_entries.entry_id IS 'Generated key, in insert (not commit) order.';
+COMMENT ON COLUMN credit_sandbox.feed_entries.position IS
+    'Order of delivery, given once the entry has committed (by read_feed); NULL until then.';
+COMMENT ON COLUMN credit_sandbox.feed_entries.warning_id IS 'The warning (warnings.warning_id).';
+COMMENT ON COLUMN credit_sandbox.feed_entries.operator_id IS 'The operator it is about.';
+COMMENT ON COLUMN credit_sandbox.feed_entries.code IS 'The rule hit (RL01-RL09, TP01).';
+COMMENT ON COLUMN credit_sandbox.feed_entries.list IS 'risk_trigger (warning clue) or admin_tip (tip).';
+COMMENT ON COLUMN credit_sandbox.feed_entries.subject_key IS 'What it is about: item, address or operator.';
+COMMENT ON COLUMN credit_sandbox.feed_entries.occurred_at IS 'Data time of the first hit''s row.';
+COMMENT ON COLUMN credit_sandbox.feed_entries.due_at IS 'End of a tip''s correction period; NULL for clues and TP01.';
+COMMENT ON COLUMN credit_sandbox.feed_entries.raised_at IS 'Wall-clock time the warning was written.';
+COMMENT ON SEQUENCE credit_sandbox.feed_entries_entry_id_seq IS 'Generates feed_entries.entry_id.';
+SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.feed_entries', '');
+SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.feed_entries_entry_id_seq', '');
+CREATE UNIQUE INDEX feed_entries_position ON credit_sandbox.feed_entries (position);
+-- the entries still to seal: few, whatever the feed's length
+CREATE INDEX feed_entries_unsealed ON credit_sandbox.feed_entries (entry_id) WHERE position IS NULL;
+
+-- Positions are never handed out twice, not even by a seal that rolled back
+-- (whose reader may have shown them to a consumer): a sequence, not a count.
+CREATE SEQUENCE credit_sandbox.feed_position_seq AS bigint;
+COMMENT ON SEQUENCE credit_sandbox.feed_position_seq IS 'Generates feed_entries.position.';
+SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.feed_position_seq', '');
+
+-- The sealers' lock: one row, locked FOR UPDATE by a seal and updated when it
+-- sealed something.  Locking a row takes UPDATE privilege, which no role has
+-- (an advisory lock any login could take and hold), and no autovacuum or
+-- pg_dump lock conflicts with it.  A REPEATABLE READ reader whose snapshot
+-- misses a later seal gets 40001 from the update, instead of sealing above
+-- positions it cannot see.  Registered, but none of it is dumped: CREATE
+-- EXTENSION makes the row a restore finds.
+CREATE TABLE credit_sandbox.feed_seal (
+    one_row       boolean PRIMARY KEY DEFAULT true CONSTRAINT feed_seal_one_row CHECK (one_row),
+    seals         bigint NOT NULL DEFAULT 0,
+    sealed_at     timestamptz
+);
+COMMENT ON TABLE credit_sandbox.feed_seal IS
+    'One row, the lock under which read_feed gives the feed''s committed entries their positions.';
+COMMENT ON COLUMN credit_sandbox.feed_seal.one_row IS 'Always true: the table has one row.';
+COMMENT ON COLUMN credit_sandbox.feed_seal.seals IS 'Seals that gave positions (since the extension was created).';
+COMMENT ON COLUMN credit_sandbox.feed_seal.sealed_at IS 'Start (now()) of the transaction of the latest of them; NULL = none yet.';
+INSERT INTO credit_sandbox.feed_seal DEFAULT VALUES;
+SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.feed_seal', 'WHERE false');
+
+CREATE TABLE credit_sandbox.feed_subscriptions (
+    name          text PRIMARY KEY,
+    acked_to      bigint NOT NULL,
+    created_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    created_by    name NOT NULL DEFAULT SESSION_USER,
+    acked_at      timestamptz
+);
+COMMENT ON TABLE credit_sandbox.feed_subscriptions IS
+    'Named readers of the feed (create_subscription) and how far each has acknowledged (ack_feed).';
+COMMENT ON COLUMN credit_sandbox.feed_subscriptions.name IS 'Its name, as given to read_feed and ack_feed.';
+COMMENT ON COLUMN credit_sandbox.feed_subscriptions.acked_to IS
+    'Position up to which its entries are acknowledged; read_feed returns those above.';
+COMMENT ON COLUMN credit_sandbox.feed_subscriptions.created_at IS 'When it was created.';
+COMMENT ON COLUMN credit_sandbox.feed_subscriptions.created_by IS 'Login that created it.';
+COMMENT ON COLUMN credit_sandbox.feed_subscriptions.acked_at IS 'When it last acknowledged entries; NULL = never.';
+SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.feed_subscriptions', '');
+
+-- A statement trigger with its transition table: one INSERT per statement,
+-- whatever the number of warnings (today the checks write one at a time).
+-- ORIGIN, like the checks: a restore (replica mode) brings the entries back
+-- from the dump instead of writing them again.
+CREATE FUNCTION credit_sandbox.feed_record() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    INSERT INTO credit_sandbox.feed_entries (warning_id, operator_id, code, list, subject_key, occurred_at,
+                                             due_at, raised_at)
+    SELECT n.warning_id, n.operator_id, n.code, n.list, n.subject_key, n.occurred_at, n.due_at, n.raised_at
+      FROM new_warnings n ORDER BY n.warning_id;
+    RETURN NULL;
+END $$;
+COMMENT ON FUNCTION credit_sandbox.feed_record() IS
+    'Trigger on warnings: writes an entry of the feed for each new warning clue or tip, in the same transaction.';
+REVOKE ALL ON FUNCTION credit_sandbox.feed_record() FROM PUBLIC;
+CREATE TRIGGER warnings_feed AFTER INSERT ON credit_sandbox.warnings
+    REFERENCING NEW TABLE AS new_warnings
+    FOR EACH STATEMENT EXECUTE FUNCTION credit_sandbox.feed_record();
+
+CREATE FUNCTION credit_sandbox.create_subscription(name text, from_start boolean DEFAULT false) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF create_subscription.name IS NULL OR from_start IS NULL THEN
+        RAISE EXCEPTION 'a feed subscription needs a name and from_start' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    -- from now on: above the highest position given so far (entries that have
+    -- committed but have no position yet come too)
+    INSERT INTO credit_sandbox.feed_subscriptions AS s (name, acked_to)
+    SELECT create_subscription.name,
+           CASE WHEN from_start THEN 0 ELSE coalesce((SELECT pg_catalog.max(e.position)
+                                                        FROM credit_sandbox.feed_entries e), 0) END
+        ON CONFLICT ON CONSTRAINT feed_subscriptions_pkey DO NOTHING;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'feed subscription "%" already exists', create_subscription.name
+            USING ERRCODE = 'duplicate_object';
+    END IF;
+END $$;
+COMMENT ON FUNCTION credit_sandbox.create_subscription(text, boolean) IS
+    'Creates a named subscription to the feed, reading from its first entry (from_start) or from the entries that come next.';
+REVOKE ALL ON FUNCTION credit_sandbox.create_subscription(text, boolean) FROM PUBLIC;
+
+-- Returns the subscription's entries above its acknowledged position, in
+-- position order, the same ones until ack_feed moves it.  First seals the
+-- committed entries that have no position (up to max_entries, oldest first),
+-- unless the transaction is read-only (a standby's, say: it returns what has
+-- positions) or another reader is sealing now (it does not wait: the entries
+-- that reader seals are above all those it can read).
+CREATE FUNCTION credit_sandbox.read_feed(name text, max_entries int DEFAULT 100)
+    RETURNS TABLE ("position" bigint, warning_id bigint, operator_id text, code text, list text, subject_key text,
+                   occurred_at timestamptz, due_at timestamptz, raised_at timestamptz)
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    acked bigint;
+    sealed bigint;
+BEGIN
+    IF max_entries IS NULL OR max_entries < 1 THEN
+        RAISE EXCEPTION 'max_entries must be at least 1, not %', coalesce(max_entries::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT s.acked_to INTO acked FROM credit_sandbox.feed_subscriptions s WHERE s.name = read_feed.name;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'feed subscription "%" does not exist', read_feed.name
+            USING ERRCODE = 'undefined_object', HINT = 'Create it with create_subscription(name).';
+    END IF;
+    IF NOT pg_catalog.current_setting('transaction_read_only')::boolean THEN
+        PERFORM FROM credit_sandbox.feed_seal l FOR UPDATE SKIP LOCKED;
+        IF FOUND AND EXISTS (SELECT FROM credit_sandbox.feed_entries e WHERE e.position IS NULL) THEN
+            -- a new statement, so (READ COMMITTED) a new snapshot: every seal
+            -- before this one has committed and is seen
+            WITH batch AS (SELECT e.entry_id FROM credit_sandbox.feed_entries e
+                            WHERE e.position IS NULL ORDER BY e.entry_id LIMIT max_entries),
+                 numbered AS (SELECT b.entry_id, pg_catalog.nextval('credit_sandbox.feed_position_seq') AS pos
+                                FROM batch b)
+            UPDATE credit_sandbox.feed_entries e SET position = n.pos
+              FROM numbered n WHERE e.entry_id = n.entry_id;
+            GET DIAGNOSTICS sealed = ROW_COUNT;
+            IF sealed > 0 THEN
+                UPDATE credit_sandbox.feed_seal l SET seals = l.seals + 1, sealed_at = pg_catalog.now();
+            END IF;
+        END IF;
+    END IF;
+    RETURN QUERY
+        SELECT e.position, e.warning_id, e.operator_id, e.code, e.list, e.subject_key, e.occurred_at, e.due_at,
+               e.raised_at
+          FROM credit_sandbox.feed_entries e
+         WHERE e.position > acked
+         ORDER BY e.position
+         LIMIT max_entries;
+END $$;
+COMMENT ON FUNCTION credit_sandbox.read_feed(text, int) IS
+    'Up to max_entries entries of the feed the subscription has not acknowledged, ascending by position; the same again until ack_feed.';
+REVOKE ALL ON FUNCTION credit_sandbox.read_feed(text, int) FROM PUBLIC;
+
+-- Moves the subscription past its entries up to up_to, never back, and never
+-- past the highest position given so far (which would skip entries sealed
+-- later).  Returns how many entries that acknowledged.
+CREATE FUNCTION credit_sandbox.ack_feed(name text, up_to bigint) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    acked bigint;
+    new_acked bigint;
+    n bigint;
+BEGIN
+    SELECT s.acked_to INTO acked FROM credit_sandbox.feed_subscriptions s WHERE s.name = ack_feed.name FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'feed subscription "%" does not exist', ack_feed.name
+            USING ERRCODE = 'undefined_object', HINT = 'Create it with create_subscription(name).';
+    END IF;
+    SELECT pg_catalog.max(e.position), pg_catalog.count(*) INTO new_acked, n
+      FROM credit_sandbox.feed_entries e WHERE e.position > acked AND e.position <= up_to;
+    IF n > 0 THEN
+        UPDATE credit_sandbox.feed_subscriptions s SET acked_to = new_acked, acked_at = pg_catalog.now()
+         WHERE s.name = ack_feed.name;
+    END IF;
+    RETURN n;
+END $$;
+COMMENT ON FUNCTION credit_sandbox.ack_feed(text, bigint) IS
+    'Acknowledges the subscription''s entries up to position up_to (read_feed returns them no more); returns how many.';
+REVOKE ALL ON FUNCTION credit_sandbox.ack_feed(text, bigint) FROM PUBLIC;
+
 -- ===================================================================== privileges
 -- Four kinds of user (README, "Privileges"): the platforms' applications
 -- insert rows, analysts read the views, administrators edit the rules and
@@ -1845,7 +2055,10 @@ BEGIN
         format('GRANT USAGE ON SCHEMA credit_sandbox TO %I', operator),
         format('GRANT SELECT ON credit_sandbox.my_warnings, credit_sandbox.my_warning_history TO %I', operator),
         format('GRANT EXECUTE ON FUNCTION credit_sandbox.acknowledge(bigint, text),'
-               ' credit_sandbox.record_correction(bigint, text) TO %I', operator)] LOOP
+               ' credit_sandbox.record_correction(bigint, text) TO %I', operator),
+        -- the feed is the regulator's: its subscriptions deliver every operator's warnings
+        format('GRANT EXECUTE ON FUNCTION credit_sandbox.create_subscription(text, boolean),'
+               ' credit_sandbox.read_feed(text, int), credit_sandbox.ack_feed(text, bigint) TO %I', admin)] LOOP
         EXECUTE s;
         RETURN NEXT s;
     END LOOP;

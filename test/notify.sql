@@ -11,38 +11,16 @@ SET LOCAL client_min_messages = warning;
 SELECT plan(5);
 CREATE EXTENSION IF NOT EXISTS dblink;
 
-CREATE FUNCTION pg_temp.connstr() RETURNS text LANGUAGE sql AS $$
-    SELECT format('dbname=%s user=%s port=%s host=%s', current_database(), current_user, current_setting('port'),
-                  trim(split_part(current_setting('unix_socket_directories'), ',', 1))) $$;
+\ir lib/helpers.sql
 -- deletes the rows of operators 'TNT-...' from every table of the extension (committed, by dblink)
 CREATE FUNCTION pg_temp.cleanup() RETURNS text LANGUAGE sql AS $$
-    SELECT dblink_exec('tnt_write', $sql$
-    DO $do$
-    DECLARE
-        t regclass;
-    BEGIN
-        FOR t IN SELECT a.attrelid::regclass FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
-                  WHERE c.relnamespace = 'credit_sandbox'::regnamespace AND c.relkind = 'r' AND c.relname <> 'warnings'
-                    AND c.relname <> 'warning_status_history'  -- append-only: its rows stay
-                    AND a.attname = 'warning_id' AND NOT a.attisdropped
-                    AND NOT EXISTS (SELECT FROM pg_attribute o WHERE o.attrelid = c.oid AND o.attname = 'operator_id')
-        LOOP
-            EXECUTE format('DELETE FROM %s WHERE warning_id IN (SELECT w.warning_id FROM credit_sandbox.warnings w
-                                                                 WHERE w.operator_id LIKE ''TNT-%%'')', t);
-        END LOOP;
-        FOR t IN SELECT a.attrelid::regclass FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
-                  WHERE c.relnamespace = 'credit_sandbox'::regnamespace AND c.relkind = 'r'
-                    AND a.attname = 'operator_id' AND NOT a.attisdropped
-        LOOP
-            EXECUTE format('DELETE FROM %s WHERE operator_id LIKE ''TNT-%%''', t);
-        END LOOP;
-    END $do$ $sql$) $$;
+    SELECT dblink_exec('tnt_write', pg_temp.delete_operator_rows_sql('TNT-%')) $$;
 
 CREATE TEMP TABLE tnt_notes (n serial, channel text, payload text);
 DO $$
 BEGIN
-    PERFORM dblink_connect('tnt_listen', pg_temp.connstr());
-    PERFORM dblink_connect('tnt_write', pg_temp.connstr());
+    PERFORM dblink_connect('tnt_listen', pg_temp.session_connstr());
+    PERFORM dblink_connect('tnt_write', pg_temp.session_connstr());
     PERFORM pg_temp.cleanup();
     PERFORM dblink_exec('tnt_listen', 'LISTEN credit_sandbox');
     PERFORM dblink_exec('tnt_write', $sql$SET TimeZone = 'UTC'$sql$);

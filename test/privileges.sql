@@ -76,9 +76,9 @@ SELECT is((SELECT coalesce(array_agg(p.oid::regprocedure::text ORDER BY p.pronam
           '{}', 'every SECURITY DEFINER function of the extension pins search_path = pg_catalog, pg_temp');
 SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
             WHERE p.pronamespace = 'credit_sandbox'::regnamespace AND p.prosecdef),
-          '{acknowledge,admit,close_warning,draw_inspections,escalate_overdue,grade,grade_ungraded,'
-          'in_sandbox,record_correction,record_removed_rows,regrade,renew_sandbox,rules_record_version,'
-          'sandbox_members_at,set_driver,verify_draw}',
+          '{ack_feed,acknowledge,admit,close_warning,create_subscription,draw_inspections,escalate_overdue,'
+          'feed_record,grade,grade_ungraded,in_sandbox,read_feed,record_correction,record_removed_rows,regrade,'
+          'renew_sandbox,rules_record_version,sandbox_members_at,set_driver,verify_draw}',
           'these functions, and only these, run as the extension''s owner');
 SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
             WHERE p.pronamespace = 'credit_sandbox'::regnamespace AND has_function_privilege('public', p.oid, 'EXECUTE')),

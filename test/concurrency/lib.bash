@@ -369,3 +369,35 @@ SQL
     done
     return 1
 }
+
+# ------------------------------------------------------------ the feed
+# conc_feed_consumer_sql SUBSCRIPTION MAX_ENTRIES STOP [TABLE]: a DO block for psql, a
+# consumer of the feed that reads up to MAX_ENTRIES entries, records them in TABLE
+# (default public.feed_delivered, made by the test: seq identity, position, warning_id,
+# batch) and acknowledges them, in one transaction, over and over; it ends at a read
+# that finds nothing when the SQL condition STOP holds (false: never).
+conc_feed_consumer_sql() {
+    local t=${4:-public.feed_delivered}
+    cat <<SQL
+DO \$\$
+DECLARE
+    b int := 0;
+    last bigint;
+BEGIN
+    LOOP
+        b := b + 1;
+        INSERT INTO $t (position, warning_id, batch)
+        SELECT f.position, f.warning_id, b FROM credit_sandbox.read_feed('$1', $2) f ORDER BY f.position;
+        SELECT max(d.position) INTO last FROM $t d WHERE d.batch = b;
+        IF last IS NOT NULL THEN
+            PERFORM credit_sandbox.ack_feed('$1', last);
+        ELSIF $3 THEN
+            EXIT;
+        ELSE
+            PERFORM pg_sleep(0.01);
+        END IF;
+        COMMIT;
+    END LOOP;
+END \$\$;
+SQL
+}

@@ -15,6 +15,8 @@
 --   latest_warning(op, code, subject_key, list)               NULL arguments match anything
 --   latest_stay(op), latest_grade(op)                         sandbox_memberships, operator_grades
 --   error_fields(sql)                                         {SQLSTATE, message, detail, hint} of its error
+--   session_connstr()                                         this database, for a dblink session that commits
+--   delete_operator_rows_sql(pattern)                         SQL deleting those operators' rows everywhere
 --
 -- Procedures where nothing is read back, so that CALL prints nothing between the TAP
 -- lines.  Parameters after the first two are usually given by name (item => 'ad').
@@ -115,3 +117,31 @@ EXCEPTION WHEN OTHERS THEN
                             hin = PG_EXCEPTION_HINT;
     RETURN ARRAY[st, msg, nullif(det, ''), nullif(hin, '')];
 END $$;
+-- ------------------------------------------------------------------ sessions that commit (dblink)
+CREATE FUNCTION pg_temp.session_connstr() RETURNS text LANGUAGE sql AS $$
+    SELECT format('dbname=%s user=%s port=%s host=%s', current_database(), current_user, current_setting('port'),
+                  trim(split_part(current_setting('unix_socket_directories'), ',', 1))) $$;
+-- a DO block that deletes the rows of the operators whose id is LIKE pattern from every
+-- table of the extension, for a session of their own to run before and after a test
+CREATE FUNCTION pg_temp.delete_operator_rows_sql(pattern text) RETURNS text LANGUAGE sql AS $$
+    SELECT format($sql$
+    DO $do$
+    DECLARE
+        t regclass;
+    BEGIN
+        FOR t IN SELECT a.attrelid::regclass FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+                  WHERE c.relnamespace = 'credit_sandbox'::regnamespace AND c.relkind = 'r' AND c.relname <> 'warnings'
+                    AND c.relname <> 'warning_status_history'  -- append-only: its rows stay
+                    AND a.attname = 'warning_id' AND NOT a.attisdropped
+                    AND NOT EXISTS (SELECT FROM pg_attribute o WHERE o.attrelid = c.oid AND o.attname = 'operator_id')
+        LOOP
+            EXECUTE format('DELETE FROM %%s WHERE warning_id IN (SELECT w.warning_id FROM credit_sandbox.warnings w
+                                                                 WHERE w.operator_id LIKE %%L)', t, %1$L);
+        END LOOP;
+        FOR t IN SELECT a.attrelid::regclass FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+                  WHERE c.relnamespace = 'credit_sandbox'::regnamespace AND c.relkind = 'r'
+                    AND a.attname = 'operator_id' AND NOT a.attisdropped
+        LOOP
+            EXECUTE format('DELETE FROM %%s WHERE operator_id LIKE %%L', t, %1$L);
+        END LOOP;
+    END $do$ $sql$, pattern) $$;

@@ -17,9 +17,7 @@
 #   - a warning committed while the consumer sleeps is forwarded within seconds although
 #     its timeout is 300 s (the LISTEN wake-up), and everything ends acknowledged.
 #
-# Uses credit_sandbox.read_feed and ack_feed when the extension has them, otherwise the
-# stand-in test/lib/feed_standin.sql.  Python: CS_PYTHON (/usr/bin/python3, with
-# Debian's python3-psycopg2).
+# Python: CS_PYTHON (/usr/bin/python3, with Debian's python3-psycopg2).
 set -euo pipefail
 # shellcheck source=test/cluster.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../cluster.sh"
@@ -55,10 +53,6 @@ fi
 
 conc_createdb "$DB"
 q "$DB" "SELECT credit_sandbox.create_roles()" >/dev/null
-if [ "$(q "$DB" "SELECT to_regprocedure('credit_sandbox.read_feed(text, integer)') IS NULL")" = t ]; then
-    echo "# the extension has no feed: the stand-in test/lib/feed_standin.sql"
-    psql -X -q -v ON_ERROR_STOP=1 -d "$DB" -f "$CS_REPO/test/lib/feed_standin.sql" >/dev/null
-fi
 drop_login
 psql -X -q -v ON_ERROR_STOP=1 -d "$DB" <<<"$login_sql" >/dev/null
 as_login() { PGUSER=$LOGIN q "$DB" "$1"; }
