@@ -148,7 +148,7 @@ ALTER EXTENSION credit_sandbox UPDATE TO '0.5';
 SELECT extversion FROM pg_extension WHERE extname = 'credit_sandbox';
 -- validates what 0.4 added NOT VALID, but for the constraint the hit left
 -- behind violates: that one stays NOT VALID, and a WARNING names the fix
-ALTER EXTENSION credit_sandbox UPDATE TO '0.6';
+ALTER EXTENSION credit_sandbox UPDATE TO '0.7';
 SELECT extversion FROM pg_extension WHERE extname = 'credit_sandbox';
 
 -- the steps above are the whole update path to the default version

@@ -2,7 +2,7 @@
 -- upgrade_grants: the grants create_roles() made under 0.4, updated to 0.5.  A platform
 -- that could insert whole rows inserts every column but the generated keys, registers an
 -- operator's id, name and region only, and writes no list; the regulator keeps its grants,
--- and from 0.6 its removals of defaults are recorded under its login; the views 0.6 adds
+-- and from 0.7 its removals of defaults are recorded under its login; the views 0.7 adds
 -- are the analysts' and the regulator's once create_roles() runs again.
 -- In a database and with roles of its own, dropped at the end.
 --
@@ -33,9 +33,9 @@ SELECT has_column_privilege('cs_upgrade_app', 'credit_sandbox.transactions', 'tx
        has_table_privilege('cs_upgrade_app', 'credit_sandbox.transactions', 'SELECT') AS table_select,
        has_column_privilege('cs_upgrade_app', 'credit_sandbox.operator_lists', 'list_entry_id', 'SELECT') AS list_key_select;
 
--- updated to 0.6, a login of the administrators' role removes a default: the record
+-- updated to 0.7, a login of the administrators' role removes a default: the record
 -- names the login, not the extension's owner its trigger runs as
-ALTER EXTENSION credit_sandbox UPDATE TO '0.6';
+ALTER EXTENSION credit_sandbox UPDATE TO '0.7';
 CREATE ROLE cs_upgrade_admin_login LOGIN IN ROLE cs_upgrade_admin;
 SET SESSION AUTHORIZATION cs_upgrade_admin_login;
 SET ROLE cs_upgrade_admin;
@@ -43,7 +43,7 @@ DELETE FROM credit_sandbox.prohibited_terms WHERE term = 'ivory';
 RESET SESSION AUTHORIZATION;
 SELECT table_name, key, removed_by FROM credit_sandbox.removed_rows;
 
--- the analysts' views 0.6 adds: readable by the analysts and the regulator once
+-- the analysts' views 0.7 adds: readable by the analysts and the regulator once
 -- create_roles() runs again after the update, as the README says
 SELECT v AS view, has_table_privilege('cs_upgrade_analyst', 'credit_sandbox.' || v, 'SELECT') AS analyst,
        has_table_privilege('cs_upgrade_admin', 'credit_sandbox.' || v, 'SELECT') AS admin

@@ -1,6 +1,6 @@
 \echo Use "CREATE EXTENSION credit_sandbox" to load this file. \quit
 
--- credit_sandbox 0.6, the whole install script: every object once, in its
+-- credit_sandbox 0.7, the whole install script: every object once, in its
 -- final form, with its comment, its grants and what pg_dump keeps of it.
 -- (A database at an older version gets the same objects through the update
 -- scripts; sql/upgrade.sql proves the two equal.)
@@ -804,7 +804,7 @@ COMMENT ON TABLE credit_sandbox.warning_status_history IS
 COMMENT ON COLUMN credit_sandbox.warning_status_history.history_id IS 'Generated key: the order the changes were made in.';
 COMMENT ON COLUMN credit_sandbox.warning_status_history.warning_id IS 'The warning or tip (warnings.warning_id).';
 COMMENT ON COLUMN credit_sandbox.warning_status_history.from_status IS
-    'Its status before; NULL for a change made before 0.6 (the update to 0.6 kept each warning''s last one).';
+    'Its status before; NULL for a change made before 0.7 (the update to 0.7 kept each warning''s last one).';
 COMMENT ON COLUMN credit_sandbox.warning_status_history.to_status IS 'Its status after: acknowledged, corrected, escalated or closed.';
 COMMENT ON COLUMN credit_sandbox.warning_status_history.changed_by IS 'Login (session user) that made the change.';
 COMMENT ON COLUMN credit_sandbox.warning_status_history.changed_at IS 'When (now() of that transaction, as warnings.status_changed_at).';
@@ -906,7 +906,7 @@ COMMENT ON VIEW credit_sandbox.my_warning_history IS
     'The status history (warning_status_history) of the warnings and tips of the calling login''s operators.';
 COMMENT ON COLUMN credit_sandbox.my_warning_history.history_id IS 'The order the changes were made in.';
 COMMENT ON COLUMN credit_sandbox.my_warning_history.warning_id IS 'The warning or tip (my_warnings.warning_id).';
-COMMENT ON COLUMN credit_sandbox.my_warning_history.from_status IS 'Its status before; NULL for a change made before 0.6.';
+COMMENT ON COLUMN credit_sandbox.my_warning_history.from_status IS 'Its status before; NULL for a change made before 0.7.';
 COMMENT ON COLUMN credit_sandbox.my_warning_history.to_status IS 'Its status after.';
 COMMENT ON COLUMN credit_sandbox.my_warning_history.changed_by IS 'Login that made the change.';
 COMMENT ON COLUMN credit_sandbox.my_warning_history.changed_at IS 'When.';
@@ -1382,7 +1382,7 @@ COMMENT ON COLUMN credit_sandbox.inspection_draw_summary.random_tasks IS 'Tasks 
 COMMENT ON COLUMN credit_sandbox.inspection_draw_summary.triggered_tasks IS 'Tasks for an open warning clue, not drawn at random.';
 
 -- One row per task, with the operator, its class at the draw and the
--- inspectors by name.  0.6 records no visit or outcome: a task is what the
+-- inspectors by name.  0.7 records no visit or outcome: a task is what the
 -- draw assigned.
 CREATE VIEW credit_sandbox.inspection_task_details WITH (security_barrier) AS
 SELECT t.draw_id, d.drawn_at, t.operator_id, o.name AS operator_name, o.region, p.class, t.reason,

@@ -1,7 +1,7 @@
-\echo Use "ALTER EXTENSION credit_sandbox UPDATE TO '0.6'" to load this file. \quit
+\echo Use "ALTER EXTENSION credit_sandbox UPDATE TO '0.7'" to load this file. \quit
 
--- credit_sandbox 0.5 -> 0.6: what an update must do to reach the objects of
--- credit_sandbox--0.6.sql, the one install script of 0.6 (sql/upgrade.sql
+-- credit_sandbox 0.5 -> 0.7: what an update must do to reach the objects of
+-- credit_sandbox--0.7.sql, the one install script of 0.7 (sql/upgrade.sql
 -- proves the two equal): comments, constraint validity, who removed a
 -- default, the analysts' views of warnings over time, draws, stays and overdue
 -- tips, the operators' own view and the audit trail, and the feed.
@@ -40,7 +40,7 @@ END $$;
 -- as the extension's owner, and recorded the owner.
 ALTER TABLE credit_sandbox.removed_rows ALTER COLUMN removed_by SET DEFAULT SESSION_USER;
 
--- ===== analyst views: over time (new in 0.6)
+-- ===== analyst views: over time (new in 0.7)
 -- Every warning whatever its status, draws and their tasks, stays and their
 -- ends, tips past their deadline: what analysts follow without the admin
 -- role.  Security barriers, like the views above; granted by create_roles().
@@ -116,7 +116,7 @@ COMMENT ON COLUMN credit_sandbox.inspection_draw_summary.random_tasks IS 'Tasks 
 COMMENT ON COLUMN credit_sandbox.inspection_draw_summary.triggered_tasks IS 'Tasks for an open warning clue, not drawn at random.';
 
 -- One row per task, with the operator, its class at the draw and the
--- inspectors by name.  0.6 records no visit or outcome: a task is what the
+-- inspectors by name.  0.7 records no visit or outcome: a task is what the
 -- draw assigned.
 CREATE VIEW credit_sandbox.inspection_task_details WITH (security_barrier) AS
 SELECT t.draw_id, d.drawn_at, t.operator_id, o.name AS operator_name, o.region, p.class, t.reason,
@@ -571,7 +571,7 @@ BEGIN
     END LOOP;
 END $$;
 
--- ===== delivery: the feed (contract), as in credit_sandbox--0.6.sql
+-- ===== delivery: the feed (contract), as in credit_sandbox--0.7.sql
 -- The warnings stored before the update have no entry: the feed starts with
 -- the first warning written after it.
 
@@ -823,7 +823,7 @@ COMMENT ON TABLE credit_sandbox.warning_status_history IS
 COMMENT ON COLUMN credit_sandbox.warning_status_history.history_id IS 'Generated key: the order the changes were made in.';
 COMMENT ON COLUMN credit_sandbox.warning_status_history.warning_id IS 'The warning or tip (warnings.warning_id).';
 COMMENT ON COLUMN credit_sandbox.warning_status_history.from_status IS
-    'Its status before; NULL for a change made before 0.6 (the update to 0.6 kept each warning''s last one).';
+    'Its status before; NULL for a change made before 0.7 (the update to 0.7 kept each warning''s last one).';
 COMMENT ON COLUMN credit_sandbox.warning_status_history.to_status IS 'Its status after: acknowledged, corrected, escalated or closed.';
 COMMENT ON COLUMN credit_sandbox.warning_status_history.changed_by IS 'Login (session user) that made the change.';
 COMMENT ON COLUMN credit_sandbox.warning_status_history.changed_at IS 'When (now() of that transaction, as warnings.status_changed_at).';
@@ -925,13 +925,13 @@ COMMENT ON VIEW credit_sandbox.my_warning_history IS
     'The status history (warning_status_history) of the warnings and tips of the calling login''s operators.';
 COMMENT ON COLUMN credit_sandbox.my_warning_history.history_id IS 'The order the changes were made in.';
 COMMENT ON COLUMN credit_sandbox.my_warning_history.warning_id IS 'The warning or tip (my_warnings.warning_id).';
-COMMENT ON COLUMN credit_sandbox.my_warning_history.from_status IS 'Its status before; NULL for a change made before 0.6.';
+COMMENT ON COLUMN credit_sandbox.my_warning_history.from_status IS 'Its status before; NULL for a change made before 0.7.';
 COMMENT ON COLUMN credit_sandbox.my_warning_history.to_status IS 'Its status after.';
 COMMENT ON COLUMN credit_sandbox.my_warning_history.changed_by IS 'Login that made the change.';
 COMMENT ON COLUMN credit_sandbox.my_warning_history.changed_at IS 'When.';
 COMMENT ON COLUMN credit_sandbox.my_warning_history.note IS 'The note given; for an escalation, the warning clue written for the tip.';
 
--- Changes made before 0.6 kept only each warning's last status change: it
+-- Changes made before 0.7 kept only each warning's last status change: it
 -- opens the history, its status before unknown (NULL).
 INSERT INTO credit_sandbox.warning_status_history (warning_id, from_status, to_status, changed_by, changed_at, note)
 SELECT w.warning_id, NULL, w.status, w.status_changed_by, w.status_changed_at, w.status_note
