@@ -24,7 +24,8 @@
 # the host's PostgreSQL: it runs in the 15 leg only (CS_FUZZ=0 in the roots).
 # CS_MAJORS_SCRIPT runs another script of the checkout instead of test/check.sh, with
 # the words of CS_MAJORS_ARGS as arguments (test/bench/agreement.sh: the shared
-# benchmark on every major; ../shared is copied into the roots beside the checkout).
+# benchmark on every major; the folder CS_BENCH_SHARED names is copied into the roots
+# and named there the same way).
 # Ends with "N passed, M failed" over all majors and exits non-zero if M > 0 or a
 # root could not be made. Whatever happens, /proc is unmounted from the roots and
 # any process left running in one is stopped before the roots are removed.
@@ -156,10 +157,11 @@ run_in_root() {
     mkdir -p "$root/build/credit_sandbox"
     git -C "$CS_REPO" ls-files -z -co --exclude-standard \
         | tar -C "$CS_REPO" --null -T - -cf - | tar -C "$root/build/credit_sandbox" -xf -
-    if [ -d "$CS_REPO/../shared" ]; then cp -a "$CS_REPO/../shared" "$root/build/shared"; fi
+    local bench=
+    if [ -d "${CS_BENCH_SHARED:-}" ]; then cp -a "$CS_BENCH_SHARED" "$root/build/shared_bench"; bench=/build/shared_bench; fi
     chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
         CS_PG_MAJOR="$v" CS_OLD_MAJOR="${CS_OLD_MAJOR:-15}" CS_PGPORT="${port[$v]}" CS_FUZZ=0 \
-        CS_CONCURRENCY="${CS_CONCURRENCY:-1}" CS_BENCH_RUNS="${CS_BENCH_RUNS:-1}" \
+        CS_CONCURRENCY="${CS_CONCURRENCY:-1}" CS_BENCH_RUNS="${CS_BENCH_RUNS:-1}" CS_BENCH_SHARED="$bench" \
         "CS_SERVER_CONF=dynamic_shared_memory_type = mmap" \
         bash "/build/credit_sandbox/$run" "${script_args[@]}"
 }

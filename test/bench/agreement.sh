@@ -1,24 +1,25 @@
 #!/usr/bin/env bash
 # agreement.sh -- the shared benchmark's agreement check against this build: a
-# throwaway cluster (test/cluster.sh, fsync on), then ../shared/bench/bench.sh
+# throwaway cluster (test/cluster.sh, fsync on), then the shared benchmark's bench.sh
 # --extension [more bench.sh options, e.g. --pgbench], which loads one generated
 # marketplace into plain tables, the PL/pgSQL reference and the extension, prints
 # their rates and compares the warning sets. Ends with "1 passed, 0 failed" when they
 # are IDENTICAL, so that test/majors.sh can run it on every major:
 #
-#   sudo bash test/bench/agreement.sh --pgbench
-#   CS_MAJORS_SCRIPT=test/bench/agreement.sh CS_MAJORS_ARGS=--pgbench sudo -E bash test/majors.sh
+#   CS_BENCH_SHARED=DIR sudo -E bash test/bench/agreement.sh --pgbench
+#   CS_BENCH_SHARED=DIR CS_MAJORS_SCRIPT=test/bench/agreement.sh CS_MAJORS_ARGS=--pgbench sudo -E bash test/majors.sh
 #
 # CS_BENCH_RUNS=N (default 1) runs bench.sh N times on the same cluster and ends with
 # the medians of the extension's ratios to plain (bulk load; single-row INSERT with
 # synchronous_commit on and off, when --pgbench is given); every run must agree.
 # A benchmark, not a test: neither check.sh nor CI runs it. Optional: it needs the
-# shared benchmark, ../shared/bench beside the repository or CS_BENCH_SHARED=DIR.
+# shared benchmark, whose folder CS_BENCH_SHARED=DIR names.
 set -euo pipefail
 # shellcheck source=test/cluster.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../cluster.sh"
 cs_require_root "$@"
-BENCH=${CS_BENCH_SHARED:-$CS_REPO/../shared/bench}
+BENCH=${CS_BENCH_SHARED:-}
+[ -n "$BENCH" ] || cs_die "the agreement check needs the shared benchmark: CS_BENCH_SHARED=DIR"
 [ -f "$BENCH/bench.sh" ] || cs_die "no $BENCH/bench.sh: the agreement check needs the shared benchmark (CS_BENCH_SHARED=DIR)"
 BENCH=$(cd "$BENCH" && pwd)
 

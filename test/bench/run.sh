@@ -29,8 +29,8 @@
 #
 #   --quick         2,000 operators, 100,000 transactions, 1 run, pgbench 10 s
 #   --shared [DIR]  the shared benchmark's generator, loader and reference, from DIR
-#                   (default CS_BENCH_SHARED, else ../shared/bench beside the
-#                   repository); its absence is an error only when asked for
+#                   (default CS_BENCH_SHARED; one of the two must name it); it is
+#                   needed only when asked for
 #   --growth [N]    instead: N transactions (default 10,000,000) in batches of
 #                   --batch rows (100,000) into plain and credit_sandbox alternately:
 #                   per-batch rows/s and ratio, first-vs-last change of the ratio
@@ -112,7 +112,7 @@ MAIN=1; { [ "$GROWTH" = 1 ] || [ "$MEMORY" = 1 ] || [ "$HOTKEYS" = 1 ]; } && MAI
 # the generator and loader: the project's own, or the shared benchmark's
 GEN_SQL=$BENCH_DIR/generate.sql LOAD_SQL=$BENCH_DIR/load.sql
 if [ "$USE_SHARED" = 1 ]; then
-    SHARED=${SHARED:-$CS_REPO/../shared/bench}
+    [ -n "${SHARED:-}" ] || cs_die "--shared needs the shared benchmark's folder: --shared DIR or CS_BENCH_SHARED=DIR"
     for f in gen.sql load.sql; do
         [ -f "$SHARED/$f" ] || cs_die "$SHARED/$f not found: --shared needs the shared benchmark's generator and loader there (--shared DIR or CS_BENCH_SHARED=DIR)"
     done
