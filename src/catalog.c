@@ -17,6 +17,7 @@
 
 #include "catalog.h"
 #include "matcher.h"
+#include "placement.h"
 #include "settings.h"
 #include "spi_util.h"
 #include "watched.h"
@@ -279,7 +280,7 @@ rule_content_differs(HeapTuple a, HeapTuple b, TupleDesc desc)
  * defaults.  Returns the replaced row, or NULL.
  */
 static HeapTuple
-replace_untouched_default(const char *code)
+replace_untouched_default(Relation rules, const char *code)
 {
 	Datum		values[1] = {CStringGetTextDatum(code)};
 	Oid			types[1] = {TEXTOID};
@@ -287,8 +288,10 @@ replace_untouched_default(const char *code)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "credit_sandbox: SPI_connect failed");
+	/* the trigger's relation: the rules, or on a Citus node its shard there */
 	if (SPI_execute_with_args(psprintf("DELETE FROM %s WHERE code = $1 AND version = 1 RETURNING *",
-									   cs_table("rules")),
+									   quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rules)),
+																  RelationGetRelationName(rules))),
 							  1, types, values, NULL, false, 0) != SPI_OK_DELETE_RETURNING)
 		elog(ERROR, "credit_sandbox: could not replace the default of rule %s", code);
 	if (SPI_processed > 0)
@@ -366,7 +369,7 @@ credit_sandbox_rules_validate(PG_FUNCTION_ARGS)
 
 	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
 	{
-		previous = replace_untouched_default(code);
+		previous = replace_untouched_default(trigdata->tg_relation, code);
 		/* a restored row keeps its later version; a new content gets the next one */
 		if (previous && rule_content_differs(previous, newtuple, desc) &&
 			rule_version(newtuple, desc) <= rule_version(previous, desc))
@@ -408,7 +411,8 @@ credit_sandbox_invalidate_cache(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("invalidate_cache: must be fired FOR EACH STATEMENT")));
-	CacheInvalidateRelcacheByRelid(RelationGetRelid(trigdata->tg_relation));
+	/* the table the caches watch, also when a Citus shard of it changed */
+	CacheInvalidateRelcacheByRelid(cs_logical_relid(trigdata->tg_relation));
 	return PointerGetDatum(NULL);
 }
 

@@ -37,16 +37,17 @@ PG_FUNCTION_INFO_V1(credit_sandbox_escalate_overdue);
 static char *
 mark_escalated(int64 tip_id, TimestampTz at)
 {
-	static SPIPlanPtr plan = NULL;
+	static char plan_site;
+	SPIPlanPtr *plan = cs_plan_slot(&plan_site);
 	Datum		values[2];
 
-	if (plan == NULL)
+	if (*plan == NULL)
 	{
 		Oid			types[2] = {INT8OID, TIMESTAMPTZOID};
 		char	   *warnings = cs_table("warnings");
 
 		/* the self-join reads the row as it was before the update */
-		plan = cs_prepare(psprintf("UPDATE %s w SET status = 'escalated', status_changed_at = pg_catalog.now(),"
+		*plan = cs_prepare(psprintf("UPDATE %s w SET status = 'escalated', status_changed_at = pg_catalog.now(),"
 								   "       status_changed_by = SESSION_USER"
 								   "  FROM %s old"
 								   " WHERE w.warning_id = $1 AND w.status IN ('open', 'acknowledged')"
@@ -57,7 +58,7 @@ mark_escalated(int64 tip_id, TimestampTz at)
 	}
 	values[0] = Int64GetDatum(tip_id);
 	values[1] = TimestampTzGetDatum(at);
-	cs_execute(plan, values, NULL);
+	cs_execute(*plan, values, NULL);
 	if (SPI_processed == 0)
 		return NULL;
 	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
@@ -70,14 +71,15 @@ mark_escalated(int64 tip_id, TimestampTz at)
 static void
 link_escalation(int64 tip_id, int64 clue_id, const char *from_status)
 {
-	static SPIPlanPtr plan = NULL;
+	static char plan_site;
+	SPIPlanPtr *plan = cs_plan_slot(&plan_site);
 	Datum		values[3];
 
-	if (plan == NULL)
+	if (*plan == NULL)
 	{
 		Oid			types[3] = {INT8OID, INT8OID, TEXTOID};
 
-		plan = cs_prepare(psprintf("WITH link AS (UPDATE %s SET escalated_to = $2 WHERE warning_id = $1)"
+		*plan = cs_prepare(psprintf("WITH link AS (UPDATE %s SET escalated_to = $2 WHERE warning_id = $1)"
 								   " INSERT INTO %s (warning_id, from_status, to_status, changed_by, changed_at, note)"
 								   " VALUES ($1, $3, 'escalated', SESSION_USER, pg_catalog.now(),"
 								   "         pg_catalog.format('overdue: warning clue %%s written for it', $2))",
@@ -87,14 +89,15 @@ link_escalation(int64 tip_id, int64 clue_id, const char *from_status)
 	values[0] = Int64GetDatum(tip_id);
 	values[1] = Int64GetDatum(clue_id);
 	values[2] = CStringGetTextDatum(from_status);
-	cs_execute(plan, values, NULL);
+	cs_execute(*plan, values, NULL);
 }
 
 Datum
 credit_sandbox_escalate_overdue(PG_FUNCTION_ARGS)
 {
 	TimestampTz at = PG_GETARG_TIMESTAMPTZ(0);
-	static SPIPlanPtr overdue_plan = NULL;
+	static char overdue_plan_site;
+	SPIPlanPtr *overdue_plan = cs_plan_slot(&overdue_plan_site);
 	SPITupleTable *overdue;
 	uint64		noverdue;
 	int64		escalated = 0;
@@ -117,11 +120,11 @@ credit_sandbox_escalate_overdue(PG_FUNCTION_ARGS)
 		elog(ERROR, "credit_sandbox: SPI_connect failed");
 	cat = cs_catalog();
 	ledger = cs_ledger_create(false);
-	if (overdue_plan == NULL)
+	if (*overdue_plan == NULL)
 	{
 		Oid			types[1] = {TIMESTAMPTZOID};
 
-		overdue_plan = cs_prepare(psprintf("SELECT warning_id, operator_id, code, subject_key, due_at, hits"
+		*overdue_plan = cs_prepare(psprintf("SELECT warning_id, operator_id, code, subject_key, due_at, hits"
 										   "  FROM %s WHERE list = 'admin_tip' AND due_at < $1"
 										   "   AND status IN ('open', 'acknowledged')"
 										   " ORDER BY due_at, warning_id",
@@ -129,7 +132,7 @@ credit_sandbox_escalate_overdue(PG_FUNCTION_ARGS)
 								  1, types);
 	}
 	values[0] = TimestampTzGetDatum(at);
-	cs_execute(overdue_plan, values, NULL);
+	cs_execute(*overdue_plan, values, NULL);
 	overdue = SPI_tuptable;
 	noverdue = SPI_processed;
 

@@ -282,17 +282,19 @@ operators_plan(const char *keys, const char *key, Oid type)
 static void
 load_operators(const char **ids, OperatorFacts **targets, int n)
 {
-	static SPIPlanPtr many_plan = NULL;
-	static SPIPlanPtr one_plan = NULL;
+	static char many_plan_site;
+	SPIPlanPtr *many_plan = cs_plan_slot(&many_plan_site);
+	static char one_plan_site;
+	SPIPlanPtr *one_plan = cs_plan_slot(&one_plan_site);
 	Datum		values[1];
 
-	if (many_plan == NULL)
+	if (*many_plan == NULL)
 	{
-		many_plan = operators_plan("unnest($1) WITH ORDINALITY AS k(op, i)", "k.op", TEXTARRAYOID);
-		one_plan = operators_plan("(SELECT 1::bigint AS i) k", "$1", TEXTOID);
+		*many_plan = operators_plan("unnest($1) WITH ORDINALITY AS k(op, i)", "k.op", TEXTARRAYOID);
+		*one_plan = operators_plan("(SELECT 1::bigint AS i) k", "$1", TEXTOID);
 	}
 	values[0] = n == 1 ? CStringGetTextDatum(ids[0]) : cs_text_array(ids, n);
-	cs_execute(n == 1 ? one_plan : many_plan, values, NULL);
+	cs_execute(n == 1 ? *one_plan : *many_plan, values, NULL);
 	for (uint64 r = 0; r < SPI_processed; r++)
 	{
 		HeapTuple	row = SPI_tuptable->vals[r];
@@ -399,16 +401,17 @@ cache_operators(const char **ids, OperatorFacts **facts, int n)
 static bool
 read_all_operators(void)
 {
-	static SPIPlanPtr plan = NULL;
+	static char plan_site;
+	SPIPlanPtr *plan = cs_plan_slot(&plan_site);
 	int			n;
 	const char **ids;
 	OperatorFacts **facts;
 
-	if (plan == NULL)
-		plan = cs_prepare(psprintf("SELECT operator_id FROM %s UNION SELECT operator_id FROM %s LIMIT %d",
+	if (*plan == NULL)
+		*plan = cs_prepare(psprintf("SELECT operator_id FROM %s UNION SELECT operator_id FROM %s LIMIT %d",
 								   cs_table("operators"), cs_table("operator_lists"), OPERATOR_CACHE_LIMIT + 1),
 						  0, NULL);
-	cs_execute(plan, NULL, NULL);
+	cs_execute(*plan, NULL, NULL);
 	n = (int) SPI_processed;
 	if (n > OPERATOR_CACHE_LIMIT)
 	{
@@ -449,12 +452,13 @@ operator_cache_prepare(void)
 static void
 members_prepare(void)
 {
-	static SPIPlanPtr plan = NULL;
+	static char plan_site;
+	SPIPlanPtr *plan = cs_plan_slot(&plan_site);
 
 	if (member_watch.valid)
 		return;
-	if (plan == NULL)
-		plan = cs_prepare(psprintf("SELECT operator_id FROM %s WHERE exited_at IS NULL",
+	if (*plan == NULL)
+		*plan = cs_prepare(psprintf("SELECT operator_id FROM %s WHERE exited_at IS NULL",
 								   cs_table("sandbox_memberships")),
 						  0, NULL);
 	if (member_context == NULL)
@@ -463,7 +467,7 @@ members_prepare(void)
 	MemoryContextReset(member_context);
 	members = cs_string_hash_create("credit_sandbox members", 1024, sizeof(char *), member_context);
 	cs_watch_refresh(&member_watch);
-	cs_execute(plan, NULL, NULL);
+	cs_execute(*plan, NULL, NULL);
 	for (uint64 r = 0; r < SPI_processed; r++)
 	{
 		char	   *key = MemoryContextStrdup(member_context,
@@ -478,23 +482,59 @@ members_prepare(void)
 bool
 cs_operator_in_sandbox(const char *operator_id)
 {
-	static SPIPlanPtr plan = NULL;
+	static char plan_site;
+	SPIPlanPtr *plan = cs_plan_slot(&plan_site);
 	Datum		values[1];
 	bool		member;
 
-	if (plan == NULL)
+	if (*plan == NULL)
 	{
 		Oid			types[1] = {TEXTOID};
 
-		plan = cs_prepare(psprintf("SELECT FROM %s m WHERE m.operator_id = $1 AND m.exited_at IS NULL",
+		*plan = cs_prepare(psprintf("SELECT FROM %s m WHERE m.operator_id = $1 AND m.exited_at IS NULL",
 								   cs_table("sandbox_memberships")),
 						  1, types);
 	}
 	values[0] = CStringGetTextDatum(operator_id);
-	cs_execute(plan, values, NULL);
+	cs_execute(*plan, values, NULL);
 	member = SPI_processed > 0;
 	SPI_freetuptable(SPI_tuptable);
 	return member;
+}
+
+/*
+ * The current members among a batch's operators, in one query: on a Citus
+ * shard, whose members are those of its shard group only, the set of all
+ * members kept for the backend would not serve the next group.
+ */
+static HTAB *
+batch_members(KeySet *set)
+{
+	static char plan_site;
+	SPIPlanPtr *plan = cs_plan_slot(&plan_site);
+	HTAB	   *found = cs_string_hash_create("credit_sandbox batch members", set->n, sizeof(char *),
+											  CurrentMemoryContext);
+	Datum		values[1];
+
+	if (*plan == NULL)
+	{
+		Oid			types[1] = {TEXTARRAYOID};
+
+		*plan = cs_prepare(psprintf("SELECT m.operator_id FROM %s m"
+									" WHERE m.operator_id = ANY ($1) AND m.exited_at IS NULL",
+									cs_table("sandbox_memberships")),
+						   1, types);
+	}
+	values[0] = cs_text_array(set->first, set->n);
+	cs_execute(*plan, values, NULL);
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		char	   *key = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1);
+
+		(void) hash_search(found, &key, HASH_ENTER, NULL);
+	}
+	SPI_freetuptable(SPI_tuptable);
+	return found;
 }
 
 /* Fills the batch's operator facts from the caches, reading what they lack. */
@@ -504,18 +544,30 @@ load_operator_facts(KeySet *set, bool one_operator)
 	const char **missing = palloc(sizeof(char *) * set->n);
 	OperatorFacts **targets = palloc(sizeof(OperatorFacts *) * set->n);
 	int			nmissing = 0;
+	bool		shard = cs_placement_is_shard();
+	bool		complete;
+	HTAB	   *member_set = NULL;
 
 	AcceptInvalidationMessages();
 	operator_cache_prepare();
-	if (!one_operator)
+	if (!one_operator && shard)
+		member_set = batch_members(set);
+	else if (!one_operator)
+	{
 		members_prepare();
-	/* a bulk load, or a busy connection, meets most operators: reading them all is cheaper */
-	if (!operator_cache_complete && !operator_cache_read_all_tried && !one_operator &&
+		member_set = members;
+	}
+	/*
+	 * A bulk load, or a busy connection, meets most operators: reading them
+	 * all is cheaper.  Not on a Citus shard: its operators are a part.
+	 */
+	if (!shard && !operator_cache_complete && !operator_cache_read_all_tried && !one_operator &&
 		set->n + hash_get_num_entries(operator_cache) >= READ_ALL_FROM_OPERATORS)
 	{
 		operator_cache_read_all_tried = true;
 		operator_cache_complete = read_all_operators();
 	}
+	complete = operator_cache_complete && !shard;
 	for (int i = 0; i < set->n; i++)
 	{
 		const char *id = set->first[i];
@@ -524,7 +576,7 @@ load_operator_facts(KeySet *set, bool one_operator)
 
 		if (cached)
 			copy_operator_facts(f, &cached->facts, CurrentMemoryContext);
-		else if (!operator_cache_complete)
+		else if (!complete)
 		{
 			missing[nmissing] = id;
 			targets[nmissing++] = f;
@@ -536,7 +588,7 @@ load_operator_facts(KeySet *set, bool one_operator)
 			f->licence_null = true;
 		}
 		f->in_sandbox = one_operator ? cs_operator_in_sandbox(id)
-			: hash_search(members, &id, HASH_FIND, NULL) != NULL;
+			: hash_search(member_set, &id, HASH_FIND, NULL) != NULL;
 	}
 	if (nmissing > 0)
 	{
@@ -582,13 +634,14 @@ static bool reference_cache_complete = false;
 static void
 reference_cache_prepare(void)
 {
-	static SPIPlanPtr plan = NULL;
+	static char plan_site;
+	SPIPlanPtr *plan = cs_plan_slot(&plan_site);
 	MemoryContext old;
 
 	if (reference_watch.valid)
 		return;
-	if (plan == NULL)
-		plan = cs_prepare(psprintf("SELECT item_id, category, price, valid_from, valid_to FROM %s LIMIT %d",
+	if (*plan == NULL)
+		*plan = cs_prepare(psprintf("SELECT item_id, category, price, valid_from, valid_to FROM %s LIMIT %d",
 								   cs_table("reference_prices"), REFERENCE_CACHE_LIMIT + 1),
 						  0, NULL);
 	if (reference_cache_context == NULL)
@@ -596,7 +649,7 @@ reference_cache_prepare(void)
 														ALLOCSET_DEFAULT_SIZES);
 	MemoryContextReset(reference_cache_context);
 	cs_watch_refresh(&reference_watch);
-	cs_execute(plan, NULL, NULL);
+	cs_execute(*plan, NULL, NULL);
 	reference_cache_complete = SPI_processed <= REFERENCE_CACHE_LIMIT;
 	old = MemoryContextSwitchTo(reference_cache_context);
 	reference_items = cs_string_hash_create("credit_sandbox item prices", 256, sizeof(CachedPrices),
@@ -637,15 +690,16 @@ lookup_cached_prices(KeySet *set, HTAB *cache)
 static void
 load_reference_prices(Facts *facts)
 {
-	static SPIPlanPtr plan = NULL;
+	static char plan_site;
+	SPIPlanPtr *plan = cs_plan_slot(&plan_site);
 	Datum		values[2];
 
-	if (plan == NULL)
+	if (*plan == NULL)
 	{
 		Oid			types[2] = {TEXTARRAYOID, TEXTARRAYOID};
 		char	   *prices = cs_table("reference_prices");
 
-		plan = cs_prepare(psprintf("SELECT true, k.i, p.price, p.valid_from, p.valid_to"
+		*plan = cs_prepare(psprintf("SELECT true, k.i, p.price, p.valid_from, p.valid_to"
 								   "  FROM unnest($1) WITH ORDINALITY AS k(item, i)"
 								   " CROSS JOIN LATERAL (SELECT * FROM %s x WHERE x.item_id = k.item OFFSET 0) p"
 								   " UNION ALL "
@@ -657,7 +711,7 @@ load_reference_prices(Facts *facts)
 	}
 	values[0] = cs_text_array(facts->item_refs.first, facts->item_refs.n);
 	values[1] = cs_text_array(facts->category_refs.first, facts->category_refs.n);
-	cs_execute(plan, values, NULL);
+	cs_execute(*plan, values, NULL);
 	for (uint64 r = 0; r < SPI_processed; r++)
 	{
 		HeapTuple	row = SPI_tuptable->vals[r];

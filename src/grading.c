@@ -16,6 +16,7 @@
 
 #include "grading.h"
 #include "operator_lock.h"
+#include "placement.h"
 #include "settings.h"
 #include "spi_util.h"
 
@@ -90,18 +91,20 @@ load_model(GradingModel *model)
 {
 	bool		isnull;
 
-	static SPIPlanPtr weights_plan = NULL;
-	static SPIPlanPtr boundaries_plan = NULL;
+	static char weights_plan_site;
+	SPIPlanPtr *weights_plan = cs_plan_slot(&weights_plan_site);
+	static char boundaries_plan_site;
+	SPIPlanPtr *boundaries_plan = cs_plan_slot(&boundaries_plan_site);
 
-	if (weights_plan == NULL)
+	if (*weights_plan == NULL)
 	{
-		weights_plan = cs_prepare(psprintf("SELECT indicator, weight::float8 FROM %s",
+		*weights_plan = cs_prepare(psprintf("SELECT indicator, weight::float8 FROM %s",
 										   cs_table("grading_weights")), 0, NULL);
-		boundaries_plan = cs_prepare(psprintf("SELECT class, min_score::float8 FROM %s",
+		*boundaries_plan = cs_prepare(psprintf("SELECT class, min_score::float8 FROM %s",
 											  cs_table("grade_boundaries")), 0, NULL);
 	}
 	memset(model, 0, sizeof(*model));
-	cs_execute(weights_plan, NULL, NULL);
+	cs_execute(*weights_plan, NULL, NULL);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		int			ind = indicator_index(SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
@@ -115,7 +118,7 @@ load_model(GradingModel *model)
 	/* a missing boundary makes its class unreachable */
 	for (int c = 0; c < 3; c++)
 		model->min_score[c] = MAX_SCORE + 1;
-	cs_execute(boundaries_plan, NULL, NULL);
+	cs_execute(*boundaries_plan, NULL, NULL);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		char	   *class = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
@@ -192,19 +195,20 @@ score_operator(const GradingModel *model, HeapTuple row, TupleDesc desc, Grade *
 static void
 query_indicators(TimestampTz at, const char *operator_id, bool only_ungraded)
 {
-	static SPIPlanPtr plan = NULL;
+	static char plan_site;
+	SPIPlanPtr *plan = cs_plan_slot(&plan_site);
 	Datum		values[5];
 	char		nulls[5] = {' ', ' ', operator_id ? ' ' : 'n', ' ', ' '};
 	Interval	year_span = {.time = 0, .day = 365, .month = 0};
 
-	if (plan == NULL)
+	if (*plan == NULL)
 	{
 		Oid			types[5] = {TIMESTAMPTZOID, DATEOID, TEXTOID, BOOLOID, TIMESTAMPTZOID};
 		const char *listed = "EXISTS (SELECT FROM %s l WHERE l.operator_id = o.operator_id AND l.list = '%s'"
 			" AND l.listed_on <= $2 AND (l.removed_on IS NULL OR $2 < l.removed_on))::int::float8";
 		const char *year = "> $5 AND %s <= $1";
 
-		plan = cs_prepare(psprintf(
+		*plan = cs_prepare(psprintf(
 								   "SELECT o.operator_id,"
 								   "  (o.licence_valid_until IS NULL OR o.licence_valid_until < $2)::int::float8,"
 								   "  (o.registered_on IS NULL OR o.registered_on > ($2 - interval '1 year')::date)::int::float8,"
@@ -245,7 +249,7 @@ query_indicators(TimestampTz at, const char *operator_id, bool only_ungraded)
 	values[4] = TimestampTzGetDatum(cs_sub_interval(at, &year_span));
 	values[2] = operator_id ? CStringGetTextDatum(operator_id) : (Datum) 0;
 	values[3] = BoolGetDatum(only_ungraded);
-	cs_execute(plan, values, nulls);
+	cs_execute(*plan, values, nulls);
 }
 
 /*
@@ -255,7 +259,8 @@ query_indicators(TimestampTz at, const char *operator_id, bool only_ungraded)
 static void
 record_grades(Grade *grades, int n, TimestampTz at, const char *cause)
 {
-	static SPIPlanPtr plan = NULL;
+	static char plan_site;
+	SPIPlanPtr *plan = cs_plan_slot(&plan_site);
 	char	  **ids = palloc(sizeof(char *) * Max(n, 1));
 	char	  **scores = palloc(sizeof(char *) * Max(n, 1));
 	char	  **score_classes = palloc(sizeof(char *) * Max(n, 1));
@@ -264,12 +269,12 @@ record_grades(Grade *grades, int n, TimestampTz at, const char *cause)
 	char	  **hard_rules = palloc(sizeof(char *) * Max(n, 1));
 	Datum		values[8];
 
-	if (plan == NULL)
+	if (*plan == NULL)
 	{
 		Oid			types[8] = {TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
 		TEXTARRAYOID, TEXTARRAYOID, TIMESTAMPTZOID, TEXTOID};
 
-		plan = cs_prepare(psprintf(
+		*plan = cs_prepare(psprintf(
 								   "WITH g AS ("
 								   "  INSERT INTO %s (operator_id, graded_as_of, score, score_class, class,"
 								   "                  indicators, hard_rules, cause)"
@@ -300,7 +305,7 @@ record_grades(Grade *grades, int n, TimestampTz at, const char *cause)
 	values[5] = cs_text_array((const char **) hard_rules, n);
 	values[6] = TimestampTzGetDatum(at);
 	values[7] = CStringGetTextDatum(cause);
-	cs_execute(plan, values, NULL);
+	cs_execute(*plan, values, NULL);
 }
 
 /*
@@ -398,14 +403,15 @@ credit_sandbox_grade_ungraded(PG_FUNCTION_ARGS)
 void
 cs_grade_after_warning_clue(const char *operator_id, const char *code, TimestampTz at)
 {
-	static SPIPlanPtr plan = NULL;
+	static char plan_site;
+	SPIPlanPtr *plan = cs_plan_slot(&plan_site);
 	Datum		values[3];
 
-	if (plan == NULL)
+	if (*plan == NULL)
 	{
 		Oid			types[3] = {TEXTOID, TIMESTAMPTZOID, TEXTOID};
 
-		plan = cs_prepare(psprintf(
+		*plan = cs_prepare(psprintf(
 								   "INSERT INTO %s (operator_id, graded_as_of, score, score_class, class,"
 								   "                indicators, hard_rules, cause)"
 								   "SELECT g.operator_id, $2, g.score, g.score_class, 'B', g.indicators,"
@@ -418,7 +424,7 @@ cs_grade_after_warning_clue(const char *operator_id, const char *code, Timestamp
 	values[0] = CStringGetTextDatum(operator_id);
 	values[1] = TimestampTzGetDatum(at);
 	values[2] = CStringGetTextDatum(code);
-	cs_execute(plan, values, NULL);
+	cs_execute(*plan, values, NULL);
 }
 
 /* ---------------------------------------------------------------- validation */
@@ -453,7 +459,7 @@ credit_sandbox_grading_validate(PG_FUNCTION_ARGS)
 
 	desc = RelationGetDescr(trigdata->tg_relation);
 	tuple = TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ? trigdata->tg_newtuple : trigdata->tg_trigtuple;
-	table = RelationGetRelationName(trigdata->tg_relation);
+	table = get_rel_name(cs_logical_relid(trigdata->tg_relation));
 
 	if (strcmp(table, "grading_weights") == 0)
 	{

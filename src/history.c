@@ -72,10 +72,13 @@ typedef struct HistorySpec
 	const char *condition;		/* the rows of the table that count, or NULL */
 	bool		from_inclusive; /* prices [from, to); else (from, to] */
 	bool		baseline;		/* complaints: counted in the baseline too */
-	SPIPlanPtr	many_plan;		/* a batch: unnest of the keys, LATERAL scan each */
-	SPIPlanPtr	one_plan;		/* one key: a plain index scan */
+	char		plan_sites[2];	/* keys of its kept plans: PLAN_MANY, PLAN_ONE */
 	Oid			index;			/* (operator_id, key, occurred_at) btree of a plain table, or invalid */
 } HistorySpec;
+
+/* a batch: unnest of the keys, LATERAL scan each; one key: a plain index scan */
+#define PLAN_MANY 0
+#define PLAN_ONE 1
 
 /* a %s in a condition is the table of return-exempt categories */
 static HistorySpec specs[NUM_HISTORY_KINDS] = {
@@ -108,7 +111,7 @@ static AttrNumber price_attnum;
  * whether this transaction stored it, and the value.
  */
 static void
-prepare_plans(HistorySpec *spec)
+prepare_plans(HistorySpec *spec, SPIPlanPtr *many_plan, SPIPlanPtr *one_plan)
 {
 	Oid			many_types[5] = {TEXTARRAYOID, TEXTARRAYOID, TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID, XIDOID};
 	Oid			one_types[5] = {TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, XIDOID};
@@ -121,7 +124,7 @@ prepare_plans(HistorySpec *spec)
 	char	   *condition = spec->condition
 		? psprintf(" AND %s", psprintf(spec->condition, cs_table("return_exempt_categories"))) : "";
 
-	spec->many_plan = cs_prepare(psprintf("SELECT k.i, t.at, t.id, t.xmin = $5, t.value"
+	*many_plan = cs_prepare(psprintf("SELECT k.i, t.at, t.id, t.xmin = $5, t.value"
 										  "  FROM unnest($1, $2, $3, $4) WITH ORDINALITY AS k(op, key, lo, hi, i)"
 										  " CROSS JOIN LATERAL ("
 										  "   SELECT x.%s AS at, x.%s AS id, x.xmin, %s AS value FROM %s x"
@@ -130,7 +133,7 @@ prepare_plans(HistorySpec *spec)
 										  time, spec->id_column, value_columns[spec->value], table,
 										  many_key, condition, time, lower, time, upper),
 								 5, many_types);
-	spec->one_plan = cs_prepare(psprintf("SELECT 1::bigint, x.%s, x.%s, x.xmin = $5, %s FROM %s x"
+	*one_plan = cs_prepare(psprintf("SELECT 1::bigint, x.%s, x.%s, x.xmin = $5, %s FROM %s x"
 										 " WHERE x.operator_id = $1%s%s"
 										 "   AND x.%s %s $3 AND x.%s %s $4",
 										 time, spec->id_column, value_columns[spec->value], table,
@@ -149,7 +152,7 @@ span_array(History **handles, int n, bool upper)
 }
 
 static void
-load_by_query(HistorySpec *spec, int n, const char **operators, const char **keys, History **handles)
+load_by_query(HistorySpec *spec, SPIPlanPtr plan, int n, const char **operators, const char **keys, History **handles)
 {
 	Datum		values[5];
 
@@ -168,7 +171,7 @@ load_by_query(HistorySpec *spec, int n, const char **operators, const char **key
 		values[3] = span_array(handles, n, true);
 	}
 	values[4] = TransactionIdGetDatum(GetCurrentTransactionIdIfAny());
-	cs_execute(n == 1 ? spec->one_plan : spec->many_plan, values, NULL);
+	cs_execute(plan, values, NULL);
 
 	/* count per key, then fill: a refusal counts if requested within the return period */
 	for (uint64 r = 0; r < SPI_processed; r++)
@@ -378,8 +381,11 @@ history_row_cmp(const void *a, const void *b)
 static void
 load_spans(HistorySpec *spec, Oid judged, int n, const char **operators, const char **keys, History **handles)
 {
-	if (spec->one_plan == NULL)
-		prepare_plans(spec);
+	SPIPlanPtr *many_plan = cs_plan_slot(&spec->plan_sites[PLAN_MANY]);
+	SPIPlanPtr *one_plan = cs_plan_slot(&spec->plan_sites[PLAN_ONE]);
+
+	if (*one_plan == NULL)
+		prepare_plans(spec, many_plan, one_plan);
 	if (!table_watch.valid)
 		refresh_direct();
 	if (n == 0)
@@ -387,7 +393,7 @@ load_spans(HistorySpec *spec, Oid judged, int n, const char **operators, const c
 	if (OidIsValid(spec->index) && judged == table_watch.oids[0])
 		load_by_index(spec, n, operators, keys, handles);
 	else
-		load_by_query(spec, n, operators, keys, handles);
+		load_by_query(spec, n == 1 ? *one_plan : *many_plan, n, operators, keys, handles);
 	for (int i = 0; i < n; i++)
 		qsort(handles[i]->rows, handles[i]->n, sizeof(HistoryRow), history_row_cmp);
 }

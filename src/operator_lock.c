@@ -22,6 +22,11 @@
  * the operator's hash (a bucket's lock before its operators'), so the
  * extension's own statements never deadlock each other.
  *
+ * On a Citus node each shard group has buckets of its own: one coordinator
+ * transaction writes several shard groups of a worker through as many
+ * connections, which must not wait for each other on a bucket their
+ * operators share.
+ *
  * The locks are advisory lock tags of classes of their own (the last field,
  * which SQL's pg_advisory_lock sets to 1 or 2): no login can take one of
  * them from SQL and so hold up the checks.
@@ -31,6 +36,7 @@
 #include "postgres.h"
 
 #include "operator_lock.h"
+#include "placement.h"
 
 #include "common/hashfn.h"
 #include "fmgr.h"
@@ -64,7 +70,7 @@ lock_bucket(uint32 bucket, LOCKMODE mode)
 {
 	LOCKTAG		tag;
 
-	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, CS_LOCK_SPACE, bucket, CS_BUCKET_LOCK_CLASS);
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, CS_LOCK_SPACE ^ cs_placement_lock_space(), bucket, CS_BUCKET_LOCK_CLASS);
 	(void) LockAcquire(&tag, mode, false, false);
 }
 

@@ -46,15 +46,16 @@
 static bool
 find_open_warning(const Hit *hit, int64 *warning_id, bool *is_tip)
 {
-	static SPIPlanPtr plan = NULL;
+	static char plan_site;
+	SPIPlanPtr *plan = cs_plan_slot(&plan_site);
 	Datum		values[3];
 	bool		found;
 
-	if (plan == NULL)
+	if (*plan == NULL)
 	{
 		Oid			types[3] = {TEXTOID, TEXTOID, TEXTOID};
 
-		plan = cs_prepare(psprintf("SELECT w.warning_id, w.list = 'admin_tip' FROM %s w"
+		*plan = cs_prepare(psprintf("SELECT w.warning_id, w.list = 'admin_tip' FROM %s w"
 								   " WHERE w.operator_id = $1 AND w.code = $2 AND w.subject_key = $3"
 								   "   AND w.status = 'open'",
 								   cs_table("warnings")),
@@ -63,7 +64,7 @@ find_open_warning(const Hit *hit, int64 *warning_id, bool *is_tip)
 	values[0] = CStringGetTextDatum(hit->operator_id);
 	values[1] = CStringGetTextDatum(hit->rule->code);
 	values[2] = CStringGetTextDatum(hit->subject_key);
-	cs_execute(plan, values, NULL);
+	cs_execute(*plan, values, NULL);
 	found = SPI_processed > 0;
 	if (found)
 	{
@@ -79,21 +80,25 @@ find_open_warning(const Hit *hit, int64 *warning_id, bool *is_tip)
 static int64
 insert_warning(const Hit *hit, const char *list, bool has_due, TimestampTz due_at)
 {
-	static SPIPlanPtr plan = NULL;
+	static char plan_site;
+	SPIPlanPtr *plan = cs_plan_slot(&plan_site);
 	Datum		values[10];
 	char		nulls[10] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', has_due ? ' ' : 'n'};
 	bool		isnull;
 	int64		warning_id;
 
-	if (plan == NULL)
+	if (*plan == NULL)
 	{
 		Oid			types[10] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT8OID,
 		TIMESTAMPTZOID, INT4OID, JSONBOID, TIMESTAMPTZOID};
 
-		plan = cs_prepare(psprintf("INSERT INTO %s (operator_id, code, list, subject_key, source_table,"
+		/* the id named: a Citus shard has no identity default */
+		*plan = cs_prepare(psprintf("INSERT INTO %s (warning_id, operator_id, code, list, subject_key, source_table,"
 								   "    source_id, occurred_at, last_hit_at, rule_version, evidence, due_at)"
-								   " VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10) RETURNING warning_id",
-								   cs_table("warnings")),
+								   " OVERRIDING SYSTEM VALUE"
+								   " VALUES (%s, $1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10)"
+								   " RETURNING warning_id",
+								   cs_table("warnings"), cs_placed_nextval("warnings_warning_id_seq")),
 						  10, types);
 	}
 	values[0] = CStringGetTextDatum(hit->operator_id);
@@ -106,7 +111,7 @@ insert_warning(const Hit *hit, const char *list, bool has_due, TimestampTz due_a
 	values[7] = Int32GetDatum(hit->rule->version);
 	values[8] = hit->evidence;
 	values[9] = TimestampTzGetDatum(due_at);
-	cs_execute(plan, values, nulls);
+	cs_execute(*plan, values, nulls);
 	warning_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_freetuptable(SPI_tuptable);
 	return warning_id;
@@ -121,14 +126,15 @@ insert_warning(const Hit *hit, const char *list, bool has_due, TimestampTz due_a
 static void
 leave_sandbox(const Hit *hit, int64 warning_id)
 {
-	static SPIPlanPtr plan = NULL;
+	static char plan_site;
+	SPIPlanPtr *plan = cs_plan_slot(&plan_site);
 	Datum		values[5];
 
-	if (plan == NULL)
+	if (*plan == NULL)
 	{
 		Oid			types[5] = {TEXTOID, TEXTOID, TEXTOID, INT8OID, TIMESTAMPTZOID};
 
-		plan = cs_prepare(psprintf("UPDATE %s m SET exited_at = pg_catalog.clock_timestamp(), exit_reason = $2,"
+		*plan = cs_prepare(psprintf("UPDATE %s m SET exited_at = pg_catalog.clock_timestamp(), exit_reason = $2,"
 								   "       exit_code = $3, exit_warning_id = $4, exit_hit_at = $5"
 								   " WHERE m.operator_id = $1 AND m.exited_at IS NULL",
 								   cs_table("sandbox_memberships")),
@@ -139,7 +145,7 @@ leave_sandbox(const Hit *hit, int64 warning_id)
 	values[2] = CStringGetTextDatum(hit->rule->code);
 	values[3] = Int64GetDatum(warning_id);
 	values[4] = TimestampTzGetDatum(hit->at);
-	cs_execute(plan, values, NULL);
+	cs_execute(*plan, values, NULL);
 }
 
 /*
@@ -322,8 +328,10 @@ cs_outcome_init(void)
 static void
 write_counts(Ledger *ledger)
 {
-	static SPIPlanPtr one_plan = NULL;
-	static SPIPlanPtr batch_plan = NULL;
+	static char one_plan_site;
+	SPIPlanPtr *one_plan = cs_plan_slot(&one_plan_site);
+	static char batch_plan_site;
+	SPIPlanPtr *batch_plan = cs_plan_slot(&batch_plan_site);
 	HASH_SEQ_STATUS status;
 	LedgerEntry *entry;
 	int			n = 0;
@@ -332,17 +340,17 @@ write_counts(Ledger *ledger)
 	int64	   *hits = palloc(sizeof(int64) * Max(batch_size, 1));
 	TimestampTz *last = palloc(sizeof(TimestampTz) * Max(batch_size, 1));
 
-	if (one_plan == NULL)
+	if (*one_plan == NULL)
 	{
 		Oid			one_types[4] = {TEXTOID, INT8OID, INT8OID, TIMESTAMPTZOID};
 		Oid			batch_types[3] = {INT8ARRAYOID, INT8ARRAYOID, TIMESTAMPTZARRAYOID};
 		char	   *warnings = cs_table("warnings");
 
-		one_plan = cs_prepare(psprintf("UPDATE %s w SET hits = w.hits + $3,"
+		*one_plan = cs_prepare(psprintf("UPDATE %s w SET hits = w.hits + $3,"
 									   "       last_hit_at = GREATEST(w.last_hit_at, $4)"
 									   " WHERE w.operator_id = $1 AND w.warning_id = $2", warnings),
 							  4, one_types);
-		batch_plan = cs_prepare(psprintf("UPDATE %s w SET hits = w.hits + u.n,"
+		*batch_plan = cs_prepare(psprintf("UPDATE %s w SET hits = w.hits + u.n,"
 										 "       last_hit_at = GREATEST(w.last_hit_at, u.last)"
 										 "  FROM unnest($1, $2, $3) AS u(id, n, last)"
 										 " WHERE w.warning_id = u.id", warnings),
@@ -358,7 +366,7 @@ write_counts(Ledger *ledger)
 			Datum		values[4] = {CStringGetTextDatum(entry->operator_id), Int64GetDatum(entry->warning_id),
 			Int64GetDatum(entry->pending_hits), TimestampTzGetDatum(entry->pending_last_hit)};
 
-			cs_execute(one_plan, values, NULL);
+			cs_execute(*one_plan, values, NULL);
 		}
 		else
 		{
@@ -373,7 +381,7 @@ write_counts(Ledger *ledger)
 	{
 		Datum		values[3] = {cs_int8_array(ids, n), cs_int8_array(hits, n), cs_timestamptz_array(last, n)};
 
-		cs_execute(batch_plan, values, NULL);
+		cs_execute(*batch_plan, values, NULL);
 	}
 }
 
@@ -384,8 +392,9 @@ write_counts(Ledger *ledger)
 static void
 write_hit_log(Ledger *ledger)
 {
-	static SPIPlanPtr one_plan = NULL;
-	static SPIPlanPtr batch_plans[2] = {NULL, NULL};
+	static char one_plan_site;
+	SPIPlanPtr *one_plan = cs_plan_slot(&one_plan_site);
+	static char batch_plan_sites[2];	/* without, with the operator */
 	bool		names_operator;
 	int			n = ledger->nhits;
 
@@ -395,11 +404,11 @@ write_hit_log(Ledger *ledger)
 	names_operator = hit_log_names_operator();
 	if (ledger->one_operator && names_operator)
 	{
-		if (one_plan == NULL)
+		if (*one_plan == NULL)
 		{
 			Oid			types[5] = {TEXTOID, INT8OID, TEXTOID, INT8OID, TIMESTAMPTZOID};
 
-			one_plan = cs_prepare(psprintf("INSERT INTO %s (operator_id, warning_id, source_table, source_id, hit_at)"
+			*one_plan = cs_prepare(psprintf("INSERT INTO %s (operator_id, warning_id, source_table, source_id, hit_at)"
 										   " VALUES ($1, $2, $3, $4, $5)", cs_table("warning_hits")),
 								  5, types);
 		}
@@ -409,7 +418,7 @@ write_hit_log(Ledger *ledger)
 			Datum		values[5] = {CStringGetTextDatum(h->warning->operator_id), Int64GetDatum(h->warning->warning_id),
 			CStringGetTextDatum(h->source_table), Int64GetDatum(h->source_id), TimestampTzGetDatum(h->at)};
 
-			cs_execute(one_plan, values, NULL);
+			cs_execute(*one_plan, values, NULL);
 		}
 	}
 	else
@@ -420,6 +429,7 @@ write_hit_log(Ledger *ledger)
 		TimestampTz *at = palloc(sizeof(TimestampTz) * n);
 		const char **operators = palloc(sizeof(char *) * n);
 		Datum		values[5];
+		SPIPlanPtr *batch_plan;
 
 		for (int i = 0; i < n; i++)
 		{
@@ -434,17 +444,18 @@ write_hit_log(Ledger *ledger)
 		values[2] = cs_int8_array(sources, n);
 		values[3] = cs_timestamptz_array(at, n);
 		values[4] = cs_text_array(operators, n);
-		if (batch_plans[names_operator] == NULL)
+		batch_plan = cs_plan_slot(&batch_plan_sites[names_operator]);
+		if (*batch_plan == NULL)
 		{
 			Oid			types[5] = {INT8ARRAYOID, TEXTARRAYOID, INT8ARRAYOID, TIMESTAMPTZARRAYOID, TEXTARRAYOID};
 
-			batch_plans[names_operator] =
+			*batch_plan =
 				cs_prepare(psprintf("INSERT INTO %s (warning_id, source_table, source_id, hit_at%s)"
 									" SELECT * FROM unnest($1, $2, $3, $4%s)", cs_table("warning_hits"),
 									names_operator ? ", operator_id" : "", names_operator ? ", $5" : ""),
 						   names_operator ? 5 : 4, types);
 		}
-		cs_execute(batch_plans[names_operator], values, NULL);
+		cs_execute(*batch_plan, values, NULL);
 	}
 	ledger->nhits = 0;
 }
@@ -495,7 +506,8 @@ remember_open_warning(Ledger *ledger, char *key, const char *operator_id, int64 
 static bool
 tolerated(Ledger *ledger, const Hit *hit)
 {
-	static SPIPlanPtr plan = NULL;
+	static char plan_site;
+	SPIPlanPtr *plan = cs_plan_slot(&plan_site);
 	Datum		values[3];
 	bool		earlier;
 
@@ -507,11 +519,11 @@ tolerated(Ledger *ledger, const Hit *hit)
 	/* last_hit_at as stored, or later by a hit counted in memory */
 	if (pending_hit_after(ledger, hit->operator_id, hit->rule->code, since))
 		return false;
-	if (plan == NULL)
+	if (*plan == NULL)
 	{
 		Oid			types[3] = {TEXTOID, TEXTOID, TIMESTAMPTZOID};
 
-		plan = cs_prepare(psprintf("SELECT FROM %s w WHERE w.operator_id = $1 AND w.code = $2"
+		*plan = cs_prepare(psprintf("SELECT FROM %s w WHERE w.operator_id = $1 AND w.code = $2"
 								   "   AND w.last_hit_at > $3 LIMIT 1",
 								   cs_table("warnings")),
 						  3, types);
@@ -519,7 +531,7 @@ tolerated(Ledger *ledger, const Hit *hit)
 	values[0] = CStringGetTextDatum(hit->operator_id);
 	values[1] = CStringGetTextDatum(hit->rule->code);
 	values[2] = TimestampTzGetDatum(since);
-	cs_execute(plan, values, NULL);
+	cs_execute(*plan, values, NULL);
 	earlier = SPI_processed > 0;
 	SPI_freetuptable(SPI_tuptable);
 	return !earlier;

@@ -49,15 +49,18 @@ cs_string_hash_create(const char *name, long size, Size entrysize, MemoryContext
 	return hash_create(name, Max(size, 8), &ctl, HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
 }
 
-/* Fully qualified, quoted name of one of the extension's tables. */
+/*
+ * Fully qualified, quoted name of one of the extension's tables, or of its
+ * shard in the current placement.
+ */
 char *
 cs_table(const char *relname)
 {
-	return quote_qualified_identifier(CS_SCHEMA, relname);
+	return cs_placed_table(relname);
 }
 
 /*
- * Prepares a plan once; the caller keeps it in a static pointer.  Generic
+ * Prepares a plan once; the caller keeps it in its cs_plan_slot.  Generic
  * plans: the queries are index lookups whose shape does not depend on the
  * values, and a custom plan would be planned again on every execution (the
  * planner cannot cost an unnest of an array parameter, so it never finds the

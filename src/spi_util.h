@@ -12,11 +12,11 @@
 
 #include "postgres.h"
 
+#include "placement.h"
+
 #include "datatype/timestamp.h"
 #include "executor/spi.h"
 #include "utils/hsearch.h"
-
-#define CS_SCHEMA "credit_sandbox"
 
 extern void cs_spi_init(void);
 

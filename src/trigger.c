@@ -15,6 +15,7 @@
 #include "compat.h"
 #include "evaluate.h"
 #include "operator_lock.h"
+#include "placement.h"
 
 #include "access/htup_details.h"
 #include "access/xact.h"
@@ -165,34 +166,16 @@ function_owner(Oid function)
  * as compat.h pins it on each major).  An error restores both with the
  * transaction.
  */
-Datum
-credit_sandbox_check_rows(PG_FUNCTION_ARGS)
+static Datum
+check_rows_placed(PG_FUNCTION_ARGS)
 {
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
-	Trigger    *trigger;
+	Trigger    *trigger = trigdata->tg_trigger;
 	TupleDesc	desc;
 	EvalContext *ctx;
 	Oid			caller;
 	int			caller_context;
 	int			search_path_level;
-
-	if (!CALLED_AS_TRIGGER(fcinfo))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("check_rows: not called by trigger manager")));
-	if (!TRIGGER_FIRED_AFTER(trigdata->tg_event) || !TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("check_rows: must be fired AFTER INSERT")));
-	trigger = trigdata->tg_trigger;
-	if (trigger->tgnargs != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("check_rows: expects one argument, the event kind")));
-	if (TRIGGER_FIRED_FOR_STATEMENT(trigdata->tg_event) && trigdata->tg_newtable == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("check_rows: a statement trigger needs REFERENCING NEW TABLE")));
 
 	GetUserIdAndSecContext(&caller, &caller_context);
 	SetUserIdAndSecContext(function_owner(fcinfo->flinfo->fn_oid),
@@ -227,4 +210,30 @@ credit_sandbox_check_rows(PG_FUNCTION_ARGS)
 	cs_unpin_search_path(search_path_level);
 	SetUserIdAndSecContext(caller, caller_context);
 	return PointerGetDatum(NULL);
+}
+
+Datum
+credit_sandbox_check_rows(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	Trigger    *trigger;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("check_rows: not called by trigger manager")));
+	if (!TRIGGER_FIRED_AFTER(trigdata->tg_event) || !TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("check_rows: must be fired AFTER INSERT")));
+	trigger = trigdata->tg_trigger;
+	if (trigger->tgnargs != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("check_rows: expects one argument, the event kind")));
+	if (TRIGGER_FIRED_FOR_STATEMENT(trigdata->tg_event) && trigdata->tg_newtable == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("check_rows: a statement trigger needs REFERENCING NEW TABLE")));
+	return cs_call_placed(trigdata->tg_relation, check_rows_placed, fcinfo);
 }

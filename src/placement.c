@@ -1,0 +1,310 @@
+/*-------------------------------------------------------------------------
+ *
+ * placement.c
+ *	  Where the extension's tables are for the rows a trigger judges or
+ *	  changes.
+ *
+ * On one node that is the tables themselves.  On Citus (after
+ * credit_sandbox.distribute()) the triggers fire on shards: a row of
+ * operator X lands in a shard of transactions on some worker, and every
+ * table distributed by operator_id has the shard holding X's rows on that
+ * same worker (they are co-located), while every reference table has a
+ * shard on every node.  A check reads and writes those local shards
+ * directly, by name: no distributed query in the hot path, no connection
+ * to another node, nothing a coordinator's transaction holds elsewhere to
+ * wait for.  The shards co-located with a shard are its placement; the
+ * queries and kept plans of a check are those of the placement current
+ * while it runs, which the trigger entry points enter and leave.
+ *
+ * A relation is a shard if Citus's metadata (pg_dist_shard) names it, by
+ * the shard id that ends its name, and if its table is one of the
+ * extension's.  The answer is kept per relation: a shard moved away is
+ * dropped here and its placement is never asked for again, and one moved
+ * here is a new relation.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "placement.h"
+
+#include "catalog/namespace.h"
+#include "catalog/pg_namespace_d.h"
+#include "catalog/pg_type_d.h"
+#include "common/hashfn.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+typedef struct Placement
+{
+	bool		shard;			/* false: the tables themselves */
+	Oid			logical_relid;	/* the table the trigger's relation is (a shard of) */
+	char	   *relname;		/* the trigger's relation, to tell a reused OID */
+	uint32		lock_space;		/* the shard group's own operator lock buckets */
+	int64		id_offset;		/* added to the node's sequences: its group id << 48 */
+	HTAB	   *names;			/* table name -> qualified shard name */
+	HTAB	   *plans;			/* call site -> kept plan */
+} Placement;
+
+typedef struct PlacedName
+{
+	char		relname[NAMEDATALEN];	/* key */
+	char	   *shard;
+} PlacedName;
+
+typedef struct KeptPlan
+{
+	const void *site;			/* key */
+	SPIPlanPtr	plan;
+} KeptPlan;
+
+typedef struct PlacementOfRelation
+{
+	Oid			relid;			/* key */
+	Placement  *placement;
+} PlacementOfRelation;
+
+static MemoryContext placement_context = NULL;
+static HTAB *placements = NULL;
+static Placement whole_tables = {false};
+static Placement *current = &whole_tables;
+
+static HTAB *
+plan_table(void)
+{
+	HASHCTL		ctl;
+
+	ctl.keysize = sizeof(const void *);
+	ctl.entrysize = sizeof(KeptPlan);
+	ctl.hcxt = placement_context;
+	return hash_create("credit_sandbox kept plans", 32, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+}
+
+static HTAB *
+name_table(void)
+{
+	HASHCTL		ctl;
+
+	ctl.keysize = NAMEDATALEN;
+	ctl.entrysize = sizeof(PlacedName);
+	ctl.hcxt = placement_context;
+	return hash_create("credit_sandbox shard names", 64, &ctl, HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+}
+
+static void
+placement_context_init(void)
+{
+	HASHCTL		ctl;
+
+	if (placement_context != NULL)
+		return;
+	placement_context = AllocSetContextCreate(TopMemoryContext, "credit_sandbox placements",
+											  ALLOCSET_DEFAULT_SIZES);
+	ctl.keysize = sizeof(Oid);
+	ctl.entrysize = sizeof(PlacementOfRelation);
+	ctl.hcxt = placement_context;
+	placements = hash_create("credit_sandbox placements", 64, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	whole_tables.plans = plan_table();
+}
+
+/* The shard id that ends a shard's name (table_102008), or 0. */
+static int64
+shard_id_of_name(const char *relname)
+{
+	const char *digits = strrchr(relname, '_');
+	int64		id = 0;
+
+	if (digits == NULL || digits[1] == '\0')
+		return 0;
+	for (digits++; *digits; digits++)
+	{
+		if (*digits < '0' || *digits > '9' || id > (PG_INT64_MAX - 9) / 10)
+			return 0;
+		id = id * 10 + (*digits - '0');
+	}
+	return id;
+}
+
+/*
+ * The shards co-located with shard_id (the same hash range of every table
+ * in its co-location group) and the reference tables' shards, all of the
+ * extension's schema; NULL if the relation is no shard of the extension.
+ */
+static Placement *
+resolve_shard(Relation rel, int64 shard_id)
+{
+	Oid			types[2] = {INT8OID, OIDOID};
+	Datum		values[2] = {Int64GetDatum(shard_id), ObjectIdGetDatum(RelationGetRelid(rel))};
+	Placement  *placement = NULL;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "credit_sandbox: SPI_connect failed");
+	if (SPI_execute_with_args("WITH anchor AS ("
+							  "  SELECT s.logicalrelid, s.shardminvalue, p.colocationid"
+							  "    FROM pg_catalog.pg_dist_shard s"
+							  "    JOIN pg_catalog.pg_dist_partition p ON p.logicalrelid = s.logicalrelid"
+							  "   WHERE s.shardid = $1"
+							  "     AND pg_catalog.to_regclass(pg_catalog.shard_name(s.logicalrelid, s.shardid)) = $2)"
+							  " SELECT c.relname::text, pg_catalog.shard_name(p.logicalrelid, s.shardid),"
+							  "        a.logicalrelid, a.shardminvalue,"
+							  "        (SELECT g.groupid FROM pg_catalog.pg_dist_local_group g)::int8"
+							  "   FROM anchor a, pg_catalog.pg_dist_partition p"
+							  "   JOIN pg_catalog.pg_dist_shard s ON s.logicalrelid = p.logicalrelid"
+							  "   JOIN pg_catalog.pg_class c ON c.oid = p.logicalrelid"
+							  "  WHERE c.relnamespace = '" CS_SCHEMA "'::pg_catalog.regnamespace"
+							  "    AND (p.repmodel = 't' OR (p.colocationid = a.colocationid"
+							  "         AND s.shardminvalue IS NOT DISTINCT FROM a.shardminvalue))",
+							  2, types, values, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "credit_sandbox: could not read the placement of shard " INT64_FORMAT, shard_id);
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		HeapTuple	row = SPI_tuptable->vals[r];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		MemoryContext old = MemoryContextSwitchTo(placement_context);
+		char	   *relname = SPI_getvalue(row, desc, 1);
+		PlacedName *name;
+		bool		isnull;
+
+		if (placement == NULL)
+		{
+			char	   *range = SPI_getvalue(row, desc, 4);
+
+			placement = palloc0(sizeof(Placement));
+			placement->shard = true;
+			placement->logical_relid = DatumGetObjectId(SPI_getbinval(row, desc, 3, &isnull));
+			placement->relname = pstrdup(RelationGetRelationName(rel));
+			placement->lock_space = range ? hash_bytes((const unsigned char *) range, strlen(range)) : 0;
+			placement->id_offset = DatumGetInt64(SPI_getbinval(row, desc, 5, &isnull)) << CS_NODE_ID_SHIFT;
+			placement->names = name_table();
+			placement->plans = plan_table();
+		}
+		name = hash_search(placement->names, relname, HASH_ENTER, NULL);
+		name->shard = SPI_getvalue(row, desc, 2);
+		MemoryContextSwitchTo(old);
+	}
+	SPI_finish();
+	return placement;
+}
+
+/* The placement of the rows of rel, a relation a trigger fired on. */
+static Placement *
+placement_of(Relation rel)
+{
+	Oid			relid = RelationGetRelid(rel);
+	PlacementOfRelation *entry;
+	bool		found;
+
+	placement_context_init();
+	entry = hash_search(placements, &relid, HASH_ENTER, &found);
+	if (found && (!entry->placement->shard ||
+				  strcmp(entry->placement->relname, RelationGetRelationName(rel)) == 0))
+		return entry->placement;
+	entry->placement = &whole_tables;
+	if (OidIsValid(get_relname_relid("pg_dist_shard", PG_CATALOG_NAMESPACE)))
+	{
+		int64		shard_id = shard_id_of_name(RelationGetRelationName(rel));
+		Placement  *shard = shard_id > 0 ? resolve_shard(rel, shard_id) : NULL;
+
+		if (shard != NULL)
+			entry->placement = shard;
+	}
+	return entry->placement;
+}
+
+/*
+ * Runs body, a trigger function's work, with the placement of rel (the
+ * trigger's relation) current.
+ */
+Datum
+cs_call_placed(Relation rel, PGFunction body, FunctionCallInfo fcinfo)
+{
+	Placement  *placement = placement_of(rel);
+	Placement  *previous = current;
+	Datum		result;
+
+	current = placement;
+	PG_TRY();
+	{
+		result = body(fcinfo);
+	}
+	PG_FINALLY();
+	{
+		current = previous;
+	}
+	PG_END_TRY();
+	return result;
+}
+
+bool
+cs_placement_is_shard(void)
+{
+	return current->shard;
+}
+
+/* Qualified, quoted name of an extension table in the current placement. */
+char *
+cs_placed_table(const char *relname)
+{
+	if (current->shard)
+	{
+		PlacedName *name = hash_search(current->names, relname, HASH_FIND, NULL);
+
+		if (name != NULL)
+			return pstrdup(name->shard);
+	}
+	return quote_qualified_identifier(CS_SCHEMA, relname);
+}
+
+/*
+ * The next value of one of the extension's sequences, as an SQL
+ * expression.  On a Citus node, where the extension's sequences are the
+ * node's own (each node ran CREATE EXTENSION) and count from 1 like every
+ * other node's, the node's group id above 48 bits keeps the ids unique
+ * across the cluster, as Citus does for the sequences it makes itself.
+ */
+char *
+cs_placed_nextval(const char *sequence)
+{
+	char	   *next = psprintf("pg_catalog.nextval(%s)",
+								quote_literal_cstr(quote_qualified_identifier(CS_SCHEMA, sequence)));
+
+	if (current->shard && current->id_offset != 0)
+		return psprintf("(%s + " INT64_FORMAT ")", next, current->id_offset);
+	return next;
+}
+
+/* The shard group's own lock space (0 for the tables themselves). */
+uint32
+cs_placement_lock_space(void)
+{
+	return current->shard ? current->lock_space : 0;
+}
+
+/*
+ * The current placement's kept plan of a call site (any address unique to
+ * it), NULL until the caller stores one there.
+ */
+SPIPlanPtr *
+cs_plan_slot(const void *site)
+{
+	KeptPlan   *kept;
+	bool		found;
+
+	placement_context_init();
+	kept = hash_search(current->plans, &site, HASH_ENTER, &found);
+	if (!found)
+		kept->plan = NULL;
+	return &kept->plan;
+}
+
+/* The table rel is, or is a shard of. */
+Oid
+cs_logical_relid(Relation rel)
+{
+	Placement  *placement = placement_of(rel);
+
+	return placement->shard ? placement->logical_relid : RelationGetRelid(rel);
+}
