@@ -4,7 +4,7 @@ EXTENSION  = credit_sandbox
 MODULE_big = $(EXTENSION)
 OBJS = src/credit_sandbox.o src/settings.o src/spi_util.o src/watched.o src/evidence.o src/catalog.o \
        src/matcher.o src/facts.o src/history.o src/outcome.o src/grading.o src/evaluate.o src/trigger.o \
-       src/escalation.o src/replay.o src/key_readback.o src/operator_lock.o src/placement.o
+       src/escalation.o src/replay.o src/key_readback.o src/operator_lock.o src/placement.o src/feed.o
 
 EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'$$/\1/p" $(EXTENSION).control)
 

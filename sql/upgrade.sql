@@ -150,6 +150,8 @@ SELECT extversion FROM pg_extension WHERE extname = 'credit_sandbox';
 -- behind violates: that one stays NOT VALID, and a WARNING names the fix
 ALTER EXTENSION credit_sandbox UPDATE TO '0.7';
 SELECT extversion FROM pg_extension WHERE extname = 'credit_sandbox';
+ALTER EXTENSION credit_sandbox UPDATE TO '0.8';
+SELECT extversion FROM pg_extension WHERE extname = 'credit_sandbox';
 
 -- the steps above are the whole update path to the default version
 SELECT e.extversion, a.default_version, e.extversion = a.default_version AS at_default_version, p.path

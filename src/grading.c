@@ -89,12 +89,11 @@ indicator_index(const char *name)
 static void
 load_model(GradingModel *model)
 {
-	bool		isnull;
-
 	static char weights_plan_site;
 	SPIPlanPtr *weights_plan = cs_plan_slot(&weights_plan_site);
 	static char boundaries_plan_site;
 	SPIPlanPtr *boundaries_plan = cs_plan_slot(&boundaries_plan_site);
+	bool		isnull;
 
 	if (*weights_plan == NULL)
 	{
@@ -510,21 +509,10 @@ credit_sandbox_grading_validate(PG_FUNCTION_ARGS)
 	return PointerGetDatum(tuple);
 }
 
-/* AFTER ... FOR EACH STATEMENT on grade_boundaries: A > B > C, all present. */
-Datum
-credit_sandbox_grade_boundaries_ordered(PG_FUNCTION_ARGS)
+static Datum
+boundaries_ordered_placed(PG_FUNCTION_ARGS)
 {
-	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 	GradingModel model;
-
-	if (!CALLED_AS_TRIGGER(fcinfo))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("grade_boundaries_ordered: not called by trigger manager")));
-	if (!TRIGGER_FIRED_AFTER(trigdata->tg_event) || !TRIGGER_FIRED_FOR_STATEMENT(trigdata->tg_event))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("grade_boundaries_ordered: must be fired AFTER ... FOR EACH STATEMENT")));
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "credit_sandbox: SPI_connect failed");
@@ -541,4 +529,21 @@ credit_sandbox_grade_boundaries_ordered(PG_FUNCTION_ARGS)
 				 errdetail("A from %g, B from %g, C from %g.",
 						   model.min_score[0], model.min_score[1], model.min_score[2])));
 	return PointerGetDatum(NULL);
+}
+
+/* AFTER ... FOR EACH STATEMENT on grade_boundaries: A > B > C, all present. */
+Datum
+credit_sandbox_grade_boundaries_ordered(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("grade_boundaries_ordered: not called by trigger manager")));
+	if (!TRIGGER_FIRED_AFTER(trigdata->tg_event) || !TRIGGER_FIRED_FOR_STATEMENT(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("grade_boundaries_ordered: must be fired AFTER ... FOR EACH STATEMENT")));
+	return cs_call_placed(trigdata->tg_relation, boundaries_ordered_placed, fcinfo);
 }

@@ -28,15 +28,20 @@
 
 #include "placement.h"
 
+#include "access/relation.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_namespace_d.h"
 #include "catalog/pg_type_d.h"
 #include "common/hashfn.h"
 #include "utils/builtins.h"
+#include "utils/varlena.h"
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+
+PG_FUNCTION_INFO_V1(credit_sandbox_placed_table);
+PG_FUNCTION_INFO_V1(credit_sandbox_logical_table);
 
 typedef struct Placement
 {
@@ -189,6 +194,13 @@ resolve_shard(Relation rel, int64 shard_id)
 	return placement;
 }
 
+/* Whether Citus's metadata is in this database. */
+bool
+cs_citus_node(void)
+{
+	return OidIsValid(get_relname_relid("pg_dist_partition", PG_CATALOG_NAMESPACE));
+}
+
 /* The placement of the rows of rel, a relation a trigger fired on. */
 static Placement *
 placement_of(Relation rel)
@@ -203,7 +215,7 @@ placement_of(Relation rel)
 				  strcmp(entry->placement->relname, RelationGetRelationName(rel)) == 0))
 		return entry->placement;
 	entry->placement = &whole_tables;
-	if (OidIsValid(get_relname_relid("pg_dist_shard", PG_CATALOG_NAMESPACE)))
+	if (cs_citus_node())
 	{
 		int64		shard_id = shard_id_of_name(RelationGetRelationName(rel));
 		Placement  *shard = shard_id > 0 ? resolve_shard(rel, shard_id) : NULL;
@@ -307,4 +319,36 @@ cs_logical_relid(Relation rel)
 	Placement  *placement = placement_of(rel);
 
 	return placement->shard ? placement->logical_relid : RelationGetRelid(rel);
+}
+
+/*
+ * credit_sandbox.placed_table(relation, tab): the table tab of the
+ * extension where the rows written through relation (a trigger's TG_RELID)
+ * live: on a Citus node the shard of tab co-located with relation, or
+ * tab's shard on this node for a reference table; else tab itself.  What
+ * the extension's PL/pgSQL triggers write to.
+ */
+Datum
+credit_sandbox_placed_table(PG_FUNCTION_ARGS)
+{
+	Relation	rel = relation_open(PG_GETARG_OID(0), AccessShareLock);
+	Placement  *previous = current;
+	char	   *name;
+
+	current = placement_of(rel);
+	name = cs_placed_table(NameStr(*PG_GETARG_NAME(1)));
+	current = previous;
+	relation_close(rel, AccessShareLock);
+	PG_RETURN_OID(RangeVarGetRelid(makeRangeVarFromNameList(textToQualifiedNameList(cstring_to_text(name))), NoLock, false));
+}
+
+/* credit_sandbox.logical_table(relation): the table relation is, or is a shard of. */
+Datum
+credit_sandbox_logical_table(PG_FUNCTION_ARGS)
+{
+	Relation	rel = relation_open(PG_GETARG_OID(0), AccessShareLock);
+	Oid			logical = cs_logical_relid(rel);
+
+	relation_close(rel, AccessShareLock);
+	PG_RETURN_OID(logical);
 }

@@ -64,12 +64,16 @@ cs_table(const char *relname)
  * plans: the queries are index lookups whose shape does not depend on the
  * values, and a custom plan would be planned again on every execution (the
  * planner cannot cost an unnest of an array parameter, so it never finds the
- * generic plan cheaper).
+ * generic plan cheaper).  But custom plans for the tables themselves on a
+ * Citus node (a coordinator's grading, escalation, replay): Citus plans a
+ * distributed query with its parameters' values, never generically.
  */
 SPIPlanPtr
 cs_prepare(const char *query, int nargs, Oid *argtypes)
 {
-	SPIPlanPtr	plan = SPI_prepare_cursor(query, nargs, argtypes, CURSOR_OPT_GENERIC_PLAN);
+	int			options = !cs_placement_is_shard() && cs_citus_node()
+		? CURSOR_OPT_CUSTOM_PLAN : CURSOR_OPT_GENERIC_PLAN;
+	SPIPlanPtr	plan = SPI_prepare_cursor(query, nargs, argtypes, options);
 
 	if (plan == NULL)
 		elog(ERROR, "credit_sandbox: SPI_prepare failed for \"%s\": %s",

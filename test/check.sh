@@ -5,10 +5,12 @@
 #   1. pg_regress (`make installcheck`): one suite per test in REGRESS;
 #   2. pg_prove on each pgTAP file test/*.sql, in database cs_tap, and again in
 #      cs_tap_partitioned where transactions is hash-partitioned by operator_id;
-#   3. each test/concurrency/*.sh and test/ops/*.sh (exit status;
+#   3. each test/concurrency/*.sh, test/ops/*.sh and test/citus/*.sh (exit status;
 #      PGHOST/PGPORT/PGUSER set; test/ops/crash.sh runs a cluster of its own
-#      on port CS_PGPORT + 1), unless CS_CONCURRENCY=0 (test/valgrind.sh: their
-#      timing is not a server's under Valgrind);
+#      on port CS_PGPORT + 1, the Citus tests a coordinator and two workers on
+#      CS_PGPORT + 20..22, or say they are skipped where Citus is not installed),
+#      unless CS_CONCURRENCY=0 (test/valgrind.sh: their timing is not a server's
+#      under Valgrind);
 #   4. a fuzzing smoke run, test/fuzz/run.sh 5: each target replays the inputs that once
 #      found a bug, then fuzzes for 5 seconds (CS_FUZZ=0 skips it);
 #   5. that META.json (PGXN) gives the control file's version and its install script,
@@ -27,7 +29,7 @@ passed=0 failed=0
 summary() { echo "$passed passed, $failed failed"; [ "$failed" -eq 0 ]; }
 
 cs_install_deps
-# test/row_driver_shape.sql reads the statements the triggers run; every test runs
+# test/history_paths.sql reads the statements the triggers run; every test runs
 # beside test/neighbour, which takes 7 of the backend's 10 relcache callback slots,
 # PostgreSQL 2, leaving credit_sandbox one (test/neighbours.sql)
 export CS_PRELOAD="pg_stat_statements, cs_neighbour"
@@ -71,7 +73,7 @@ if [ ${#tap_files[@]} -gt 0 ]; then
     run_tap cs_tap_partitioned 8
 fi
 
-scripts=(test/concurrency/*.sh test/ops/*.sh)
+scripts=(test/concurrency/*.sh test/ops/*.sh test/citus/*.sh)
 [ "${CS_CONCURRENCY:-1}" = 0 ] && scripts=()
 for s in "${scripts[@]}"; do
     echo "== $s"

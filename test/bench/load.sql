@@ -2,14 +2,15 @@
 -- schema: the extension's tables, or a copy of them without checks.
 --
 --   psql -X -v ON_ERROR_STOP=1 -d DB -v target=credit_sandbox [-v phase=all|master|events]
---        [-v batch=2000] -f load.sql
+--        [-v batch=2000] [-v admit=off] -f load.sql
 --
 -- target: credit_sandbox, or any schema with tables of the same names and
 --         columns (run.sh's `plain`: LIKE ... INCLUDING ALL, no triggers).
 -- phase master: what the regulator writes before the events: the reference lists
 --         and prices (replacing the target's, when it has them), the operators with
 --         their licences and permits, the list entries; then admit() for the
---         sandbox members, when the target has that function.
+--         sandbox members, when the target has that function (-v admit=off: none,
+--         test/citus/run.sh, where admit() does not run yet).
 -- phase events: transactions, returns and complaints in arrival order, in
 --         batches of :batch arrivals: three INSERT ... SELECT a batch (the batch's
 --         transactions, then its returns, then its complaints), each its own
@@ -22,12 +23,14 @@
 \if :{?target} \else \set target credit_sandbox \endif
 \if :{?phase}  \else \set phase all             \endif
 \if :{?batch}  \else \set batch 2000            \endif
+\if :{?admit}  \else \set admit on              \endif
 SET client_min_messages = warning;
 
 SELECT :'phase' IN ('all', 'master') AS master,
        :'phase' IN ('all', 'events') AS events,
        to_regclass(format('%I.reference_prices', :'target')) IS NOT NULL AS lists,
-       to_regprocedure(format('%I.admit(text)', :'target')) IS NOT NULL AS admit
+       to_regprocedure(format('%I.admit(text)', :'target')) IS NOT NULL
+           AND :'admit' <> 'off' AS admit
 \gset
 
 \if :master

@@ -32,7 +32,7 @@ q "$DB" "INSERT INTO credit_sandbox.operators (operator_id, registered_on, licen
                 'addr', 'i' || k % 4, CASE WHEN k % 5 = 0 THEN '最佳 cup' ELSE 'cup' END, 10
            FROM generate_series(1, 40) k" >/dev/null
 
-runuser -u postgres -- "$CS_PGBIN/pg_basebackup" -h "$PGHOST" -p "$PGPORT" -U postgres -D "$STANDBY_DIR/data" -R -X stream \
+runuser -u postgres -- "$CS_PGBIN/pg_basebackup" -h "$PGHOST" -p "$PGPORT" -U postgres -D "$STANDBY_DIR/data" -R -X stream --checkpoint=fast \
     >"$STANDBY_DIR/basebackup.log" 2>&1 || { conc_notok "pg_basebackup failed: $(tail -n 3 "$STANDBY_DIR/basebackup.log")"; conc_finish; }
 cat >>"$STANDBY_DIR/data/postgresql.conf" <<EOF
 port = $STANDBY_PORT

@@ -1,6 +1,6 @@
 \echo Use "CREATE EXTENSION credit_sandbox" to load this file. \quit
 
--- credit_sandbox 0.7, the whole install script: every object once, in its
+-- credit_sandbox 0.8, the whole install script: every object once, in its
 -- final form, with its comment, its grants and what pg_dump keeps of it.
 -- (A database at an older version gets the same objects through the update
 -- scripts; sql/upgrade.sql proves the two equal.)
@@ -41,6 +41,22 @@ COMMENT ON FUNCTION credit_sandbox.legal_day(timestamptz) IS
     'The date of a moment in the regulator''s time zone (credit_sandbox.time_zone): the day rules judge a row by.';
 REVOKE ALL ON FUNCTION credit_sandbox.legal_day(timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION credit_sandbox.legal_day(timestamptz) TO PUBLIC;
+
+-- Where a trigger of the extension writes: on one node the tables
+-- themselves; on a Citus node (credit_sandbox.distribute()) a trigger fires
+-- on a shard, and writes the shard of the target table that sits beside it
+-- on the same node (co-located, or the local shard of a reference table),
+-- never a distributed table from inside a shard's statement.
+CREATE FUNCTION credit_sandbox.placed_table(relation regclass, tab name) RETURNS regclass
+    LANGUAGE c STRICT STABLE AS 'MODULE_PATHNAME', 'credit_sandbox_placed_table';
+COMMENT ON FUNCTION credit_sandbox.placed_table(regclass, name) IS
+    'The table tab of the extension beside relation (a trigger''s TG_RELID): its co-located or local shard on a Citus node, else tab.';
+REVOKE ALL ON FUNCTION credit_sandbox.placed_table(regclass, name) FROM PUBLIC;
+CREATE FUNCTION credit_sandbox.logical_table(relation regclass) RETURNS regclass
+    LANGUAGE c STRICT STABLE AS 'MODULE_PATHNAME', 'credit_sandbox_logical_table';
+COMMENT ON FUNCTION credit_sandbox.logical_table(regclass) IS
+    'The table relation is, or is a Citus shard of.';
+REVOKE ALL ON FUNCTION credit_sandbox.logical_table(regclass) FROM PUBLIC;
 
 -- ===================================================================== input data
 -- What the platforms insert.  Constraints reject bad rows; the red lines warn
@@ -408,8 +424,10 @@ SELECT code, version, list, params, tolerable, enabled, changed_at, changed_by F
 CREATE FUNCTION credit_sandbox.rules_record_version() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    INSERT INTO credit_sandbox.rule_history
-    VALUES (NEW.code, NEW.version, NEW.list, NEW.params, NEW.tolerable, NEW.enabled, NEW.changed_at, NEW.changed_by);
+    EXECUTE pg_catalog.format('INSERT INTO %s SELECT ($1).code, ($1).version, ($1).list, ($1).params,'
+                              ' ($1).tolerable, ($1).enabled, ($1).changed_at, ($1).changed_by',
+                              credit_sandbox.placed_table(TG_RELID, 'rule_history'))
+        USING NEW;
     RETURN NULL;
 END $$;
 COMMENT ON FUNCTION credit_sandbox.rules_record_version() IS
@@ -1675,6 +1693,11 @@ CREATE FUNCTION credit_sandbox.record_removed_rows() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     key_of text := format('credit_sandbox.primary_key_of(%s, to_jsonb(x))', TG_RELID);
+    -- on a Citus node TG_RELID is a shard: the record names its table, and
+    -- goes to this node's shard of removed_rows (every node's shard of the
+    -- table fires this trigger alike)
+    tab name := (SELECT c.relname FROM pg_class c WHERE c.oid = credit_sandbox.logical_table(TG_RELID));
+    records regclass := credit_sandbox.placed_table(TG_RELID, 'removed_rows');
     gone text;
 BEGIN
     IF TG_OP <> 'INSERT' THEN
@@ -1685,12 +1708,12 @@ BEGIN
             gone := gone || format(' EXCEPT SELECT %s FROM new_rows x', key_of);
         END IF;
         -- (a record written by hand removed the row, and is there already)
-        EXECUTE format('INSERT INTO credit_sandbox.removed_rows (table_name, key) SELECT %L, k FROM (%s) AS g(k)'
-                       ' ON CONFLICT DO NOTHING', TG_TABLE_NAME, gone);
+        EXECUTE format('INSERT INTO %s (table_name, key) SELECT %L, k FROM (%s) AS g(k)'
+                       ' ON CONFLICT DO NOTHING', records, tab, gone);
     END IF;
     IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        EXECUTE format('DELETE FROM credit_sandbox.removed_rows r WHERE r.table_name = %L'
-                       ' AND r.key IN (SELECT %s FROM new_rows x)', TG_TABLE_NAME, key_of);
+        EXECUTE format('DELETE FROM %s r WHERE r.table_name = %L'
+                       ' AND r.key IN (SELECT %s FROM new_rows x)', records, tab, key_of);
     END IF;
     RETURN NULL;
 END $$;
@@ -1712,6 +1735,10 @@ BEGIN
                         NEW.table_name, NEW.key
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Record rows of rules, the reference lists, grading_weights or grade_boundaries.';
+    END IF;
+    -- a record on a Citus node's shard of removed_rows removes the row from this node's shard
+    IF TG_RELID <> 'credit_sandbox.removed_rows'::regclass THEN
+        tab := credit_sandbox.placed_table(TG_RELID, NEW.table_name);
     END IF;
     EXECUTE format('DELETE FROM %s t WHERE to_jsonb(t) @> $1', tab) USING NEW.key;
     RETURN NULL;
@@ -1841,14 +1868,8 @@ SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.feed_subscriptions', 
 -- ORIGIN, like the checks: a restore (replica mode) brings the entries back
 -- from the dump instead of writing them again.
 CREATE FUNCTION credit_sandbox.feed_record() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    INSERT INTO credit_sandbox.feed_entries (warning_id, operator_id, code, list, subject_key, occurred_at,
-                                             due_at, raised_at)
-    SELECT n.warning_id, n.operator_id, n.code, n.list, n.subject_key, n.occurred_at, n.due_at, n.raised_at
-      FROM new_warnings n ORDER BY n.warning_id;
-    RETURN NULL;
-END $$;
+    LANGUAGE c SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'credit_sandbox_feed_record';
 COMMENT ON FUNCTION credit_sandbox.feed_record() IS
     'Trigger on warnings: writes an entry of the feed for each new warning clue or tip, in the same transaction.';
 REVOKE ALL ON FUNCTION credit_sandbox.feed_record() FROM PUBLIC;
@@ -1999,6 +2020,11 @@ BEGIN
         RAISE EXCEPTION 'only the owner of extension credit_sandbox may create its roles'
             USING ERRCODE = 'insufficient_privilege';
     END IF;
+    -- on Citus a grant reaches every node; the reference tables with foreign keys take
+    -- it only over one connection per node
+    IF EXISTS (SELECT FROM pg_extension WHERE extname = 'citus') THEN
+        PERFORM set_config('citus.multi_shard_modify_mode', 'sequential', true);
+    END IF;
     FOREACH s IN ARRAY ARRAY[app, analyst, admin, operator] LOOP
         IF NOT EXISTS (SELECT FROM pg_roles r WHERE r.rolname = s) THEN
             EXECUTE format('CREATE ROLE %I NOLOGIN', s);
@@ -2066,3 +2092,113 @@ END $$;
 COMMENT ON FUNCTION credit_sandbox.create_roles(name, name, name, name) IS
     'Creates the application, analyst, administrator and operator group roles (NOLOGIN) that do not exist and grants them their privileges; returns the statements run. Idempotent.';
 REVOKE ALL ON FUNCTION credit_sandbox.create_roles(name, name, name, name) FROM PUBLIC;
+
+-- ===================================================================== scale-out (contract)
+
+-- Citus: run once on the coordinator, after the workers are added.  Every
+-- table becomes distributed by operator_id, co-located with transactions,
+-- or a reference table (one shard on every node); the checks then run on
+-- the workers, on the shards the rows land in (src/placement.c).  Each node
+-- ran CREATE EXTENSION itself (Citus propagates it) and holds its own copy
+-- of every table, so what Citus cannot distribute is changed on every node
+-- first: the primary keys without operator_id and the foreign keys go, and
+-- come back through Citus afterwards.  The extension's triggers are off
+-- while Citus copies the rows already stored into the shards (a row copied
+-- is no new row to check), and each gets its enable mode back.
+CREATE FUNCTION credit_sandbox.distribute() RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    tab text;
+    r record;
+    versions text[];
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_extension WHERE extname = 'citus') THEN
+        RAISE EXCEPTION 'credit_sandbox.distribute() needs Citus'
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'The citus extension is not installed in this database.',
+                  HINT = 'On one node the tables need no distribution; on Citus, CREATE EXTENSION citus and add the workers first.';
+    END IF;
+    IF EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = 'credit_sandbox.transactions'::regclass) THEN
+        RETURN;
+    END IF;
+    IF NOT citus_is_coordinator() THEN
+        RAISE EXCEPTION 'credit_sandbox.distribute() runs on the coordinator'
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    SELECT array_agg(DISTINCT w.result) INTO versions
+      FROM run_command_on_workers($q$SELECT extversion FROM pg_extension WHERE extname = 'credit_sandbox'$q$) w;
+    IF versions IS NOT NULL AND versions <> ARRAY[(SELECT extversion FROM pg_extension WHERE extname = 'credit_sandbox')] THEN
+        RAISE EXCEPTION 'credit_sandbox is not at the same version on every worker'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = pg_catalog.format('Workers have %s.', versions),
+                  HINT = 'Run ALTER EXTENSION credit_sandbox UPDATE on each worker.';
+    END IF;
+    PERFORM pg_catalog.set_config('citus.enable_unsafe_triggers', 'on', true);
+    -- foreign keys to reference tables: one connection per node throughout
+    PERFORM pg_catalog.set_config('citus.multi_shard_modify_mode', 'sequential', true);
+
+    CREATE TEMP TABLE trigger_modes ON COMMIT DROP AS
+        SELECT t.tgrelid::regclass AS tab, t.tgname, t.tgenabled
+          FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+         WHERE c.relnamespace = 'credit_sandbox'::regnamespace AND NOT t.tgisinternal;
+    CREATE TEMP TABLE foreign_keys ON COMMIT DROP AS
+        SELECT k.conrelid::regclass AS tab, k.conname, pg_get_constraintdef(k.oid) AS definition
+          FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid
+         WHERE c.relnamespace = 'credit_sandbox'::regnamespace AND k.contype = 'f';
+    CREATE TEMP TABLE new_keys ON COMMIT DROP AS
+        SELECT c.oid::regclass AS tab, k.conname, a.attname AS id_column
+          FROM pg_class c
+          JOIN pg_constraint k ON k.conrelid = c.oid AND k.contype = 'p'
+          JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.conkey[1]
+         WHERE c.relnamespace = 'credit_sandbox'::regnamespace AND c.relkind IN ('r', 'p')
+           AND NOT EXISTS (SELECT FROM pg_attribute o
+                            WHERE o.attrelid = c.oid AND o.attname = 'operator_id' AND o.attnum = ANY (k.conkey))
+           AND EXISTS (SELECT FROM pg_attribute o WHERE o.attrelid = c.oid AND o.attname = 'operator_id')
+           AND NOT c.relispartition;
+
+    FOR r IN SELECT pg_catalog.format('ALTER TABLE %s DROP CONSTRAINT %I', f.tab, f.conname) AS ddl
+               FROM foreign_keys f
+             UNION ALL
+             SELECT pg_catalog.format('ALTER TABLE %s DROP CONSTRAINT %I', k.tab, k.conname) FROM new_keys k
+             UNION ALL
+             SELECT 'DROP INDEX credit_sandbox.feed_entries_position'
+             UNION ALL
+             SELECT pg_catalog.format('ALTER TABLE %s DISABLE TRIGGER USER', m.tab)
+               FROM (SELECT DISTINCT t.tab FROM trigger_modes t) m LOOP
+        EXECUTE r.ddl;
+        PERFORM run_command_on_workers(r.ddl);
+    END LOOP;
+
+    FOREACH tab IN ARRAY ARRAY['rules', 'rule_history', 'regulated_categories', 'prohibited_categories',
+                               'prohibited_terms', 'absolute_terms', 'return_exempt_categories', 'reference_prices',
+                               'grading_weights', 'grade_boundaries', 'inspectors', 'inspection_draws',
+                               'warning_status_history', 'removed_rows', 'feed_seal', 'feed_subscriptions'] LOOP
+        PERFORM create_reference_table(pg_catalog.format('credit_sandbox.%I', tab));
+    END LOOP;
+    PERFORM create_distributed_table('credit_sandbox.transactions', 'operator_id');
+    FOREACH tab IN ARRAY ARRAY['operators', 'operator_lists', 'returns', 'complaints', 'warnings', 'warning_hits',
+                               'operator_grades', 'sandbox_memberships', 'operator_logins', 'feed_entries',
+                               'inspection_pool', 'inspection_tasks', 'inspector_conflicts'] LOOP
+        PERFORM create_distributed_table(pg_catalog.format('credit_sandbox.%I', tab), 'operator_id',
+                                         colocate_with => 'credit_sandbox.transactions');
+    END LOOP;
+
+    -- through Citus: to the tables on every node and to every shard
+    FOR r IN SELECT * FROM new_keys LOOP
+        EXECUTE pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT %I PRIMARY KEY (operator_id, %I)',
+                                  r.tab, r.conname, r.id_column);
+    END LOOP;
+    FOR r IN SELECT * FROM foreign_keys LOOP
+        EXECUTE pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT %I %s', r.tab, r.conname, r.definition);
+    END LOOP;
+    -- shard moves (citus_rebalance_start) replicate logically: every table needs a replica identity
+    ALTER TABLE credit_sandbox.warning_hits REPLICA IDENTITY FULL;
+    FOR r IN SELECT m.* FROM trigger_modes m WHERE m.tgenabled <> 'D' LOOP
+        EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE %s TRIGGER %I', r.tab,
+                                  CASE r.tgenabled WHEN 'A' THEN 'ALWAYS' WHEN 'R' THEN 'REPLICA' ELSE '' END,
+                                  r.tgname);
+    END LOOP;
+END $$;
+COMMENT ON FUNCTION credit_sandbox.distribute() IS
+    'Citus coordinator, once, after the workers are added: every table distributed by operator_id (co-located) or a reference table. 0A000 without Citus.';
+REVOKE ALL ON FUNCTION credit_sandbox.distribute() FROM PUBLIC;
