@@ -33,28 +33,12 @@ conc_check "distribute() again changes nothing" \
     "$layout" "$(c "SELECT string_agg(logicalrelid::regclass || partmethod || colocationid, ',' ORDER BY 1) FROM pg_dist_partition")"
 
 # --------------------------------------------------------------------- one node's results
-BENCH=$CS_REPO/test/bench
-gen=(-v operators=200 -v txns=20000 -v returns=2000 -v complaints=1000 -v seed=0.42 -f "$BENCH/generate.sql")
-for db in postgres one; do
-    psql -X -q -v ON_ERROR_STOP=1 -p "$COORDINATOR" -d "$db" "${gen[@]}" >/dev/null
-    citus_load "$db" master
-    citus_load "$db" events
-done
-# what a warning and a hit are, without the ids and wall-clock times a node draws
-outcome_sql="SELECT 'warnings', count(*), md5(coalesce(string_agg(x, E'\n' ORDER BY x), ''))
-               FROM (SELECT concat_ws('|', operator_id, code, list, subject_key, source_table, source_id, occurred_at,
-                                      rule_version, evidence::text, hits, last_hit_at, status, due_at) x
-                       FROM credit_sandbox.warnings) s
-             UNION ALL
-             SELECT 'hits', count(*), md5(coalesce(string_agg(x, E'\n' ORDER BY x), ''))
-               FROM (SELECT concat_ws('|', h.operator_id, w.code, w.subject_key, h.source_table, h.source_id, h.hit_at) x
-                       FROM credit_sandbox.warning_hits h
-                       JOIN credit_sandbox.warnings w ON w.warning_id = h.warning_id AND w.operator_id = h.operator_id) s"
-expected=$(one "$outcome_sql")
+citus_marketplace
+expected=$(one "$CITUS_OUTCOME_SQL")
 conc_true "the generated marketplace raises warnings on one node" \
     "$(one "SELECT count(*) > 100 FROM credit_sandbox.warnings")"
 conc_check "INSERT ... SELECT in arrival batches through the coordinator: one node's warnings and hits" \
-    "$expected" "$(c "$outcome_sql")"
+    "$expected" "$(c "$CITUS_OUTCOME_SQL")"
 conc_true "warning ids are unique across the cluster, the workers' above their group's 2^48" \
     "$(c "SELECT count(*) = count(DISTINCT warning_id) AND min(warning_id) >= 2^48 FROM credit_sandbox.warnings")"
 conc_check "every warning has one feed entry, with an id unique across the cluster" \
@@ -89,12 +73,12 @@ SELECT format('INSERT INTO credit_sandbox.transactions ($TXN_COLS) VALUES %s',
 EOF
 }
 for db in postgres one; do reset_events "$db"; copy_events "$db"; done
-expected=$(one "$outcome_sql")
-conc_check "COPY through the coordinator: one node's warnings and hits" "$expected" "$(c "$outcome_sql")"
+expected=$(one "$CITUS_OUTCOME_SQL")
+conc_check "COPY through the coordinator: one node's warnings and hits" "$expected" "$(c "$CITUS_OUTCOME_SQL")"
 for db in postgres one; do reset_events "$db"; values_events "$db"; done
-expected=$(one "$outcome_sql")
+expected=$(one "$CITUS_OUTCOME_SQL")
 conc_true "multi-row VALUES on one node raise warnings" "$(one "SELECT count(*) > 50 FROM credit_sandbox.warnings")"
-conc_check "multi-row VALUES through the coordinator: one node's warnings and hits" "$expected" "$(c "$outcome_sql")"
+conc_check "multi-row VALUES through the coordinator: one node's warnings and hits" "$expected" "$(c "$CITUS_OUTCOME_SQL")"
 
 # --------------------------------------------------------------------- edits reach every worker
 # eight unregistered operators over both workers sell firearms (RL03, a prohibited category)

@@ -9,6 +9,12 @@
 #   c SQL [psql options]      through the coordinator, database postgres
 #   one SQL [psql options]    one node
 #   citus_load DB PHASE       test/bench/load.sql into DB (admit=off)
+#   citus_marketplace         test/bench/generate.sql's marketplace (200 operators, 20,000
+#                             sales) loaded through the coordinator and into "one"
+#   $CITUS_OUTCOME_SQL        the warnings and hits, as counts and an md5 of what does not
+#                             depend on the node (ids, wall-clock times)
+#   citus_add_worker PORT     one more worker (shard moves use logical replication:
+#                             wal_level = logical on every node)
 #   conc_* checks as in test/concurrency/lib.bash
 #
 # Citus is installed from its own packages (README, "Scaling out with Citus").
@@ -21,10 +27,11 @@ source "$(dirname "${BASH_SOURCE[0]}")/../concurrency/lib.bash"
 
 COORDINATOR=${CS_CITUS_PORT:-$(( ${PGPORT:-54329} + 20 ))}
 WORKERS=("$((COORDINATOR + 1))" "$((COORDINATOR + 2))")
+ADDED_WORKERS=()
 
 citus_stop_nodes() {
     local port
-    for port in "$COORDINATOR" "${WORKERS[@]}"; do
+    for port in "$COORDINATOR" "${WORKERS[@]}" "${ADDED_WORKERS[@]}"; do
         runuser -u postgres -- "$CS_PGBIN/pg_ctl" -D "$NODES_DIR/$port" -m immediate -w stop >/dev/null 2>&1 || true
     done
     rm -rf "$NODES_DIR"
@@ -42,6 +49,7 @@ max_prepared_transactions = 100
 shared_buffers = 128MB
 fsync = off
 shared_preload_libraries = 'citus, credit_sandbox'
+wal_level = logical
 ${CS_SERVER_CONF:-}
 EOF
     runuser -u postgres -- "$CS_PGBIN/pg_ctl" -D "$NODES_DIR/$1" -l "$NODES_DIR/$1.log" -w start >/dev/null \
@@ -55,6 +63,32 @@ one() { q one "$1" -p "$COORDINATOR" "${@:2}"; }
 citus_load() {  # db phase
     psql -X -q -v ON_ERROR_STOP=1 -p "$COORDINATOR" -d "$1" -v target=credit_sandbox -v admit=off \
         -v phase="$2" -f "$CS_REPO/test/bench/load.sql" >/dev/null
+}
+
+citus_marketplace() {
+    local db
+    for db in postgres one; do
+        psql -X -q -v ON_ERROR_STOP=1 -p "$COORDINATOR" -d "$db" -v operators=200 -v txns=20000 \
+            -v returns=2000 -v complaints=1000 -v seed=0.42 -f "$CS_REPO/test/bench/generate.sql" >/dev/null
+        citus_load "$db" master
+        citus_load "$db" events
+    done
+}
+
+CITUS_OUTCOME_SQL="SELECT 'warnings', count(*), md5(coalesce(string_agg(x, E'\n' ORDER BY x), ''))
+  FROM (SELECT concat_ws('|', operator_id, code, list, subject_key, source_table, source_id, occurred_at,
+                         rule_version, evidence::text, hits, last_hit_at, status, due_at) x
+          FROM credit_sandbox.warnings) s
+UNION ALL
+SELECT 'hits', count(*), md5(coalesce(string_agg(x, E'\n' ORDER BY x), ''))
+  FROM (SELECT concat_ws('|', h.operator_id, w.code, w.subject_key, h.source_table, h.source_id, h.hit_at) x
+          FROM credit_sandbox.warning_hits h
+          JOIN credit_sandbox.warnings w ON w.warning_id = h.warning_id AND w.operator_id = h.operator_id) s"
+
+citus_add_worker() {  # port
+    ADDED_WORKERS+=("$1")
+    citus_start_node "$1"
+    c "SELECT citus_add_node('127.0.0.1', $1)" >/dev/null
 }
 
 citus_start() {  # test name
