@@ -188,6 +188,8 @@ DECLARE
     tab text;
     r record;
     versions text[];
+    low bigint;
+    failed text;
 BEGIN
     IF NOT EXISTS (SELECT FROM pg_extension WHERE extname = 'citus') THEN
         RAISE EXCEPTION 'credit_sandbox.distribute() needs Citus'
@@ -243,7 +245,11 @@ BEGIN
              SELECT pg_catalog.format('ALTER TABLE %s DISABLE TRIGGER USER', m.tab)
                FROM (SELECT DISTINCT t.tab FROM trigger_modes t) m LOOP
         EXECUTE r.ddl;
-        PERFORM run_command_on_workers(r.ddl);
+        SELECT pg_catalog.string_agg(n.result, '; ') INTO failed FROM run_command_on_workers(r.ddl) n WHERE NOT n.success;
+        IF failed IS NOT NULL THEN
+            RAISE EXCEPTION 'could not prepare every worker''s tables for distribution'
+                USING ERRCODE = 'object_not_in_prerequisite_state', DETAIL = pg_catalog.format('%s: %s', r.ddl, failed);
+        END IF;
     END LOOP;
 
     FOREACH tab IN ARRAY ARRAY['rules', 'rule_history', 'regulated_categories', 'prohibited_categories',
@@ -270,6 +276,27 @@ BEGIN
     END LOOP;
     -- shard moves (citus_rebalance_start) replicate logically: every table needs a replica identity
     ALTER TABLE credit_sandbox.warning_hits REPLICA IDENTITY FULL;
+    -- An id drawn on a node is its Citus group id above 2^48 plus its own sequence's next
+    -- value (src/placement.c).  Rows restored from a dump may carry another cluster's
+    -- group ids: every node's sequences start above all their low parts.
+    FOR r IN SELECT a.attrelid::regclass AS tab, a.attname,
+                    pg_catalog.pg_get_serial_sequence(a.attrelid::regclass::text, a.attname) AS seq
+               FROM pg_attribute a JOIN pg_dist_partition p ON p.logicalrelid = a.attrelid
+              WHERE a.attidentity <> '' AND p.partmethod = 'h'
+                AND a.attrelid::regclass::text LIKE 'credit_sandbox.%' LOOP
+        EXECUTE pg_catalog.format('SELECT coalesce(max(%I & %s), 0) FROM %s', r.attname,
+                                  (1::bigint << 48) - 1, r.tab) INTO low;
+        IF low > 0 THEN
+            SELECT pg_catalog.string_agg(n.result, '; ') INTO failed
+              FROM run_command_on_all_nodes(pg_catalog.format(
+                       'SELECT pg_catalog.setval(%1$L, GREATEST(%2$s, (SELECT last_value FROM %1$s)))', r.seq, low)) n
+             WHERE NOT n.success;
+            IF failed IS NOT NULL THEN
+                RAISE EXCEPTION 'could not move % past the restored ids on every node', r.seq
+                    USING ERRCODE = 'object_not_in_prerequisite_state', DETAIL = failed;
+            END IF;
+        END IF;
+    END LOOP;
     FOR r IN SELECT m.* FROM trigger_modes m WHERE m.tgenabled <> 'D' LOOP
         EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE %s TRIGGER %I', r.tab,
                                   CASE r.tgenabled WHEN 'A' THEN 'ALWAYS' WHEN 'R' THEN 'REPLICA' ELSE '' END,
