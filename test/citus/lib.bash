@@ -19,14 +19,16 @@
 #
 # Citus is installed from its own packages (README, "Scaling out with Citus").
 # Environment: CS_CITUS_PORT, the coordinator's port (default PGPORT + 20, or 54349;
-# the workers take the next two); CS_PGBIN as for test/cluster.sh.
+# the workers take the next ports); CITUS_WORKERS, how many workers citus_start adds
+# (2); CS_SERVER_CONF, more lines for every node's postgresql.conf; CS_PGBIN as for
+# test/cluster.sh.
 # shellcheck source=test/cluster.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../cluster.sh"
 # shellcheck source=test/concurrency/lib.bash
 source "$(dirname "${BASH_SOURCE[0]}")/../concurrency/lib.bash"
 
 COORDINATOR=${CS_CITUS_PORT:-$(( ${PGPORT:-54329} + 20 ))}
-WORKERS=("$((COORDINATOR + 1))" "$((COORDINATOR + 2))")
+WORKERS=()
 ADDED_WORKERS=()
 
 citus_stop_nodes() {
@@ -98,11 +100,13 @@ citus_start() {  # test name
         exit 0
     fi
     conc_init "$1"
+    local w
+    for ((w = 1; w <= ${CITUS_WORKERS:-2}; w++)); do WORKERS+=("$((COORDINATOR + w))"); done
     NODES_DIR=$(mktemp -d -t cs_citus.XXXXXX)
     chown postgres: "$NODES_DIR"
     export PGHOST=$NODES_DIR PGUSER=postgres
     CONC_AT_EXIT+=(citus_stop_nodes)
-    echo "== a coordinator ($COORDINATOR) and two workers (${WORKERS[*]}) in $NODES_DIR"
+    echo "== a coordinator ($COORDINATOR) and ${#WORKERS[@]} worker(s) (${WORKERS[*]}) in $NODES_DIR"
     local port
     for port in "$COORDINATOR" "${WORKERS[@]}"; do citus_start_node "$port"; done
     c "SELECT citus_set_coordinator_host('127.0.0.1', $COORDINATOR)" >/dev/null
