@@ -1921,6 +1921,7 @@ CREATE FUNCTION credit_sandbox.create_subscription(name text, from_start boolean
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     start bigint := 0;
+    created text;
 BEGIN
     IF create_subscription.name IS NULL OR from_start IS NULL THEN
         RAISE EXCEPTION 'a feed subscription needs a name and from_start' USING ERRCODE = 'null_value_not_allowed';
@@ -1928,13 +1929,14 @@ BEGIN
     -- from now on: above the highest position given so far (entries that have
     -- committed but have no position yet come too).  Read first, then
     -- inserted: on Citus the entries are distributed and the subscriptions a
-    -- reference table, which an INSERT ... SELECT would fill without a row count.
+    -- reference table, whose inserts set no FOUND (RETURNING tells).
     IF NOT from_start THEN
         start := coalesce((SELECT pg_catalog.max(e.position) FROM credit_sandbox.feed_entries e), 0);
     END IF;
     INSERT INTO credit_sandbox.feed_subscriptions AS s (name, acked_to) VALUES (create_subscription.name, start)
-        ON CONFLICT ON CONSTRAINT feed_subscriptions_pkey DO NOTHING;
-    IF NOT FOUND THEN
+        ON CONFLICT ON CONSTRAINT feed_subscriptions_pkey DO NOTHING
+        RETURNING s.name INTO created;
+    IF created IS NULL THEN
         RAISE EXCEPTION 'feed subscription "%" already exists', create_subscription.name
             USING ERRCODE = 'duplicate_object';
     END IF;
@@ -1971,7 +1973,7 @@ BEGIN
     END IF;
     IF NOT pg_catalog.current_setting('transaction_read_only')::boolean THEN
         PERFORM FROM credit_sandbox.feed_seal l FOR UPDATE SKIP LOCKED;
-        IF FOUND AND EXISTS (SELECT FROM credit_sandbox.feed_entries e WHERE e.position IS NULL) THEN
+        IF FOUND AND EXISTS (SELECT e.entry_id FROM credit_sandbox.feed_entries e WHERE e.position IS NULL) THEN
             -- On Citus the lock is the coordinator's, and the seal before this
             -- one may have committed there (two-phase) before its positions on
             -- a worker: updating the row, on every node, waits for them.
