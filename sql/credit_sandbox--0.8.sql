@@ -789,7 +789,9 @@ REVOKE ALL ON FUNCTION credit_sandbox.sandbox_members_at(timestamptz) FROM PUBLI
 -- append-only, in warning_status_history.
 --
 -- Who is the caller: the login, session_user, everywhere here, never
--- current_user.  acknowledge and record_correction are SECURITY DEFINER (they
+-- current_user.  The views take it as (SELECT SESSION_USER), a value computed
+-- once where the query is planned: on Citus a query's SESSION_USER sent to the
+-- workers would be the user of the coordinator's connection (owner_rows).  acknowledge and record_correction are SECURITY DEFINER (they
 -- write warnings), so inside them current_user is the extension's owner and
 -- only session_user still names the caller; my_warnings uses the same test so
 -- that it shows exactly the tips those functions accept.  SET ROLE cannot
@@ -889,7 +891,7 @@ SELECT w.warning_id, w.operator_id, o.name AS operator_name, o.region, w.code, r
   FROM credit_sandbox.warnings w
   LEFT JOIN credit_sandbox.operators o ON o.operator_id = w.operator_id
   LEFT JOIN credit_sandbox.rules r ON r.code = w.code
- WHERE w.operator_id IN (SELECT l.operator_id FROM credit_sandbox.operator_logins l WHERE l.login = SESSION_USER);
+ WHERE w.operator_id IN (SELECT l.operator_id FROM credit_sandbox.operator_logins l WHERE l.login = (SELECT SESSION_USER));
 COMMENT ON VIEW credit_sandbox.my_warnings IS
     'The warning clues and tips, every status, of the operators operator_logins maps the calling login (session_user) to.';
 COMMENT ON COLUMN credit_sandbox.my_warnings.warning_id IS 'The warning (warnings.warning_id).';
@@ -919,7 +921,7 @@ CREATE VIEW credit_sandbox.my_warning_history WITH (security_barrier) AS
 SELECT h.history_id, h.warning_id, h.from_status, h.to_status, h.changed_by, h.changed_at, h.note
   FROM credit_sandbox.warning_status_history h
   JOIN credit_sandbox.warnings w ON w.warning_id = h.warning_id
- WHERE w.operator_id IN (SELECT l.operator_id FROM credit_sandbox.operator_logins l WHERE l.login = SESSION_USER);
+ WHERE w.operator_id IN (SELECT l.operator_id FROM credit_sandbox.operator_logins l WHERE l.login = (SELECT SESSION_USER));
 COMMENT ON VIEW credit_sandbox.my_warning_history IS
     'The status history (warning_status_history) of the warnings and tips of the calling login''s operators.';
 COMMENT ON COLUMN credit_sandbox.my_warning_history.history_id IS 'The order the changes were made in.';
@@ -1274,7 +1276,7 @@ SELECT o.operator_id, o.name, o.region, c.class, c.score, c.graded_as_of,
        g.indicators, g.hard_rules
   FROM credit_sandbox.operators o
   LEFT JOIN credit_sandbox.operator_classes c ON c.operator_id = o.operator_id
-  LEFT JOIN credit_sandbox.operator_grades g ON g.grade_id = c.grade_id;
+  LEFT JOIN credit_sandbox.operator_grades g ON g.operator_id = c.operator_id AND g.grade_id = c.grade_id;
 COMMENT ON VIEW credit_sandbox.operator_risk IS
     'Each registered operator''s risk: latest class and why, sandbox membership, open clues and tips.';
 COMMENT ON COLUMN credit_sandbox.operator_risk.operator_id IS 'The operator.';
@@ -1296,7 +1298,7 @@ SELECT credit_sandbox.legal_day(h.hit_at) AS day,
        w.code, w.list, count(*) AS hits, count(DISTINCT w.warning_id) AS warnings,
        count(DISTINCT w.operator_id) AS operators
   FROM credit_sandbox.warning_hits h
-  JOIN credit_sandbox.warnings w ON w.warning_id = h.warning_id
+  JOIN credit_sandbox.warnings w ON w.operator_id = h.operator_id AND w.warning_id = h.warning_id
  GROUP BY 1, 2, 3;
 COMMENT ON VIEW credit_sandbox.rule_hits_daily IS 'Hits per rule and list per legal day.';
 COMMENT ON COLUMN credit_sandbox.rule_hits_daily.day IS 'Legal day of the hits'' rows (credit_sandbox.time_zone).';
@@ -1373,15 +1375,18 @@ COMMENT ON COLUMN credit_sandbox.warnings_daily.closed IS 'Of them, status close
 CREATE VIEW credit_sandbox.inspection_draw_summary WITH (security_barrier) AS
 SELECT d.draw_id, d.drawn_at, d.drawn_by, d.seed, d.ratios, d.inspectors_per_task,
        cardinality(d.inspector_pool) AS inspectors,
-       (SELECT count(*) FROM credit_sandbox.inspection_pool p WHERE p.draw_id = d.draw_id) AS pool_operators,
-       (SELECT coalesce(jsonb_object_agg(c.class, c.n), '{}')
-          FROM (SELECT p.class, count(*) AS n FROM credit_sandbox.inspection_pool p
-                 WHERE p.draw_id = d.draw_id AND p.class IS NOT NULL GROUP BY p.class) c) AS pool_by_class,
-       (SELECT count(*) FROM credit_sandbox.inspection_tasks t
-         WHERE t.draw_id = d.draw_id AND t.reason = 'random') AS random_tasks,
-       (SELECT count(*) FROM credit_sandbox.inspection_tasks t
-         WHERE t.draw_id = d.draw_id AND t.reason = 'triggered') AS triggered_tasks
-  FROM credit_sandbox.inspection_draws d;
+       coalesce(p.operators, 0) AS pool_operators, coalesce(p.by_class, '{}') AS pool_by_class,
+       coalesce(t.random, 0) AS random_tasks, coalesce(t.triggered, 0) AS triggered_tasks
+  FROM credit_sandbox.inspection_draws d
+  -- counted per draw, then joined: Citus plans no subquery correlated on a draw
+  LEFT JOIN (SELECT c.draw_id, sum(c.n)::bigint AS operators,
+                    coalesce(jsonb_object_agg(c.class, c.n) FILTER (WHERE c.class IS NOT NULL), '{}') AS by_class
+               FROM (SELECT p.draw_id, p.class, count(*) AS n FROM credit_sandbox.inspection_pool p
+                      GROUP BY p.draw_id, p.class) c
+              GROUP BY c.draw_id) p ON p.draw_id = d.draw_id
+  LEFT JOIN (SELECT t.draw_id, count(*) FILTER (WHERE t.reason = 'random') AS random,
+                    count(*) FILTER (WHERE t.reason = 'triggered') AS triggered
+               FROM credit_sandbox.inspection_tasks t GROUP BY t.draw_id) t ON t.draw_id = d.draw_id;
 COMMENT ON VIEW credit_sandbox.inspection_draw_summary IS
     'Each dual-random draw: its published inputs, the pool per class and the tasks it gave (conflicts of interest left out).';
 COMMENT ON COLUMN credit_sandbox.inspection_draw_summary.draw_id IS 'The draw (inspection_draws.draw_id).';
@@ -1486,6 +1491,41 @@ COMMENT ON COLUMN credit_sandbox.overdue_tips.due_at IS 'End of its correction p
 COMMENT ON COLUMN credit_sandbox.overdue_tips.overdue_by IS 'How long past due_at it is now.';
 COMMENT ON COLUMN credit_sandbox.overdue_tips.days_overdue IS 'Whole days past due_at (24-hour periods, 0 in the first).';
 COMMENT ON COLUMN credit_sandbox.overdue_tips.in_sandbox IS 'Whether the operator is in the sandbox now.';
+
+-- ===================================================================== views on Citus
+-- Citus checks the privileges of the user who runs a query on the shards it
+-- reads, not those of the owner of a view the query names (Citus issues 1683
+-- and 6161): through the coordinator, an analyst's view would need the
+-- analyst to be granted the tables.  So on a Citus node distribute() moves
+-- each view of the extension to schema credit_sandbox_queries, which no role
+-- may use, and puts in its place a view of the same name, columns, comments
+-- and grants that reads it through this function, as the extension's owner.
+-- On one node it is not used: the views read their tables with their owner's
+-- rights, and a filter on a view is pushed into its query.  It returns the
+-- rows of a view of credit_sandbox_queries to a login that may read the view
+-- of the same name in credit_sandbox, and nothing else.
+CREATE FUNCTION credit_sandbox.owner_rows(query anyelement) RETURNS SETOF anyelement
+    LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    source regclass;
+    facing regclass;
+BEGIN
+    SELECT q.oid, f.oid INTO source, facing
+      FROM pg_type t
+      JOIN pg_class q ON q.oid = t.typrelid AND q.relkind = 'v'
+      JOIN pg_namespace n ON n.oid = q.relnamespace AND n.nspname = 'credit_sandbox_queries'
+      JOIN pg_class f ON f.relname = q.relname AND f.relnamespace = 'credit_sandbox'::regnamespace
+     WHERE t.oid = pg_typeof(query);
+    IF facing IS NULL OR NOT has_table_privilege(SESSION_USER, facing, 'SELECT') THEN
+        RAISE EXCEPTION 'permission denied for the rows of %', pg_typeof(query)
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'owner_rows gives the rows of a view of credit_sandbox_queries to a login that may read the view of the same name in credit_sandbox.';
+    END IF;
+    RETURN QUERY EXECUTE format('SELECT * FROM %s', source);
+END $$;
+COMMENT ON FUNCTION credit_sandbox.owner_rows(anyelement) IS
+    'Citus: the rows of the view credit_sandbox_queries.X whose row type query has, read as the extension''s owner, for a login that may read credit_sandbox.X (the views distribute() puts in place); 42501 otherwise.';
+REVOKE ALL ON FUNCTION credit_sandbox.owner_rows(anyelement) FROM PUBLIC;
 
 -- ===================================================================== checks
 
@@ -1879,18 +1919,24 @@ CREATE TRIGGER warnings_feed AFTER INSERT ON credit_sandbox.warnings
 
 CREATE FUNCTION credit_sandbox.create_subscription(name text, from_start boolean DEFAULT false) RETURNS void
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    start bigint := 0;
+    created text;
 BEGIN
     IF create_subscription.name IS NULL OR from_start IS NULL THEN
         RAISE EXCEPTION 'a feed subscription needs a name and from_start' USING ERRCODE = 'null_value_not_allowed';
     END IF;
     -- from now on: above the highest position given so far (entries that have
-    -- committed but have no position yet come too)
-    INSERT INTO credit_sandbox.feed_subscriptions AS s (name, acked_to)
-    SELECT create_subscription.name,
-           CASE WHEN from_start THEN 0 ELSE coalesce((SELECT pg_catalog.max(e.position)
-                                                        FROM credit_sandbox.feed_entries e), 0) END
-        ON CONFLICT ON CONSTRAINT feed_subscriptions_pkey DO NOTHING;
-    IF NOT FOUND THEN
+    -- committed but have no position yet come too).  Read first, then
+    -- inserted: on Citus the entries are distributed and the subscriptions a
+    -- reference table, whose inserts set no FOUND (RETURNING tells).
+    IF NOT from_start THEN
+        start := coalesce((SELECT pg_catalog.max(e.position) FROM credit_sandbox.feed_entries e), 0);
+    END IF;
+    INSERT INTO credit_sandbox.feed_subscriptions AS s (name, acked_to) VALUES (create_subscription.name, start)
+        ON CONFLICT ON CONSTRAINT feed_subscriptions_pkey DO NOTHING
+        RETURNING s.name INTO created;
+    IF created IS NULL THEN
         RAISE EXCEPTION 'feed subscription "%" already exists', create_subscription.name
             USING ERRCODE = 'duplicate_object';
     END IF;
@@ -1912,6 +1958,9 @@ CREATE FUNCTION credit_sandbox.read_feed(name text, max_entries int DEFAULT 100)
 DECLARE
     acked bigint;
     sealed bigint;
+    operators text[];
+    entries bigint[];
+    positions bigint[];
 BEGIN
     IF max_entries IS NULL OR max_entries < 1 THEN
         RAISE EXCEPTION 'max_entries must be at least 1, not %', coalesce(max_entries::text, 'NULL')
@@ -1924,15 +1973,24 @@ BEGIN
     END IF;
     IF NOT pg_catalog.current_setting('transaction_read_only')::boolean THEN
         PERFORM FROM credit_sandbox.feed_seal l FOR UPDATE SKIP LOCKED;
-        IF FOUND AND EXISTS (SELECT FROM credit_sandbox.feed_entries e WHERE e.position IS NULL) THEN
+        IF FOUND AND EXISTS (SELECT e.entry_id FROM credit_sandbox.feed_entries e WHERE e.position IS NULL) THEN
+            -- On Citus the lock is the coordinator's, and the seal before this
+            -- one may have committed there (two-phase) before its positions on
+            -- a worker: updating the row, on every node, waits for them.
+            UPDATE credit_sandbox.feed_seal l SET seals = l.seals;
             -- a new statement, so (READ COMMITTED) a new snapshot: every seal
-            -- before this one has committed and is seen
-            WITH batch AS (SELECT e.entry_id FROM credit_sandbox.feed_entries e
-                            WHERE e.position IS NULL ORDER BY e.entry_id LIMIT max_entries),
-                 numbered AS (SELECT b.entry_id, pg_catalog.nextval('credit_sandbox.feed_position_seq') AS pos
-                                FROM batch b)
+            -- before this one has committed and is seen.  The positions are
+            -- drawn here, in entry order, then written: Citus sends no nextval
+            -- to the workers.  (Entry order on Citus: by worker, then as inserted.)
+            SELECT pg_catalog.array_agg(b.operator_id ORDER BY b.entry_id), pg_catalog.array_agg(b.entry_id ORDER BY b.entry_id)
+              INTO operators, entries
+              FROM (SELECT e.operator_id, e.entry_id FROM credit_sandbox.feed_entries e
+                     WHERE e.position IS NULL ORDER BY e.entry_id LIMIT max_entries) b;
+            positions := ARRAY(SELECT pg_catalog.nextval('credit_sandbox.feed_position_seq')
+                                 FROM pg_catalog.generate_series(1, pg_catalog.cardinality(entries)));
             UPDATE credit_sandbox.feed_entries e SET position = n.pos
-              FROM numbered n WHERE e.entry_id = n.entry_id;
+              FROM unnest(operators, entries, positions) AS n(operator_id, entry_id, pos)
+             WHERE e.operator_id = n.operator_id AND e.entry_id = n.entry_id AND e.position IS NULL;
             GET DIAGNOSTICS sealed = ROW_COUNT;
             IF sealed > 0 THEN
                 UPDATE credit_sandbox.feed_seal l SET seals = l.seals + 1, sealed_at = pg_catalog.now();
@@ -2055,6 +2113,8 @@ BEGIN
                  WHERE c.relnamespace = 'credit_sandbox'::regnamespace AND c.relkind IN ('v', 'm')), analyst),
         format('GRANT EXECUTE ON FUNCTION credit_sandbox.sandbox_members_at(timestamptz),'
                ' credit_sandbox.verify_draw(bigint) TO %I, %I', analyst, admin),
+        -- the views of a Citus node read their queries through owner_rows
+        format('GRANT EXECUTE ON FUNCTION credit_sandbox.owner_rows(anyelement) TO %I, %I, %I', analyst, admin, operator),
         -- administrators: read everything; edit operators, lists, rules,
         -- grading and inspectors; never the events or what is derived
         format('GRANT SELECT ON ALL TABLES IN SCHEMA credit_sandbox TO %I', admin),
@@ -2113,6 +2173,8 @@ DECLARE
     versions text[];
     low bigint;
     failed text;
+    ddl text;
+    view_ddl text[];
 BEGIN
     IF NOT EXISTS (SELECT FROM pg_extension WHERE extname = 'citus') THEN
         RAISE EXCEPTION 'credit_sandbox.distribute() needs Citus'
@@ -2224,6 +2286,41 @@ BEGIN
         EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE %s TRIGGER %I', r.tab,
                                   CASE r.tgenabled WHEN 'A' THEN 'ALWAYS' WHEN 'R' THEN 'REPLICA' ELSE '' END,
                                   r.tgname);
+    END LOOP;
+
+    -- The views: their queries to credit_sandbox_queries, in their place views
+    -- reading them through owner_rows (see there), with their comments and
+    -- grants; on every node alike, as the views are each node's own.  Computed
+    -- before the first change, which renames.
+    SELECT ARRAY['CREATE SCHEMA credit_sandbox_queries',
+                 'COMMENT ON SCHEMA credit_sandbox_queries IS ''credit_sandbox on Citus: the queries of the views, read through credit_sandbox.owner_rows as the extension''''s owner.''',
+                 'ALTER EXTENSION credit_sandbox ADD SCHEMA credit_sandbox_queries']
+           || array_agg(d.statement ORDER BY v.relname, d.n) INTO view_ddl
+      FROM pg_class v,
+           LATERAL unnest(ARRAY[pg_catalog.format('ALTER VIEW credit_sandbox.%I SET SCHEMA credit_sandbox_queries', v.relname),
+                                pg_catalog.format('CREATE VIEW credit_sandbox.%1$I WITH (security_barrier) AS'
+                                                  ' SELECT * FROM credit_sandbox.owner_rows(NULL::credit_sandbox_queries.%1$I)',
+                                                  v.relname),
+                                pg_catalog.format('ALTER EXTENSION credit_sandbox ADD VIEW credit_sandbox.%I', v.relname),
+                                pg_catalog.format('COMMENT ON VIEW credit_sandbox.%I IS %L', v.relname,
+                                                  pg_catalog.obj_description(v.oid, 'pg_class'))]
+                          || ARRAY(SELECT pg_catalog.format('COMMENT ON COLUMN credit_sandbox.%I.%I IS %L', v.relname,
+                                                            a.attname, pg_catalog.col_description(v.oid, a.attnum))
+                                     FROM pg_attribute a WHERE a.attrelid = v.oid AND a.attnum > 0 ORDER BY a.attnum)
+                          || ARRAY(SELECT pg_catalog.format('GRANT %s ON credit_sandbox.%I TO %s', g.privilege_type,
+                                                            v.relname, g.grantee::regrole)
+                                     FROM aclexplode(v.relacl) g WHERE g.grantee NOT IN (0, v.relowner)))
+               WITH ORDINALITY AS d(statement, n)
+     WHERE v.relnamespace = 'credit_sandbox'::regnamespace AND v.relkind = 'v';
+    PERFORM pg_catalog.set_config('citus.enable_ddl_propagation', 'off', true);
+    FOREACH ddl IN ARRAY view_ddl LOOP
+        EXECUTE ddl;
+        SELECT pg_catalog.string_agg(n.result, '; ') INTO failed
+          FROM run_command_on_workers('SET citus.enable_ddl_propagation = off; ' || ddl) n WHERE NOT n.success;
+        IF failed IS NOT NULL THEN
+            RAISE EXCEPTION 'could not put the views in place on every worker'
+                USING ERRCODE = 'object_not_in_prerequisite_state', DETAIL = pg_catalog.format('%s: %s', ddl, failed);
+        END IF;
     END LOOP;
 END $$;
 COMMENT ON FUNCTION credit_sandbox.distribute() IS

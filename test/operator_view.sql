@@ -70,7 +70,7 @@ SELECT is((SELECT coalesce(array_agg(c.relname::text), '{}') FROM pg_class c
 SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
             WHERE p.pronamespace = 'credit_sandbox'::regnamespace
               AND has_function_privilege('credit_sandbox_operator', p.oid, 'EXECUTE')),
-          '{acknowledge,driver,in_sandbox,legal_day,record_correction}',
+          '{acknowledge,driver,in_sandbox,legal_day,owner_rows,record_correction}',
           'the operator role executes acknowledge and record_correction, and what PUBLIC may');
 -- the feed (read_feed and the rest) need not be installed: checked when it is
 SELECT is((SELECT coalesce(array_agg(p.oid::regprocedure::text), '{}') FROM pg_proc p

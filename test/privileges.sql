@@ -13,7 +13,7 @@
 BEGIN;
 SET LOCAL client_min_messages = warning;
 SET LOCAL TimeZone = 'UTC';
-SELECT plan(98);
+SELECT plan(99);
 
 \ir lib/defaults.sql
 \ir lib/helpers.sql
@@ -77,7 +77,7 @@ SELECT is((SELECT coalesce(array_agg(p.oid::regprocedure::text ORDER BY p.pronam
 SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
             WHERE p.pronamespace = 'credit_sandbox'::regnamespace AND p.prosecdef),
           '{ack_feed,acknowledge,admit,close_warning,create_subscription,draw_inspections,escalate_overdue,'
-          'feed_record,grade,grade_ungraded,in_sandbox,read_feed,record_correction,record_removed_rows,regrade,'
+          'feed_record,grade,grade_ungraded,in_sandbox,owner_rows,read_feed,record_correction,record_removed_rows,regrade,'
           'renew_sandbox,rules_record_version,sandbox_members_at,set_driver,verify_draw}',
           'these functions, and only these, run as the extension''s owner');
 SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
@@ -244,8 +244,10 @@ SELECT throws_ok($$SELECT credit_sandbox.acknowledge(1)$$, '42501', 'permission 
 SELECT is(pg_temp.allowed_on('INSERT INTO %s DEFAULT VALUES') || pg_temp.allowed_on('UPDATE %s SET %I = DEFAULT WHERE false')
           || pg_temp.allowed_on('DELETE FROM %s WHERE false') || pg_temp.allowed_on('TRUNCATE %s'),
           '{}', 'analyst: writes nothing');
-SELECT is(pg_temp.executable(), '{driver,in_sandbox,legal_day,sandbox_members_at,verify_draw}',
+SELECT is(pg_temp.executable(), '{driver,in_sandbox,legal_day,owner_rows,sandbox_members_at,verify_draw}',
           'analyst: executes the readers only');
+SELECT throws_ok($$SELECT * FROM credit_sandbox.owner_rows(NULL::credit_sandbox.transactions)$$, '42501', NULL,
+                 'analyst: owner_rows gives no table''s rows, only those of the views'' queries on Citus');
 SELECT is((SELECT count(*) FROM credit_sandbox.sandbox_members_at(clock_timestamp()) WHERE operator_id = 'PV-T'), 1::bigint,
           'analyst: sandbox_members_at');
 SELECT throws_ok($$SELECT credit_sandbox.verify_draw(-1)$$, 'P0002', 'draw -1 does not exist',

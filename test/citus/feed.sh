@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# feed.sh -- the feed read through the Citus coordinator (SPEC.md section 8, README
+# "Delivery: the feed"): entries written on the workers, sealed and read on the
+# coordinator, compared with one node.
+#
+#   bash test/citus/feed.sh   (as root, or through sudo)
+#
+# Every committed entry is read once, in position order, whatever worker wrote it; ack
+# moves past them; a subscription from now on starts after them; an entry written in a
+# two-phase transaction spanning both workers is read once it commits.
+set -euo pipefail
+# shellcheck source=test/citus/lib.bash
+source "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
+cs_require_root "$@"
+citus_start citus_feed
+
+BENCH=$CS_REPO/test/bench
+gen=(-v operators=100 -v txns=5000 -v returns=500 -v complaints=300 -v seed=0.42 -f "$BENCH/generate.sql")
+for db in postgres one; do
+    psql -X -q -v ON_ERROR_STOP=1 -p "$COORDINATOR" -d "$db" "${gen[@]}" >/dev/null
+    citus_load "$db" all
+    q "$db" "SELECT credit_sandbox.create_subscription('all', true)" -p "$COORDINATOR" >/dev/null
+done
+entries="SELECT count(*), count(DISTINCT position), md5(string_agg(concat_ws('|', operator_id, code, list, subject_key,
+                                                                        occurred_at, due_at), E'\n' ORDER BY operator_id, code, subject_key, occurred_at))
+           FROM credit_sandbox.read_feed('all', 100000)"
+conc_true "one node: the feed has entries" "$(one "SELECT count(*) > 50 FROM credit_sandbox.feed_entries")"
+conc_check "read_feed through the coordinator: one node's entries, each once" "$(one "$entries")" "$(c "$entries")"
+conc_check "every entry has a position, unique across the workers" \
+    "$(c "SELECT count(*), count(*) FROM credit_sandbox.feed_entries")" \
+    "$(c "SELECT count(position), count(DISTINCT position) FROM credit_sandbox.feed_entries")"
+conc_check "read again without ack: the same entries at the same positions" \
+    "$(c "SELECT md5(string_agg(position || ':' || warning_id::text, ',' ORDER BY position)) FROM credit_sandbox.read_feed('all', 100000)")" \
+    "$(c "SELECT md5(string_agg(position || ':' || warning_id::text, ',' ORDER BY position)) FROM credit_sandbox.feed_entries")"
+conc_check "ack_feed up to the tenth: one node's count" \
+    "$(one "SELECT credit_sandbox.ack_feed('all', (SELECT position FROM credit_sandbox.read_feed('all', 10) ORDER BY 1 DESC LIMIT 1))")" \
+    "$(c "SELECT credit_sandbox.ack_feed('all', (SELECT position FROM credit_sandbox.read_feed('all', 10) ORDER BY 1 DESC LIMIT 1))")"
+conc_check "after the ack: one node's rest" "$(one "SELECT count(*) FROM credit_sandbox.read_feed('all', 100000)")" \
+    "$(c "SELECT count(*) FROM credit_sandbox.read_feed('all', 100000)")"
+c "SELECT credit_sandbox.create_subscription('next')" >/dev/null
+conc_check "a subscription from now on reads nothing of what was sealed" "0" \
+    "$(c "SELECT count(*) FROM credit_sandbox.read_feed('next')")"
+conc_check "create_subscription twice: 42710" "42710" \
+    "$(c "DO \$\$BEGIN PERFORM credit_sandbox.create_subscription('next'); EXCEPTION WHEN OTHERS THEN RAISE NOTICE '%', SQLSTATE; END\$\$" 2>&1 | grep -o '42710')"
+
+# one statement, operators on both workers: a two-phase commit across them
+c "INSERT INTO credit_sandbox.transactions (operator_id, occurred_at, item_id, category, unit_price)
+   SELECT 'CF-' || g, '2030-01-01 00:00+00', 'gun', 'firearms', 1 FROM generate_series(1, 8) g"
+conc_check "the CF- operators sit on both workers" "2" \
+    "$(c "SELECT count(DISTINCT nodeport) FROM unnest(ARRAY(SELECT 'CF-' || g FROM generate_series(1, 8) g)) o,
+            LATERAL (SELECT nodeport FROM pg_dist_shard_placement
+                      WHERE shardid = get_shard_id_for_distribution_column('credit_sandbox.transactions', o)) p")"
+conc_check "their entries, from both workers, are read once each, above every position read before" "$(c "SELECT count(*) FROM credit_sandbox.warnings WHERE operator_id LIKE 'CF-%'")|8|t" \
+    "$(c "SELECT count(*), count(DISTINCT operator_id), min(position) > (SELECT max(position) FROM credit_sandbox.feed_entries
+                                                                          WHERE operator_id NOT LIKE 'CF-%')
+            FROM credit_sandbox.read_feed('next') WHERE operator_id LIKE 'CF-%'")"
+conc_check "... and again the same, until acknowledged" "$(c "SELECT count(*) FROM credit_sandbox.warnings WHERE operator_id LIKE 'CF-%'")" \
+    "$(c "SELECT count(*) FROM credit_sandbox.read_feed('next') WHERE operator_id LIKE 'CF-%'")"
+conc_finish
