@@ -170,6 +170,85 @@ CREATE OR REPLACE FUNCTION credit_sandbox.feed_record() RETURNS trigger
     LANGUAGE c SECURITY DEFINER SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'credit_sandbox_feed_record';
 
+-- Status changes on Citus: the warning's row named with its operator (the
+-- distribution column), where FOR UPDATE and UPDATE can run
+CREATE OR REPLACE FUNCTION credit_sandbox.change_warning_status(warning_id bigint, from_status text[], to_status text,
+                                                     note text)
+    RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_column
+DECLARE
+    w credit_sandbox.warnings;
+    old_status text;
+BEGIN
+    SELECT * INTO w FROM credit_sandbox.warnings x WHERE x.warning_id = change_warning_status.warning_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'warning % does not exist', change_warning_status.warning_id USING ERRCODE = 'no_data_found';
+    END IF;
+    PERFORM credit_sandbox.lock_operator(w.operator_id);
+    -- read again under the lock: the status another transaction left.  The
+    -- operator named too, here and below: on Citus (tables distributed by
+    -- operator_id) the row's shard, where FOR UPDATE and UPDATE run.
+    SELECT x.status INTO old_status FROM credit_sandbox.warnings x
+     WHERE x.operator_id = w.operator_id AND x.warning_id = w.warning_id FOR UPDATE;
+    IF NOT old_status = ANY (from_status) THEN
+        RAISE EXCEPTION 'warning % is %, not %', w.warning_id, old_status, array_to_string(from_status, ' or ')
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'A warning goes open -> acknowledged -> corrected or escalated -> closed.';
+    END IF;
+    UPDATE credit_sandbox.warnings x
+       SET status = to_status, status_changed_at = pg_catalog.now(), status_changed_by = SESSION_USER,
+           status_note = coalesce(note, x.status_note)
+     WHERE x.operator_id = w.operator_id AND x.warning_id = w.warning_id;
+    INSERT INTO credit_sandbox.warning_status_history (warning_id, from_status, to_status, changed_by, changed_at, note)
+    VALUES (w.warning_id, old_status, to_status, SESSION_USER, pg_catalog.now(), note);
+END $$;
+COMMENT ON FUNCTION credit_sandbox.change_warning_status(bigint, text[], text, text) IS
+    'Internal: moves a warning from one of from_status to to_status, under its operator''s lock, and records the change in warning_status_history.';
+REVOKE ALL ON FUNCTION credit_sandbox.change_warning_status(bigint, text[], text, text) FROM PUBLIC;
+
+-- replay() on Citus runs replay_placed on every shard group's node;
+-- check_consistency in PL/pgSQL, which Citus plans
+CREATE FUNCTION credit_sandbox.replay_placed(shard regclass, since timestamptz, until timestamptz, rules jsonb)
+    RETURNS TABLE (source_table text, source_id bigint, operator_id text, code text, list text,
+                   subject_key text, occurred_at timestamptz, rule_version integer,
+                   first_hit boolean, evidence jsonb)
+    LANGUAGE c AS 'MODULE_PATHNAME', 'credit_sandbox_replay_placed';
+COMMENT ON FUNCTION credit_sandbox.replay_placed(regclass, timestamptz, timestamptz, jsonb) IS
+    'Internal: replay() of the shard group of shard, a Citus shard on this node (replay() calls it on Citus).';
+REVOKE ALL ON FUNCTION credit_sandbox.replay_placed(regclass, timestamptz, timestamptz, jsonb) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION credit_sandbox.check_consistency(since timestamptz DEFAULT '-infinity',
+                                                 until timestamptz DEFAULT 'infinity')
+    RETURNS TABLE (source_table text, source_id bigint, operator_id text, code text, problem text)
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    -- PL/pgSQL, not SQL: Citus plans no SQL function's parameters; a hit is
+    -- joined to its warning on the operator too, Citus's distribution column
+    RETURN QUERY
+    WITH replayed AS (
+        SELECT r.source_table, r.source_id, r.operator_id, r.code
+          FROM credit_sandbox.replay(since, until) r
+    ), logged AS (
+        SELECT h.source_table, h.source_id, w.operator_id, w.code
+          FROM credit_sandbox.warning_hits h
+          JOIN credit_sandbox.warnings w ON w.operator_id = h.operator_id AND w.warning_id = h.warning_id
+         WHERE h.source_table IN ('transactions', 'returns', 'complaints')
+           AND h.hit_at >= since AND h.hit_at < until
+    ), missing AS (
+        SELECT * FROM replayed EXCEPT SELECT * FROM logged
+    ), extra AS (
+        SELECT * FROM logged EXCEPT SELECT * FROM replayed
+    )
+    SELECT m.*, 'missing' FROM missing m
+    UNION ALL
+    SELECT e.*, 'extra' FROM extra e
+    ORDER BY 1, 2, 4;
+END $$;
+COMMENT ON FUNCTION credit_sandbox.check_consistency(timestamptz, timestamptz) IS
+    'Stored rows of [since, until) whose logged hits differ from a replay under the current rules: problem ''missing'' or ''extra''.';
+REVOKE ALL ON FUNCTION credit_sandbox.check_consistency(timestamptz, timestamptz) FROM PUBLIC;
+
 -- ===================================================================== scale-out (contract)
 
 -- Citus: run once on the coordinator, after the workers are added.  Every

@@ -949,8 +949,11 @@ BEGIN
         RAISE EXCEPTION 'warning % does not exist', change_warning_status.warning_id USING ERRCODE = 'no_data_found';
     END IF;
     PERFORM credit_sandbox.lock_operator(w.operator_id);
-    -- read again under the lock: the status another transaction left
-    SELECT x.status INTO old_status FROM credit_sandbox.warnings x WHERE x.warning_id = w.warning_id FOR UPDATE;
+    -- read again under the lock: the status another transaction left.  The
+    -- operator named too, here and below: on Citus (tables distributed by
+    -- operator_id) the row's shard, where FOR UPDATE and UPDATE run.
+    SELECT x.status INTO old_status FROM credit_sandbox.warnings x
+     WHERE x.operator_id = w.operator_id AND x.warning_id = w.warning_id FOR UPDATE;
     IF NOT old_status = ANY (from_status) THEN
         RAISE EXCEPTION 'warning % is %, not %', w.warning_id, old_status, array_to_string(from_status, ' or ')
             USING ERRCODE = 'object_not_in_prerequisite_state',
@@ -959,7 +962,7 @@ BEGIN
     UPDATE credit_sandbox.warnings x
        SET status = to_status, status_changed_at = pg_catalog.now(), status_changed_by = SESSION_USER,
            status_note = coalesce(note, x.status_note)
-     WHERE x.warning_id = w.warning_id;
+     WHERE x.operator_id = w.operator_id AND x.warning_id = w.warning_id;
     INSERT INTO credit_sandbox.warning_status_history (warning_id, from_status, to_status, changed_by, changed_at, note)
     VALUES (w.warning_id, old_status, to_status, SESSION_USER, pg_catalog.now(), note);
 END $$;
@@ -1583,6 +1586,17 @@ COMMENT ON FUNCTION credit_sandbox.replay(timestamptz, timestamptz, jsonb) IS
     'The hits the stored rows of [since, until) give, replayed in id order; rules: a proposed change, e.g. {"RL04": {"threshold": 5}, "RL06": {"enabled": false}} (rule_version NULL for changed rules). Writes nothing.';
 REVOKE ALL ON FUNCTION credit_sandbox.replay(timestamptz, timestamptz, jsonb) FROM PUBLIC;
 
+-- Internal: on Citus, replay() runs this on the node of every shard of
+-- transactions, for the shard group of that shard.
+CREATE FUNCTION credit_sandbox.replay_placed(shard regclass, since timestamptz, until timestamptz, rules jsonb)
+    RETURNS TABLE (source_table text, source_id bigint, operator_id text, code text, list text,
+                   subject_key text, occurred_at timestamptz, rule_version integer,
+                   first_hit boolean, evidence jsonb)
+    LANGUAGE c AS 'MODULE_PATHNAME', 'credit_sandbox_replay_placed';
+COMMENT ON FUNCTION credit_sandbox.replay_placed(regclass, timestamptz, timestamptz, jsonb) IS
+    'Internal: replay() of the shard group of shard, a Citus shard on this node (replay() calls it on Citus).';
+REVOKE ALL ON FUNCTION credit_sandbox.replay_placed(regclass, timestamptz, timestamptz, jsonb) FROM PUBLIC;
+
 -- Every stored row of the range whose logged hits differ from a replay under
 -- the current rules: 'missing' (a hit the replay gives and the log lacks) or
 -- 'extra' (a logged hit the replay does not give).  None on a healthy
@@ -1590,14 +1604,18 @@ REVOKE ALL ON FUNCTION credit_sandbox.replay(timestamptz, timestamptz, jsonb) FR
 CREATE FUNCTION credit_sandbox.check_consistency(since timestamptz DEFAULT '-infinity',
                                                  until timestamptz DEFAULT 'infinity')
     RETURNS TABLE (source_table text, source_id bigint, operator_id text, code text, problem text)
-    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    -- PL/pgSQL, not SQL: Citus plans no SQL function's parameters; a hit is
+    -- joined to its warning on the operator too, Citus's distribution column
+    RETURN QUERY
     WITH replayed AS (
         SELECT r.source_table, r.source_id, r.operator_id, r.code
           FROM credit_sandbox.replay(since, until) r
     ), logged AS (
         SELECT h.source_table, h.source_id, w.operator_id, w.code
           FROM credit_sandbox.warning_hits h
-          JOIN credit_sandbox.warnings w ON w.warning_id = h.warning_id
+          JOIN credit_sandbox.warnings w ON w.operator_id = h.operator_id AND w.warning_id = h.warning_id
          WHERE h.source_table IN ('transactions', 'returns', 'complaints')
            AND h.hit_at >= since AND h.hit_at < until
     ), missing AS (
@@ -1608,8 +1626,8 @@ CREATE FUNCTION credit_sandbox.check_consistency(since timestamptz DEFAULT '-inf
     SELECT m.*, 'missing' FROM missing m
     UNION ALL
     SELECT e.*, 'extra' FROM extra e
-    ORDER BY 1, 2, 4
-$$;
+    ORDER BY 1, 2, 4;
+END $$;
 COMMENT ON FUNCTION credit_sandbox.check_consistency(timestamptz, timestamptz) IS
     'Stored rows of [since, until) whose logged hits differ from a replay under the current rules: problem ''missing'' or ''extra''.';
 REVOKE ALL ON FUNCTION credit_sandbox.check_consistency(timestamptz, timestamptz) FROM PUBLIC;
