@@ -249,6 +249,133 @@ COMMENT ON FUNCTION credit_sandbox.check_consistency(timestamptz, timestamptz) I
     'Stored rows of [since, until) whose logged hits differ from a replay under the current rules: problem ''missing'' or ''extra''.';
 REVOKE ALL ON FUNCTION credit_sandbox.check_consistency(timestamptz, timestamptz) FROM PUBLIC;
 
+-- Draws on Citus: one connection per node (the draw's tables refer to a
+-- reference table), draw_tasks in PL/pgSQL, which Citus plans, and the
+-- summary's counts per draw joined, not correlated on draw_id
+CREATE OR REPLACE FUNCTION credit_sandbox.draw_tasks(draw_id bigint)
+    RETURNS TABLE (operator_id text, reason text, inspectors text[])
+    LANGUAGE plpgsql STABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_column
+BEGIN
+    -- PL/pgSQL, not SQL: Citus plans no SQL function's parameters
+    RETURN QUERY
+    WITH d AS (SELECT * FROM credit_sandbox.inspection_draws x WHERE x.draw_id = draw_tasks.draw_id),
+    ranked AS (
+        SELECT p.operator_id, p.class, p.triggered,
+               row_number() OVER (PARTITION BY p.class
+                                  ORDER BY sha256(convert_to(d.seed || ':' || p.operator_id, 'UTF8'))) AS rank,
+               count(*) OVER (PARTITION BY p.class) AS n,
+               (d.ratios ->> p.class)::numeric AS ratio
+          FROM credit_sandbox.inspection_pool p, d
+         WHERE p.draw_id = d.draw_id AND p.class IS NOT NULL),
+    chosen AS (
+        SELECT r.operator_id, 'random' AS reason FROM ranked r
+         WHERE r.ratio IS NOT NULL AND r.rank <= ceil(r.ratio * r.n)
+        UNION ALL
+        SELECT p.operator_id, 'triggered' FROM credit_sandbox.inspection_pool p, d
+         WHERE p.draw_id = d.draw_id AND p.triggered
+           AND NOT EXISTS (SELECT FROM ranked r WHERE r.operator_id = p.operator_id
+                              AND r.ratio IS NOT NULL AND r.rank <= ceil(r.ratio * r.n)))
+    SELECT c.operator_id, c.reason,
+           ARRAY(SELECT i FROM unnest(d.inspector_pool) AS i
+                  WHERE NOT EXISTS (SELECT FROM jsonb_array_elements(d.conflicts) AS x(pair)
+                                     WHERE x.pair ->> 0 = i AND x.pair ->> 1 = c.operator_id)
+                  ORDER BY sha256(convert_to(d.seed || ':' || c.operator_id || ':' || i, 'UTF8'))
+                  LIMIT d.inspectors_per_task)
+      FROM chosen c, d;
+END $$;
+COMMENT ON FUNCTION credit_sandbox.draw_tasks(bigint) IS
+    'The tasks a recorded draw''s inputs give (the one definition draw_inspections and verify_draw share).';
+REVOKE ALL ON FUNCTION credit_sandbox.draw_tasks(bigint) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION credit_sandbox.draw_inspections(seed text,
+        ratios jsonb DEFAULT '{"A": 0.03, "B": 0.10, "C": 0.30, "D": 0.80}',
+        inspectors_per_task int DEFAULT 2) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_column
+DECLARE
+    k text;
+    v jsonb;
+    new_draw bigint;
+BEGIN
+    IF seed IS NULL OR seed = '' THEN
+        RAISE EXCEPTION 'draw seed must not be empty' USING ERRCODE = 'invalid_parameter_value',
+              HINT = 'Publish the seed before the draw, for instance the closing figures of a public lottery.';
+    END IF;
+    IF ratios IS NULL OR jsonb_typeof(ratios) <> 'object' THEN
+        RAISE EXCEPTION 'draw ratios must be a JSON object such as {"A": 0.03, "B": 0.10, "C": 0.30, "D": 0.80}'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    FOR k, v IN SELECT * FROM jsonb_each(ratios) LOOP
+        IF k NOT IN ('A', 'B', 'C', 'D') THEN
+            RAISE EXCEPTION 'draw ratios: unknown class "%"', k USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Classes are A, B, C and D.';
+        END IF;
+        IF jsonb_typeof(v) <> 'number' OR v::text::numeric < 0 OR v::text::numeric > 1 THEN
+            RAISE EXCEPTION 'draw ratios: the ratio of class % must be a number from 0 to 1, not %', k, v
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    END LOOP;
+    IF inspectors_per_task IS NULL OR inspectors_per_task < 1 THEN
+        RAISE EXCEPTION 'inspectors_per_task must be at least 1, not %', inspectors_per_task
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+
+    -- on Citus the draw's tables refer to inspection_draws, a reference
+    -- table: one connection per node throughout
+    IF EXISTS (SELECT FROM pg_extension WHERE extname = 'citus') THEN
+        PERFORM set_config('citus.multi_shard_modify_mode', 'sequential', true);
+    END IF;
+    -- ungraded operators are graded by the draw
+    PERFORM credit_sandbox.grade_ungraded();
+
+    INSERT INTO credit_sandbox.inspection_draws (seed, ratios, inspectors_per_task, inspector_pool, conflicts)
+    SELECT draw_inspections.seed, draw_inspections.ratios, draw_inspections.inspectors_per_task,
+           ARRAY(SELECT i.inspector_id FROM credit_sandbox.inspectors i WHERE i.active ORDER BY i.inspector_id),
+           coalesce((SELECT jsonb_agg(jsonb_build_array(c.inspector_id, c.operator_id)
+                                      ORDER BY c.inspector_id, c.operator_id)
+                       FROM credit_sandbox.inspector_conflicts c), '[]')
+    RETURNING draw_id INTO new_draw;
+
+    -- the pool: graded operators off the no-disturbance list, and every
+    -- operator with an open warning clue (registered or not)
+    INSERT INTO credit_sandbox.inspection_pool (draw_id, operator_id, class, triggered)
+    SELECT new_draw, x.operator_id, c.class,
+           EXISTS (SELECT FROM credit_sandbox.warnings w
+                    WHERE w.operator_id = x.operator_id AND w.list = 'risk_trigger'
+                      AND w.status IN ('open', 'acknowledged'))
+      FROM (SELECT o.operator_id FROM credit_sandbox.operators o
+            UNION
+            SELECT w.operator_id FROM credit_sandbox.warnings w
+             WHERE w.list = 'risk_trigger' AND w.status IN ('open', 'acknowledged')) x
+      LEFT JOIN credit_sandbox.operator_classes c ON c.operator_id = x.operator_id
+     WHERE NOT EXISTS (SELECT FROM credit_sandbox.no_disturbance n WHERE n.operator_id = x.operator_id);
+
+    INSERT INTO credit_sandbox.inspection_tasks (draw_id, operator_id, reason, inspectors)
+    SELECT new_draw, t.operator_id, t.reason, t.inspectors FROM credit_sandbox.draw_tasks(new_draw) t;
+    RETURN new_draw;
+END $$;
+COMMENT ON FUNCTION credit_sandbox.draw_inspections(text, jsonb, integer) IS
+    'Draws inspection tasks from a published seed: per-class ratios of graded operators off the no-disturbance list, plus every open clue; returns the draw id.';
+REVOKE ALL ON FUNCTION credit_sandbox.draw_inspections(text, jsonb, integer) FROM PUBLIC;
+
+CREATE OR REPLACE VIEW credit_sandbox.inspection_draw_summary WITH (security_barrier) AS
+SELECT d.draw_id, d.drawn_at, d.drawn_by, d.seed, d.ratios, d.inspectors_per_task,
+       cardinality(d.inspector_pool) AS inspectors,
+       coalesce(p.pool_operators, 0) AS pool_operators,
+       coalesce(p.pool_by_class, '{}') AS pool_by_class,
+       coalesce(t.random_tasks, 0) AS random_tasks,
+       coalesce(t.triggered_tasks, 0) AS triggered_tasks
+  FROM credit_sandbox.inspection_draws d
+  LEFT JOIN (SELECT c.draw_id, sum(c.n)::bigint AS pool_operators,
+                    jsonb_object_agg(c.class, c.n) FILTER (WHERE c.class IS NOT NULL) AS pool_by_class
+               FROM (SELECT x.draw_id, x.class, count(*) AS n FROM credit_sandbox.inspection_pool x
+                      GROUP BY x.draw_id, x.class) c
+              GROUP BY c.draw_id) p ON p.draw_id = d.draw_id
+  LEFT JOIN (SELECT x.draw_id, count(*) FILTER (WHERE x.reason = 'random') AS random_tasks,
+                    count(*) FILTER (WHERE x.reason = 'triggered') AS triggered_tasks
+               FROM credit_sandbox.inspection_tasks x GROUP BY x.draw_id) t ON t.draw_id = d.draw_id;
+
 -- ===================================================================== scale-out (contract)
 
 -- Citus: run once on the coordinator, after the workers are added.  Every

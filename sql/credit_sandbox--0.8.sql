@@ -1088,7 +1088,11 @@ SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.inspection_tasks', ''
 -- compared as bytes, so anyone can redo a draw with any sha256 tool.
 CREATE FUNCTION credit_sandbox.draw_tasks(draw_id bigint)
     RETURNS TABLE (operator_id text, reason text, inspectors text[])
-    LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
+    LANGUAGE plpgsql STABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_column
+BEGIN
+    -- PL/pgSQL, not SQL: Citus plans no SQL function's parameters
+    RETURN QUERY
     WITH d AS (SELECT * FROM credit_sandbox.inspection_draws x WHERE x.draw_id = draw_tasks.draw_id),
     ranked AS (
         SELECT p.operator_id, p.class, p.triggered,
@@ -1112,8 +1116,8 @@ CREATE FUNCTION credit_sandbox.draw_tasks(draw_id bigint)
                                      WHERE x.pair ->> 0 = i AND x.pair ->> 1 = c.operator_id)
                   ORDER BY sha256(convert_to(d.seed || ':' || c.operator_id || ':' || i, 'UTF8'))
                   LIMIT d.inspectors_per_task)
-      FROM chosen c, d
-$$;
+      FROM chosen c, d;
+END $$;
 COMMENT ON FUNCTION credit_sandbox.draw_tasks(bigint) IS
     'The tasks a recorded draw''s inputs give (the one definition draw_inspections and verify_draw share).';
 REVOKE ALL ON FUNCTION credit_sandbox.draw_tasks(bigint) FROM PUBLIC;
@@ -1151,6 +1155,11 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
 
+    -- on Citus the draw's tables refer to inspection_draws, a reference
+    -- table: one connection per node throughout
+    IF EXISTS (SELECT FROM pg_extension WHERE extname = 'citus') THEN
+        PERFORM set_config('citus.multi_shard_modify_mode', 'sequential', true);
+    END IF;
     -- ungraded operators are graded by the draw
     PERFORM credit_sandbox.grade_ungraded();
 
@@ -1373,18 +1382,24 @@ COMMENT ON COLUMN credit_sandbox.warnings_daily.closed IS 'Of them, status close
 -- and anyone checks the draw with it (verify_draw is the analysts' too).
 -- Conflicts of interest are not shown: who is related to whom is personal,
 -- and the tasks already show they were respected.
+-- The pool and the tasks counted per draw before the join, not by subqueries
+-- correlated on draw_id: on Citus they are distributed by operator_id.
 CREATE VIEW credit_sandbox.inspection_draw_summary WITH (security_barrier) AS
 SELECT d.draw_id, d.drawn_at, d.drawn_by, d.seed, d.ratios, d.inspectors_per_task,
        cardinality(d.inspector_pool) AS inspectors,
-       (SELECT count(*) FROM credit_sandbox.inspection_pool p WHERE p.draw_id = d.draw_id) AS pool_operators,
-       (SELECT coalesce(jsonb_object_agg(c.class, c.n), '{}')
-          FROM (SELECT p.class, count(*) AS n FROM credit_sandbox.inspection_pool p
-                 WHERE p.draw_id = d.draw_id AND p.class IS NOT NULL GROUP BY p.class) c) AS pool_by_class,
-       (SELECT count(*) FROM credit_sandbox.inspection_tasks t
-         WHERE t.draw_id = d.draw_id AND t.reason = 'random') AS random_tasks,
-       (SELECT count(*) FROM credit_sandbox.inspection_tasks t
-         WHERE t.draw_id = d.draw_id AND t.reason = 'triggered') AS triggered_tasks
-  FROM credit_sandbox.inspection_draws d;
+       coalesce(p.pool_operators, 0) AS pool_operators,
+       coalesce(p.pool_by_class, '{}') AS pool_by_class,
+       coalesce(t.random_tasks, 0) AS random_tasks,
+       coalesce(t.triggered_tasks, 0) AS triggered_tasks
+  FROM credit_sandbox.inspection_draws d
+  LEFT JOIN (SELECT c.draw_id, sum(c.n)::bigint AS pool_operators,
+                    jsonb_object_agg(c.class, c.n) FILTER (WHERE c.class IS NOT NULL) AS pool_by_class
+               FROM (SELECT x.draw_id, x.class, count(*) AS n FROM credit_sandbox.inspection_pool x
+                      GROUP BY x.draw_id, x.class) c
+              GROUP BY c.draw_id) p ON p.draw_id = d.draw_id
+  LEFT JOIN (SELECT x.draw_id, count(*) FILTER (WHERE x.reason = 'random') AS random_tasks,
+                    count(*) FILTER (WHERE x.reason = 'triggered') AS triggered_tasks
+               FROM credit_sandbox.inspection_tasks x GROUP BY x.draw_id) t ON t.draw_id = d.draw_id;
 COMMENT ON VIEW credit_sandbox.inspection_draw_summary IS
     'Each dual-random draw: its published inputs, the pool per class and the tasks it gave (conflicts of interest left out).';
 COMMENT ON COLUMN credit_sandbox.inspection_draw_summary.draw_id IS 'The draw (inspection_draws.draw_id).';
