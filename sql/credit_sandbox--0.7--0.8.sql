@@ -170,6 +170,36 @@ CREATE OR REPLACE FUNCTION credit_sandbox.feed_record() RETURNS trigger
     LANGUAGE c SECURITY DEFINER SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'credit_sandbox_feed_record';
 
+-- An operator login's own tip on Citus: a statement Citus plans
+CREATE OR REPLACE FUNCTION credit_sandbox.check_own_tip(warning_id bigint) RETURNS void
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_column
+DECLARE
+    -- the login, read here: on Citus SESSION_USER in a statement is the
+    -- user of the coordinator's connection to the worker
+    caller name := SESSION_USER;
+BEGIN
+    IF has_function_privilege(caller, 'credit_sandbox.close_warning(bigint, text)', 'EXECUTE') THEN
+        RETURN;
+    END IF;
+    -- a statement, not IF NOT EXISTS (...): Citus plans no expression's
+    -- EXISTS over a distributed table with a parameter ("a column definition
+    -- list is required for functions returning record")
+    PERFORM FROM credit_sandbox.warnings w
+      JOIN credit_sandbox.operator_logins l ON l.operator_id = w.operator_id
+     WHERE w.warning_id = check_own_tip.warning_id AND w.list = 'admin_tip' AND l.login = caller;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'permission denied for warning %', check_own_tip.warning_id
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = format('Login %s may acknowledge and record corrections only on the tips (admin_tip) of the operators operator_logins maps it to.',
+                                  quote_ident(caller)),
+                  HINT = 'Your tips are the rows of credit_sandbox.my_warnings with list admin_tip; the regulator maps logins to operators.';
+    END IF;
+END $$;
+COMMENT ON FUNCTION credit_sandbox.check_own_tip(bigint) IS
+    'Internal: refuses (42501) a warning that is not a tip of the calling login''s operators, unless the login may close warnings (the regulator).';
+REVOKE ALL ON FUNCTION credit_sandbox.check_own_tip(bigint) FROM PUBLIC;
+
 -- Status changes on Citus: the warning's row named with its operator (the
 -- distribution column), where FOR UPDATE and UPDATE can run
 CREATE OR REPLACE FUNCTION credit_sandbox.change_warning_status(warning_id bigint, from_status text[], to_status text,
@@ -180,6 +210,9 @@ CREATE OR REPLACE FUNCTION credit_sandbox.change_warning_status(warning_id bigin
 DECLARE
     w credit_sandbox.warnings;
     old_status text;
+    -- the login, read here: on Citus SESSION_USER in a statement is the
+    -- user of the coordinator's connection to the worker
+    caller name := SESSION_USER;
 BEGIN
     SELECT * INTO w FROM credit_sandbox.warnings x WHERE x.warning_id = change_warning_status.warning_id;
     IF NOT FOUND THEN
@@ -197,11 +230,11 @@ BEGIN
                   HINT = 'A warning goes open -> acknowledged -> corrected or escalated -> closed.';
     END IF;
     UPDATE credit_sandbox.warnings x
-       SET status = to_status, status_changed_at = pg_catalog.now(), status_changed_by = SESSION_USER,
+       SET status = to_status, status_changed_at = pg_catalog.now(), status_changed_by = caller,
            status_note = coalesce(note, x.status_note)
      WHERE x.operator_id = w.operator_id AND x.warning_id = w.warning_id;
     INSERT INTO credit_sandbox.warning_status_history (warning_id, from_status, to_status, changed_by, changed_at, note)
-    VALUES (w.warning_id, old_status, to_status, SESSION_USER, pg_catalog.now(), note);
+    VALUES (w.warning_id, old_status, to_status, caller, pg_catalog.now(), note);
 END $$;
 COMMENT ON FUNCTION credit_sandbox.change_warning_status(bigint, text[], text, text) IS
     'Internal: moves a warning from one of from_status to to_status, under its operator''s lock, and records the change in warning_status_history.';

@@ -24,6 +24,7 @@
 #include "access/xact.h"
 #include "catalog/pg_type_d.h"
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
@@ -33,34 +34,37 @@ PG_FUNCTION_INFO_V1(credit_sandbox_escalate_overdue);
  * Marks the tip escalated if it still is overdue and open now that its
  * operator's lock is held, and returns the status it had (for the history);
  * NULL when someone corrected it meanwhile.  Here and below the tip is
- * named with its operator: on Citus that is the shard it is in.
+ * named with its operator: on Citus that is the shard it is in.  The login
+ * is a parameter, not SESSION_USER in the statement: on Citus that is the
+ * user of the coordinator's connection to the worker.
  */
 static char *
 mark_escalated(int64 tip_id, const char *operator_id, TimestampTz at)
 {
 	static char plan_site;
 	SPIPlanPtr *plan = cs_plan_slot(&plan_site);
-	Datum		values[3];
+	Datum		values[4];
 
 	if (*plan == NULL)
 	{
-		Oid			types[3] = {INT8OID, TIMESTAMPTZOID, TEXTOID};
+		Oid			types[4] = {INT8OID, TIMESTAMPTZOID, TEXTOID, TEXTOID};
 		char	   *warnings = cs_table("warnings");
 
 		/* the self-join reads the row as it was before the update */
 		*plan = cs_prepare(psprintf("UPDATE %s w SET status = 'escalated', status_changed_at = pg_catalog.now(),"
-								   "       status_changed_by = SESSION_USER"
+								   "       status_changed_by = $4"
 								   "  FROM %s old"
 								   " WHERE w.operator_id = $3 AND w.warning_id = $1"
 								   "   AND w.status IN ('open', 'acknowledged') AND w.due_at < $2"
 								   "   AND old.operator_id = w.operator_id AND old.warning_id = w.warning_id"
 								   " RETURNING old.status",
 								   warnings, warnings),
-						  3, types);
+						  4, types);
 	}
 	values[0] = Int64GetDatum(tip_id);
 	values[1] = TimestampTzGetDatum(at);
 	values[2] = CStringGetTextDatum(operator_id);
+	values[3] = CStringGetTextDatum(GetUserNameFromId(GetSessionUserId(), false));
 	cs_execute(*plan, values, NULL);
 	if (SPI_processed == 0)
 		return NULL;
@@ -80,21 +84,22 @@ link_escalation(int64 tip_id, const char *operator_id, int64 clue_id, const char
 	SPIPlanPtr *link_plan = cs_plan_slot(&link_plan_site);
 	static char history_plan_site;
 	SPIPlanPtr *history_plan = cs_plan_slot(&history_plan_site);
-	Datum		values[3] = {Int64GetDatum(tip_id), Int64GetDatum(clue_id), CStringGetTextDatum(operator_id)};
+	Datum		values[4] = {Int64GetDatum(tip_id), Int64GetDatum(clue_id), CStringGetTextDatum(operator_id),
+	CStringGetTextDatum(GetUserNameFromId(GetSessionUserId(), false))};
 
 	if (*link_plan == NULL)
 	{
-		Oid			types[3] = {INT8OID, INT8OID, TEXTOID};
+		Oid			types[4] = {INT8OID, INT8OID, TEXTOID, TEXTOID};
 
 		*link_plan = cs_prepare(psprintf("UPDATE %s SET escalated_to = $2 WHERE operator_id = $3 AND warning_id = $1",
 										cs_table("warnings")),
 							   3, types);
 		*history_plan = cs_prepare(psprintf("INSERT INTO %s (warning_id, from_status, to_status, changed_by,"
 										   "    changed_at, note)"
-										   " VALUES ($1, $3, 'escalated', SESSION_USER, pg_catalog.now(),"
+										   " VALUES ($1, $3, 'escalated', $4, pg_catalog.now(),"
 										   "         pg_catalog.format('overdue: warning clue %%s written for it', $2))",
 										   cs_table("warning_status_history")),
-								  3, types);
+								  4, types);
 	}
 	cs_execute(*link_plan, values, NULL);
 	values[2] = CStringGetTextDatum(from_status);

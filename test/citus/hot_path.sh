@@ -33,13 +33,7 @@ conc_check "distribute() again changes nothing" \
     "$layout" "$(c "SELECT string_agg(logicalrelid::regclass || partmethod || colocationid, ',' ORDER BY 1) FROM pg_dist_partition")"
 
 # --------------------------------------------------------------------- one node's results
-BENCH=$CS_REPO/test/bench
-gen=(-v operators=200 -v txns=20000 -v returns=2000 -v complaints=1000 -v seed=0.42 -f "$BENCH/generate.sql")
-for db in postgres one; do
-    psql -X -q -v ON_ERROR_STOP=1 -p "$COORDINATOR" -d "$db" "${gen[@]}" >/dev/null
-    citus_load "$db" master
-    citus_load "$db" events
-done
+citus_marketplace
 # what a warning and a hit are, without the ids and wall-clock times a node draws
 outcome_sql="SELECT 'warnings', count(*), md5(coalesce(string_agg(x, E'\n' ORDER BY x), ''))
                FROM (SELECT concat_ws('|', operator_id, code, list, subject_key, source_table, source_id, occurred_at,

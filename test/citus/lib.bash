@@ -9,6 +9,7 @@
 #   c SQL [psql options]      through the coordinator, database postgres
 #   one SQL [psql options]    one node
 #   citus_load DB PHASE       test/bench/load.sql into DB (admit=off)
+#   citus_marketplace         test/bench's marketplace generated and loaded, in postgres and one
 #   conc_* checks as in test/concurrency/lib.bash
 #
 # Citus is installed from its own packages (README, "Scaling out with Citus").
@@ -55,6 +56,16 @@ one() { q one "$1" -p "$COORDINATOR" "${@:2}"; }
 citus_load() {  # db phase
     psql -X -q -v ON_ERROR_STOP=1 -p "$COORDINATOR" -d "$1" -v target=credit_sandbox -v admit=off \
         -v phase="$2" -f "$CS_REPO/test/bench/load.sql" >/dev/null
+}
+
+citus_marketplace() {  # the generated marketplace (test/bench), through the coordinator and on one node
+    local db
+    for db in postgres one; do
+        psql -X -q -v ON_ERROR_STOP=1 -p "$COORDINATOR" -d "$db" -v operators=200 -v txns=20000 -v returns=2000 \
+            -v complaints=1000 -v seed=0.42 -f "$CS_REPO/test/bench/generate.sql" >/dev/null
+        citus_load "$db" master
+        citus_load "$db" events
+    done
 }
 
 citus_start() {  # test name
