@@ -172,6 +172,228 @@ CREATE OR REPLACE FUNCTION credit_sandbox.feed_record() RETURNS trigger
     LANGUAGE c SECURITY DEFINER SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'credit_sandbox_feed_record';
 
+-- An operator login's own tip on Citus: a statement Citus plans
+CREATE OR REPLACE FUNCTION credit_sandbox.check_own_tip(warning_id bigint) RETURNS void
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_column
+DECLARE
+    -- the login, read here: on Citus SESSION_USER in a statement is the
+    -- user of the coordinator's connection to the worker
+    caller name := SESSION_USER;
+BEGIN
+    IF has_function_privilege(caller, 'credit_sandbox.close_warning(bigint, text)', 'EXECUTE') THEN
+        RETURN;
+    END IF;
+    -- a statement, not IF NOT EXISTS (...): Citus plans no expression's
+    -- EXISTS over a distributed table with a parameter ("a column definition
+    -- list is required for functions returning record")
+    PERFORM FROM credit_sandbox.warnings w
+      JOIN credit_sandbox.operator_logins l ON l.operator_id = w.operator_id
+     WHERE w.warning_id = check_own_tip.warning_id AND w.list = 'admin_tip' AND l.login = caller;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'permission denied for warning %', check_own_tip.warning_id
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = format('Login %s may acknowledge and record corrections only on the tips (admin_tip) of the operators operator_logins maps it to.',
+                                  quote_ident(caller)),
+                  HINT = 'Your tips are the rows of credit_sandbox.my_warnings with list admin_tip; the regulator maps logins to operators.';
+    END IF;
+END $$;
+COMMENT ON FUNCTION credit_sandbox.check_own_tip(bigint) IS
+    'Internal: refuses (42501) a warning that is not a tip of the calling login''s operators, unless the login may close warnings (the regulator).';
+REVOKE ALL ON FUNCTION credit_sandbox.check_own_tip(bigint) FROM PUBLIC;
+
+-- Status changes on Citus: the warning's row named with its operator (the
+-- distribution column), where FOR UPDATE and UPDATE can run
+CREATE OR REPLACE FUNCTION credit_sandbox.change_warning_status(warning_id bigint, from_status text[], to_status text,
+                                                     note text)
+    RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_column
+DECLARE
+    w credit_sandbox.warnings;
+    old_status text;
+    -- the login, read here: on Citus SESSION_USER in a statement is the
+    -- user of the coordinator's connection to the worker
+    caller name := SESSION_USER;
+BEGIN
+    SELECT * INTO w FROM credit_sandbox.warnings x WHERE x.warning_id = change_warning_status.warning_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'warning % does not exist', change_warning_status.warning_id USING ERRCODE = 'no_data_found';
+    END IF;
+    PERFORM credit_sandbox.lock_operator(w.operator_id);
+    -- read again under the lock: the status another transaction left.  The
+    -- operator named too, here and below: on Citus (tables distributed by
+    -- operator_id) the row's shard, where FOR UPDATE and UPDATE run.
+    SELECT x.status INTO old_status FROM credit_sandbox.warnings x
+     WHERE x.operator_id = w.operator_id AND x.warning_id = w.warning_id FOR UPDATE;
+    IF NOT old_status = ANY (from_status) THEN
+        RAISE EXCEPTION 'warning % is %, not %', w.warning_id, old_status, array_to_string(from_status, ' or ')
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'A warning goes open -> acknowledged -> corrected or escalated -> closed.';
+    END IF;
+    UPDATE credit_sandbox.warnings x
+       SET status = to_status, status_changed_at = pg_catalog.now(), status_changed_by = caller,
+           status_note = coalesce(note, x.status_note)
+     WHERE x.operator_id = w.operator_id AND x.warning_id = w.warning_id;
+    INSERT INTO credit_sandbox.warning_status_history (warning_id, from_status, to_status, changed_by, changed_at, note)
+    VALUES (w.warning_id, old_status, to_status, caller, pg_catalog.now(), note);
+END $$;
+COMMENT ON FUNCTION credit_sandbox.change_warning_status(bigint, text[], text, text) IS
+    'Internal: moves a warning from one of from_status to to_status, under its operator''s lock, and records the change in warning_status_history.';
+REVOKE ALL ON FUNCTION credit_sandbox.change_warning_status(bigint, text[], text, text) FROM PUBLIC;
+
+-- replay() on Citus runs replay_placed on every shard group's node;
+-- check_consistency in PL/pgSQL, which Citus plans
+CREATE FUNCTION credit_sandbox.replay_placed(shard regclass, since timestamptz, until timestamptz, rules jsonb)
+    RETURNS TABLE (source_table text, source_id bigint, operator_id text, code text, list text,
+                   subject_key text, occurred_at timestamptz, rule_version integer,
+                   first_hit boolean, evidence jsonb)
+    LANGUAGE c AS 'MODULE_PATHNAME', 'credit_sandbox_replay_placed';
+COMMENT ON FUNCTION credit_sandbox.replay_placed(regclass, timestamptz, timestamptz, jsonb) IS
+    'Internal: replay() of the shard group of shard, a Citus shard on this node (replay() calls it on Citus).';
+REVOKE ALL ON FUNCTION credit_sandbox.replay_placed(regclass, timestamptz, timestamptz, jsonb) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION credit_sandbox.check_consistency(since timestamptz DEFAULT '-infinity',
+                                                 until timestamptz DEFAULT 'infinity')
+    RETURNS TABLE (source_table text, source_id bigint, operator_id text, code text, problem text)
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    -- PL/pgSQL, not SQL: Citus plans no SQL function's parameters; a hit is
+    -- joined to its warning on the operator too, Citus's distribution column
+    RETURN QUERY
+    WITH replayed AS (
+        SELECT r.source_table, r.source_id, r.operator_id, r.code
+          FROM credit_sandbox.replay(since, until) r
+    ), logged AS (
+        SELECT h.source_table, h.source_id, w.operator_id, w.code
+          FROM credit_sandbox.warning_hits h
+          JOIN credit_sandbox.warnings w ON w.operator_id = h.operator_id AND w.warning_id = h.warning_id
+         WHERE h.source_table IN ('transactions', 'returns', 'complaints')
+           AND h.hit_at >= since AND h.hit_at < until
+    ), missing AS (
+        SELECT * FROM replayed EXCEPT SELECT * FROM logged
+    ), extra AS (
+        SELECT * FROM logged EXCEPT SELECT * FROM replayed
+    )
+    SELECT m.*, 'missing' FROM missing m
+    UNION ALL
+    SELECT e.*, 'extra' FROM extra e
+    ORDER BY 1, 2, 4;
+END $$;
+COMMENT ON FUNCTION credit_sandbox.check_consistency(timestamptz, timestamptz) IS
+    'Stored rows of [since, until) whose logged hits differ from a replay under the current rules: problem ''missing'' or ''extra''.';
+REVOKE ALL ON FUNCTION credit_sandbox.check_consistency(timestamptz, timestamptz) FROM PUBLIC;
+
+-- Draws on Citus: one connection per node (the draw's tables refer to a
+-- reference table), draw_tasks in PL/pgSQL, which Citus plans, and the
+-- summary's counts per draw joined, not correlated on draw_id
+CREATE OR REPLACE FUNCTION credit_sandbox.draw_tasks(draw_id bigint)
+    RETURNS TABLE (operator_id text, reason text, inspectors text[])
+    LANGUAGE plpgsql STABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_column
+BEGIN
+    -- PL/pgSQL, not SQL: Citus plans no SQL function's parameters
+    RETURN QUERY
+    WITH d AS (SELECT * FROM credit_sandbox.inspection_draws x WHERE x.draw_id = draw_tasks.draw_id),
+    ranked AS (
+        SELECT p.operator_id, p.class, p.triggered,
+               row_number() OVER (PARTITION BY p.class
+                                  ORDER BY sha256(convert_to(d.seed || ':' || p.operator_id, 'UTF8'))) AS rank,
+               count(*) OVER (PARTITION BY p.class) AS n,
+               (d.ratios ->> p.class)::numeric AS ratio
+          FROM credit_sandbox.inspection_pool p, d
+         WHERE p.draw_id = d.draw_id AND p.class IS NOT NULL),
+    chosen AS (
+        SELECT r.operator_id, 'random' AS reason FROM ranked r
+         WHERE r.ratio IS NOT NULL AND r.rank <= ceil(r.ratio * r.n)
+        UNION ALL
+        SELECT p.operator_id, 'triggered' FROM credit_sandbox.inspection_pool p, d
+         WHERE p.draw_id = d.draw_id AND p.triggered
+           AND NOT EXISTS (SELECT FROM ranked r WHERE r.operator_id = p.operator_id
+                              AND r.ratio IS NOT NULL AND r.rank <= ceil(r.ratio * r.n)))
+    SELECT c.operator_id, c.reason,
+           ARRAY(SELECT i FROM unnest(d.inspector_pool) AS i
+                  WHERE NOT EXISTS (SELECT FROM jsonb_array_elements(d.conflicts) AS x(pair)
+                                     WHERE x.pair ->> 0 = i AND x.pair ->> 1 = c.operator_id)
+                  ORDER BY sha256(convert_to(d.seed || ':' || c.operator_id || ':' || i, 'UTF8'))
+                  LIMIT d.inspectors_per_task)
+      FROM chosen c, d;
+END $$;
+COMMENT ON FUNCTION credit_sandbox.draw_tasks(bigint) IS
+    'The tasks a recorded draw''s inputs give (the one definition draw_inspections and verify_draw share).';
+REVOKE ALL ON FUNCTION credit_sandbox.draw_tasks(bigint) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION credit_sandbox.draw_inspections(seed text,
+        ratios jsonb DEFAULT '{"A": 0.03, "B": 0.10, "C": 0.30, "D": 0.80}',
+        inspectors_per_task int DEFAULT 2) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_column
+DECLARE
+    k text;
+    v jsonb;
+    new_draw bigint;
+BEGIN
+    IF seed IS NULL OR seed = '' THEN
+        RAISE EXCEPTION 'draw seed must not be empty' USING ERRCODE = 'invalid_parameter_value',
+              HINT = 'Publish the seed before the draw, for instance the closing figures of a public lottery.';
+    END IF;
+    IF ratios IS NULL OR jsonb_typeof(ratios) <> 'object' THEN
+        RAISE EXCEPTION 'draw ratios must be a JSON object such as {"A": 0.03, "B": 0.10, "C": 0.30, "D": 0.80}'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    FOR k, v IN SELECT * FROM jsonb_each(ratios) LOOP
+        IF k NOT IN ('A', 'B', 'C', 'D') THEN
+            RAISE EXCEPTION 'draw ratios: unknown class "%"', k USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Classes are A, B, C and D.';
+        END IF;
+        IF jsonb_typeof(v) <> 'number' OR v::text::numeric < 0 OR v::text::numeric > 1 THEN
+            RAISE EXCEPTION 'draw ratios: the ratio of class % must be a number from 0 to 1, not %', k, v
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    END LOOP;
+    IF inspectors_per_task IS NULL OR inspectors_per_task < 1 THEN
+        RAISE EXCEPTION 'inspectors_per_task must be at least 1, not %', inspectors_per_task
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+
+    -- on Citus the draw's tables refer to inspection_draws, a reference
+    -- table: one connection per node throughout
+    IF EXISTS (SELECT FROM pg_extension WHERE extname = 'citus') THEN
+        PERFORM set_config('citus.multi_shard_modify_mode', 'sequential', true);
+    END IF;
+    -- ungraded operators are graded by the draw
+    PERFORM credit_sandbox.grade_ungraded();
+
+    INSERT INTO credit_sandbox.inspection_draws (seed, ratios, inspectors_per_task, inspector_pool, conflicts)
+    SELECT draw_inspections.seed, draw_inspections.ratios, draw_inspections.inspectors_per_task,
+           ARRAY(SELECT i.inspector_id FROM credit_sandbox.inspectors i WHERE i.active ORDER BY i.inspector_id),
+           coalesce((SELECT jsonb_agg(jsonb_build_array(c.inspector_id, c.operator_id)
+                                      ORDER BY c.inspector_id, c.operator_id)
+                       FROM credit_sandbox.inspector_conflicts c), '[]')
+    RETURNING draw_id INTO new_draw;
+
+    -- the pool: graded operators off the no-disturbance list, and every
+    -- operator with an open warning clue (registered or not)
+    INSERT INTO credit_sandbox.inspection_pool (draw_id, operator_id, class, triggered)
+    SELECT new_draw, x.operator_id, c.class,
+           EXISTS (SELECT FROM credit_sandbox.warnings w
+                    WHERE w.operator_id = x.operator_id AND w.list = 'risk_trigger'
+                      AND w.status IN ('open', 'acknowledged'))
+      FROM (SELECT o.operator_id FROM credit_sandbox.operators o
+            UNION
+            SELECT w.operator_id FROM credit_sandbox.warnings w
+             WHERE w.list = 'risk_trigger' AND w.status IN ('open', 'acknowledged')) x
+      LEFT JOIN credit_sandbox.operator_classes c ON c.operator_id = x.operator_id
+     WHERE NOT EXISTS (SELECT FROM credit_sandbox.no_disturbance n WHERE n.operator_id = x.operator_id);
+
+    INSERT INTO credit_sandbox.inspection_tasks (draw_id, operator_id, reason, inspectors)
+    SELECT new_draw, t.operator_id, t.reason, t.inspectors FROM credit_sandbox.draw_tasks(new_draw) t;
+    RETURN new_draw;
+END $$;
+COMMENT ON FUNCTION credit_sandbox.draw_inspections(text, jsonb, integer) IS
+    'Draws inspection tasks from a published seed: per-class ratios of graded operators off the no-disturbance list, plus every open clue; returns the draw id.';
+REVOKE ALL ON FUNCTION credit_sandbox.draw_inspections(text, jsonb, integer) FROM PUBLIC;
+
 -- ===================================================================== scale-out (contract)
 
 -- Citus: run once on the coordinator, after the workers are added.  Every

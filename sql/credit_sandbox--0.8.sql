@@ -860,18 +860,25 @@ ALTER TABLE credit_sandbox.warning_status_history ENABLE ALWAYS TRIGGER refuse_h
 CREATE FUNCTION credit_sandbox.check_own_tip(warning_id bigint) RETURNS void
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_column
+DECLARE
+    -- the login, read here: on Citus SESSION_USER in a statement is the
+    -- user of the coordinator's connection to the worker
+    caller name := SESSION_USER;
 BEGIN
-    IF has_function_privilege(SESSION_USER, 'credit_sandbox.close_warning(bigint, text)', 'EXECUTE') THEN
+    IF has_function_privilege(caller, 'credit_sandbox.close_warning(bigint, text)', 'EXECUTE') THEN
         RETURN;
     END IF;
-    IF NOT EXISTS (SELECT FROM credit_sandbox.warnings w
-                     JOIN credit_sandbox.operator_logins l ON l.operator_id = w.operator_id
-                    WHERE w.warning_id = check_own_tip.warning_id AND w.list = 'admin_tip'
-                      AND l.login = SESSION_USER) THEN
+    -- a statement, not IF NOT EXISTS (...): Citus plans no expression's
+    -- EXISTS over a distributed table with a parameter ("a column definition
+    -- list is required for functions returning record")
+    PERFORM FROM credit_sandbox.warnings w
+      JOIN credit_sandbox.operator_logins l ON l.operator_id = w.operator_id
+     WHERE w.warning_id = check_own_tip.warning_id AND w.list = 'admin_tip' AND l.login = caller;
+    IF NOT FOUND THEN
         RAISE EXCEPTION 'permission denied for warning %', check_own_tip.warning_id
             USING ERRCODE = 'insufficient_privilege',
                   DETAIL = format('Login %s may acknowledge and record corrections only on the tips (admin_tip) of the operators operator_logins maps it to.',
-                                  quote_ident(SESSION_USER)),
+                                  quote_ident(caller)),
                   HINT = 'Your tips are the rows of credit_sandbox.my_warnings with list admin_tip; the regulator maps logins to operators.';
     END IF;
 END $$;
@@ -945,25 +952,31 @@ CREATE FUNCTION credit_sandbox.change_warning_status(warning_id bigint, from_sta
 DECLARE
     w credit_sandbox.warnings;
     old_status text;
+    -- the login, read here: on Citus SESSION_USER in a statement is the
+    -- user of the coordinator's connection to the worker
+    caller name := SESSION_USER;
 BEGIN
     SELECT * INTO w FROM credit_sandbox.warnings x WHERE x.warning_id = change_warning_status.warning_id;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'warning % does not exist', change_warning_status.warning_id USING ERRCODE = 'no_data_found';
     END IF;
     PERFORM credit_sandbox.lock_operator(w.operator_id);
-    -- read again under the lock: the status another transaction left
-    SELECT x.status INTO old_status FROM credit_sandbox.warnings x WHERE x.warning_id = w.warning_id FOR UPDATE;
+    -- read again under the lock: the status another transaction left.  The
+    -- operator named too, here and below: on Citus (tables distributed by
+    -- operator_id) the row's shard, where FOR UPDATE and UPDATE run.
+    SELECT x.status INTO old_status FROM credit_sandbox.warnings x
+     WHERE x.operator_id = w.operator_id AND x.warning_id = w.warning_id FOR UPDATE;
     IF NOT old_status = ANY (from_status) THEN
         RAISE EXCEPTION 'warning % is %, not %', w.warning_id, old_status, array_to_string(from_status, ' or ')
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   HINT = 'A warning goes open -> acknowledged -> corrected or escalated -> closed.';
     END IF;
     UPDATE credit_sandbox.warnings x
-       SET status = to_status, status_changed_at = pg_catalog.now(), status_changed_by = SESSION_USER,
+       SET status = to_status, status_changed_at = pg_catalog.now(), status_changed_by = caller,
            status_note = coalesce(note, x.status_note)
-     WHERE x.warning_id = w.warning_id;
+     WHERE x.operator_id = w.operator_id AND x.warning_id = w.warning_id;
     INSERT INTO credit_sandbox.warning_status_history (warning_id, from_status, to_status, changed_by, changed_at, note)
-    VALUES (w.warning_id, old_status, to_status, SESSION_USER, pg_catalog.now(), note);
+    VALUES (w.warning_id, old_status, to_status, caller, pg_catalog.now(), note);
 END $$;
 COMMENT ON FUNCTION credit_sandbox.change_warning_status(bigint, text[], text, text) IS
     'Internal: moves a warning from one of from_status to to_status, under its operator''s lock, and records the change in warning_status_history.';
@@ -1087,7 +1100,11 @@ SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.inspection_tasks', ''
 -- compared as bytes, so anyone can redo a draw with any sha256 tool.
 CREATE FUNCTION credit_sandbox.draw_tasks(draw_id bigint)
     RETURNS TABLE (operator_id text, reason text, inspectors text[])
-    LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
+    LANGUAGE plpgsql STABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_column
+BEGIN
+    -- PL/pgSQL, not SQL: Citus plans no SQL function's parameters
+    RETURN QUERY
     WITH d AS (SELECT * FROM credit_sandbox.inspection_draws x WHERE x.draw_id = draw_tasks.draw_id),
     ranked AS (
         SELECT p.operator_id, p.class, p.triggered,
@@ -1111,8 +1128,8 @@ CREATE FUNCTION credit_sandbox.draw_tasks(draw_id bigint)
                                      WHERE x.pair ->> 0 = i AND x.pair ->> 1 = c.operator_id)
                   ORDER BY sha256(convert_to(d.seed || ':' || c.operator_id || ':' || i, 'UTF8'))
                   LIMIT d.inspectors_per_task)
-      FROM chosen c, d
-$$;
+      FROM chosen c, d;
+END $$;
 COMMENT ON FUNCTION credit_sandbox.draw_tasks(bigint) IS
     'The tasks a recorded draw''s inputs give (the one definition draw_inspections and verify_draw share).';
 REVOKE ALL ON FUNCTION credit_sandbox.draw_tasks(bigint) FROM PUBLIC;
@@ -1150,6 +1167,11 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
 
+    -- on Citus the draw's tables refer to inspection_draws, a reference
+    -- table: one connection per node throughout
+    IF EXISTS (SELECT FROM pg_extension WHERE extname = 'citus') THEN
+        PERFORM set_config('citus.multi_shard_modify_mode', 'sequential', true);
+    END IF;
     -- ungraded operators are graded by the draw
     PERFORM credit_sandbox.grade_ungraded();
 
@@ -1372,6 +1394,8 @@ COMMENT ON COLUMN credit_sandbox.warnings_daily.closed IS 'Of them, status close
 -- and anyone checks the draw with it (verify_draw is the analysts' too).
 -- Conflicts of interest are not shown: who is related to whom is personal,
 -- and the tasks already show they were respected.
+-- The pool and the tasks counted per draw before the join, not by subqueries
+-- correlated on draw_id: on Citus they are distributed by operator_id.
 CREATE VIEW credit_sandbox.inspection_draw_summary WITH (security_barrier) AS
 SELECT d.draw_id, d.drawn_at, d.drawn_by, d.seed, d.ratios, d.inspectors_per_task,
        cardinality(d.inspector_pool) AS inspectors,
@@ -1623,6 +1647,17 @@ COMMENT ON FUNCTION credit_sandbox.replay(timestamptz, timestamptz, jsonb) IS
     'The hits the stored rows of [since, until) give, replayed in id order; rules: a proposed change, e.g. {"RL04": {"threshold": 5}, "RL06": {"enabled": false}} (rule_version NULL for changed rules). Writes nothing.';
 REVOKE ALL ON FUNCTION credit_sandbox.replay(timestamptz, timestamptz, jsonb) FROM PUBLIC;
 
+-- Internal: on Citus, replay() runs this on the node of every shard of
+-- transactions, for the shard group of that shard.
+CREATE FUNCTION credit_sandbox.replay_placed(shard regclass, since timestamptz, until timestamptz, rules jsonb)
+    RETURNS TABLE (source_table text, source_id bigint, operator_id text, code text, list text,
+                   subject_key text, occurred_at timestamptz, rule_version integer,
+                   first_hit boolean, evidence jsonb)
+    LANGUAGE c AS 'MODULE_PATHNAME', 'credit_sandbox_replay_placed';
+COMMENT ON FUNCTION credit_sandbox.replay_placed(regclass, timestamptz, timestamptz, jsonb) IS
+    'Internal: replay() of the shard group of shard, a Citus shard on this node (replay() calls it on Citus).';
+REVOKE ALL ON FUNCTION credit_sandbox.replay_placed(regclass, timestamptz, timestamptz, jsonb) FROM PUBLIC;
+
 -- Every stored row of the range whose logged hits differ from a replay under
 -- the current rules: 'missing' (a hit the replay gives and the log lacks) or
 -- 'extra' (a logged hit the replay does not give).  None on a healthy
@@ -1630,14 +1665,18 @@ REVOKE ALL ON FUNCTION credit_sandbox.replay(timestamptz, timestamptz, jsonb) FR
 CREATE FUNCTION credit_sandbox.check_consistency(since timestamptz DEFAULT '-infinity',
                                                  until timestamptz DEFAULT 'infinity')
     RETURNS TABLE (source_table text, source_id bigint, operator_id text, code text, problem text)
-    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    -- PL/pgSQL, not SQL: Citus plans no SQL function's parameters; a hit is
+    -- joined to its warning on the operator too, Citus's distribution column
+    RETURN QUERY
     WITH replayed AS (
         SELECT r.source_table, r.source_id, r.operator_id, r.code
           FROM credit_sandbox.replay(since, until) r
     ), logged AS (
         SELECT h.source_table, h.source_id, w.operator_id, w.code
           FROM credit_sandbox.warning_hits h
-          JOIN credit_sandbox.warnings w ON w.warning_id = h.warning_id
+          JOIN credit_sandbox.warnings w ON w.operator_id = h.operator_id AND w.warning_id = h.warning_id
          WHERE h.source_table IN ('transactions', 'returns', 'complaints')
            AND h.hit_at >= since AND h.hit_at < until
     ), missing AS (
@@ -1648,8 +1687,8 @@ CREATE FUNCTION credit_sandbox.check_consistency(since timestamptz DEFAULT '-inf
     SELECT m.*, 'missing' FROM missing m
     UNION ALL
     SELECT e.*, 'extra' FROM extra e
-    ORDER BY 1, 2, 4
-$$;
+    ORDER BY 1, 2, 4;
+END $$;
 COMMENT ON FUNCTION credit_sandbox.check_consistency(timestamptz, timestamptz) IS
     'Stored rows of [since, until) whose logged hits differ from a replay under the current rules: problem ''missing'' or ''extra''.';
 REVOKE ALL ON FUNCTION credit_sandbox.check_consistency(timestamptz, timestamptz) FROM PUBLIC;

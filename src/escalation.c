@@ -24,6 +24,7 @@
 #include "access/xact.h"
 #include "catalog/pg_type_d.h"
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
@@ -32,32 +33,38 @@ PG_FUNCTION_INFO_V1(credit_sandbox_escalate_overdue);
 /*
  * Marks the tip escalated if it still is overdue and open now that its
  * operator's lock is held, and returns the status it had (for the history);
- * NULL when someone corrected it meanwhile.
+ * NULL when someone corrected it meanwhile.  Here and below the tip is
+ * named with its operator: on Citus that is the shard it is in.  The login
+ * is a parameter, not SESSION_USER in the statement: on Citus that is the
+ * user of the coordinator's connection to the worker.
  */
 static char *
-mark_escalated(int64 tip_id, TimestampTz at)
+mark_escalated(int64 tip_id, const char *operator_id, TimestampTz at)
 {
 	static char plan_site;
 	SPIPlanPtr *plan = cs_plan_slot(&plan_site);
-	Datum		values[2];
+	Datum		values[4];
 
 	if (*plan == NULL)
 	{
-		Oid			types[2] = {INT8OID, TIMESTAMPTZOID};
+		Oid			types[4] = {INT8OID, TIMESTAMPTZOID, TEXTOID, TEXTOID};
 		char	   *warnings = cs_table("warnings");
 
 		/* the self-join reads the row as it was before the update */
 		*plan = cs_prepare(psprintf("UPDATE %s w SET status = 'escalated', status_changed_at = pg_catalog.now(),"
-								   "       status_changed_by = SESSION_USER"
+								   "       status_changed_by = $4"
 								   "  FROM %s old"
-								   " WHERE w.warning_id = $1 AND w.status IN ('open', 'acknowledged')"
-								   "   AND w.due_at < $2 AND old.warning_id = w.warning_id"
+								   " WHERE w.operator_id = $3 AND w.warning_id = $1"
+								   "   AND w.status IN ('open', 'acknowledged') AND w.due_at < $2"
+								   "   AND old.operator_id = w.operator_id AND old.warning_id = w.warning_id"
 								   " RETURNING old.status",
 								   warnings, warnings),
-						  2, types);
+						  4, types);
 	}
 	values[0] = Int64GetDatum(tip_id);
 	values[1] = TimestampTzGetDatum(at);
+	values[2] = CStringGetTextDatum(operator_id);
+	values[3] = CStringGetTextDatum(GetUserNameFromId(GetSessionUserId(), false));
 	cs_execute(*plan, values, NULL);
 	if (SPI_processed == 0)
 		return NULL;
@@ -66,30 +73,37 @@ mark_escalated(int64 tip_id, TimestampTz at)
 
 /*
  * Links the tip to the warning clue written for it, and records the change
- * in warning_status_history, the clue named in the note.
+ * in warning_status_history, the clue named in the note.  Two statements:
+ * on Citus, warnings is distributed and the history a reference table,
+ * which one statement cannot write both of.
  */
 static void
-link_escalation(int64 tip_id, int64 clue_id, const char *from_status)
+link_escalation(int64 tip_id, const char *operator_id, int64 clue_id, const char *from_status)
 {
-	static char plan_site;
-	SPIPlanPtr *plan = cs_plan_slot(&plan_site);
-	Datum		values[3];
+	static char link_plan_site;
+	SPIPlanPtr *link_plan = cs_plan_slot(&link_plan_site);
+	static char history_plan_site;
+	SPIPlanPtr *history_plan = cs_plan_slot(&history_plan_site);
+	Datum		values[4] = {Int64GetDatum(tip_id), Int64GetDatum(clue_id), CStringGetTextDatum(operator_id),
+	CStringGetTextDatum(GetUserNameFromId(GetSessionUserId(), false))};
 
-	if (*plan == NULL)
+	if (*link_plan == NULL)
 	{
-		Oid			types[3] = {INT8OID, INT8OID, TEXTOID};
+		Oid			types[4] = {INT8OID, INT8OID, TEXTOID, TEXTOID};
 
-		*plan = cs_prepare(psprintf("WITH link AS (UPDATE %s SET escalated_to = $2 WHERE warning_id = $1)"
-								   " INSERT INTO %s (warning_id, from_status, to_status, changed_by, changed_at, note)"
-								   " VALUES ($1, $3, 'escalated', SESSION_USER, pg_catalog.now(),"
-								   "         pg_catalog.format('overdue: warning clue %%s written for it', $2))",
-								   cs_table("warnings"), cs_table("warning_status_history")),
-						  3, types);
+		*link_plan = cs_prepare(psprintf("UPDATE %s SET escalated_to = $2 WHERE operator_id = $3 AND warning_id = $1",
+										cs_table("warnings")),
+							   3, types);
+		*history_plan = cs_prepare(psprintf("INSERT INTO %s (warning_id, from_status, to_status, changed_by,"
+										   "    changed_at, note)"
+										   " VALUES ($1, $3, 'escalated', $4, pg_catalog.now(),"
+										   "         pg_catalog.format('overdue: warning clue %%s written for it', $2))",
+										   cs_table("warning_status_history")),
+								  4, types);
 	}
-	values[0] = Int64GetDatum(tip_id);
-	values[1] = Int64GetDatum(clue_id);
+	cs_execute(*link_plan, values, NULL);
 	values[2] = CStringGetTextDatum(from_status);
-	cs_execute(*plan, values, NULL);
+	cs_execute(*history_plan, values, NULL);
 }
 
 Datum
@@ -168,7 +182,7 @@ credit_sandbox_escalate_overdue(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_UNDEFINED_OBJECT),
 					 errmsg("tip %lld cannot be escalated: rule %s does not exist", (long long) tip_id, code)));
 
-		from_status = mark_escalated(tip_id, at);
+		from_status = mark_escalated(tip_id, operator_id, at);
 		if (from_status == NULL)
 			continue;
 
@@ -189,7 +203,7 @@ credit_sandbox_escalate_overdue(PG_FUNCTION_ARGS)
 		{
 			bool		is_clue;
 
-			link_escalation(tip_id, cs_record_hit(ledger, &hit, &is_clue), from_status);
+			link_escalation(tip_id, operator_id, cs_record_hit(ledger, &hit, &is_clue), from_status);
 		}
 		escalated++;
 	}

@@ -119,32 +119,36 @@ insert_warning(const Hit *hit, const char *list, bool has_due, TimestampTz due_a
 
 /*
  * A warning clue ends the operator's stay in the sandbox.  Stays are stamped
- * with the time the operator's lock was held (clock_timestamp, not the
+ * with the time the operator's lock was held (the clock, not the
  * transaction's start), so that stays of one operator follow each other in
- * the order they were written and never overlap.
+ * the order they were written and never overlap.  The clock is read here,
+ * not by clock_timestamp() in the statement: Citus refuses a volatile
+ * function in an UPDATE of a distributed table (escalate_overdue on the
+ * coordinator).
  */
 static void
 leave_sandbox(const Hit *hit, int64 warning_id)
 {
 	static char plan_site;
 	SPIPlanPtr *plan = cs_plan_slot(&plan_site);
-	Datum		values[5];
+	Datum		values[6];
 
 	if (*plan == NULL)
 	{
-		Oid			types[5] = {TEXTOID, TEXTOID, TEXTOID, INT8OID, TIMESTAMPTZOID};
+		Oid			types[6] = {TEXTOID, TEXTOID, TEXTOID, INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID};
 
-		*plan = cs_prepare(psprintf("UPDATE %s m SET exited_at = pg_catalog.clock_timestamp(), exit_reason = $2,"
+		*plan = cs_prepare(psprintf("UPDATE %s m SET exited_at = $6, exit_reason = $2,"
 								   "       exit_code = $3, exit_warning_id = $4, exit_hit_at = $5"
 								   " WHERE m.operator_id = $1 AND m.exited_at IS NULL",
 								   cs_table("sandbox_memberships")),
-						  5, types);
+						  6, types);
 	}
 	values[0] = CStringGetTextDatum(hit->operator_id);
 	values[1] = CStringGetTextDatum(psprintf("%s: %s", hit->rule->code, hit->rule->title));
 	values[2] = CStringGetTextDatum(hit->rule->code);
 	values[3] = Int64GetDatum(warning_id);
 	values[4] = TimestampTzGetDatum(hit->at);
+	values[5] = TimestampTzGetDatum(GetCurrentTimestamp());
 	cs_execute(*plan, values, NULL);
 }
 

@@ -13,13 +13,18 @@
  * (memberships are kept by wall-clock time, rows by data time), so a hit's
  * list is the rule's own.
  *
+ * On Citus each shard group is replayed on its node (replay_placed) and
+ * the hits gathered on the coordinator in the order one node gives them.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "evaluate.h"
+#include "placement.h"
 #include "spi_util.h"
 
+#include "access/relation.h"
 #include "access/tupdesc.h"
 #include "catalog/pg_type_d.h"
 #include "funcapi.h"
@@ -28,6 +33,7 @@
 #include "utils/timestamp.h"
 
 PG_FUNCTION_INFO_V1(credit_sandbox_replay);
+PG_FUNCTION_INFO_V1(credit_sandbox_replay_placed);
 
 typedef struct ReplayOutput
 {
@@ -108,16 +114,17 @@ replay_table(EventKind kind, const RuleCatalog *cat, TimestampTz since, Timestam
 }
 
 /*
- * credit_sandbox.replay(since, until, rules): the hits the stored rows of
- * [since, until) give under the current rules, changed by the proposed
- * ones when given.
+ * The replay's hits as rows of the current call's result: the rows of
+ * [since, until) (the arguments from first_arg on; NULL since or until
+ * means no bound) under the current rules, changed by the proposed ones
+ * when given.
  */
-Datum
-credit_sandbox_replay(PG_FUNCTION_ARGS)
+static void
+replay_here(FunctionCallInfo fcinfo, int first_arg)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	TimestampTz since = PG_ARGISNULL(0) ? DT_NOBEGIN : PG_GETARG_TIMESTAMPTZ(0);
-	TimestampTz until = PG_ARGISNULL(1) ? DT_NOEND : PG_GETARG_TIMESTAMPTZ(1);
+	TimestampTz since = PG_ARGISNULL(first_arg) ? DT_NOBEGIN : PG_GETARG_TIMESTAMPTZ(first_arg);
+	TimestampTz until = PG_ARGISNULL(first_arg + 1) ? DT_NOEND : PG_GETARG_TIMESTAMPTZ(first_arg + 1);
 	const RuleCatalog *cat;
 	ReplayOutput out;
 
@@ -131,10 +138,139 @@ credit_sandbox_replay(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "credit_sandbox: SPI_connect failed");
 	cat = cs_catalog();
-	if (!PG_ARGISNULL(2))
-		cat = cs_catalog_proposed(cat, PG_GETARG_JSONB_P(2));
+	if (!PG_ARGISNULL(first_arg + 2))
+		cat = cs_catalog_proposed(cat, PG_GETARG_JSONB_P(first_arg + 2));
 	for (int kind = 0; kind < NUM_EVENT_KINDS; kind++)
 		replay_table((EventKind) kind, cat, since, until, &out);
 	SPI_finish();
+}
+
+/* Whether the event tables are distributed: a Citus node after distribute(). */
+static bool
+tables_distributed(void)
+{
+	bool		distributed;
+
+	if (!cs_citus_node() || cs_placement_is_shard())
+		return false;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "credit_sandbox: SPI_connect failed");
+	if (SPI_execute("SELECT FROM pg_catalog.pg_dist_partition"
+					" WHERE logicalrelid = 'credit_sandbox.transactions'::pg_catalog.regclass", true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "credit_sandbox: could not read pg_dist_partition");
+	distributed = SPI_processed > 0;
+	SPI_finish();
+	return distributed;
+}
+
+/*
+ * On Citus, each shard group replayed where it is (replay_placed on its
+ * node: the red lines read one operator's rows, all in one shard group),
+ * the hits gathered in one node's order: table by table, by source id, a
+ * row's hits in the order it gave them.  The shards are read over
+ * connections of their own (run_command_on_shards), so rows this
+ * transaction has not committed are not replayed.
+ */
+static void
+replay_shards(FunctionCallInfo fcinfo)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Oid			types[4] = {TIMESTAMPTZOID, TIMESTAMPTZOID, JSONBOID, TEXTARRAYOID};
+	Datum		values[4];
+	char		nulls[4] = {' ', ' ', PG_ARGISNULL(2) ? 'n' : ' ', ' '};
+	const char *tables[NUM_EVENT_KINDS];
+	Tuplestorestate *store;
+	TupleDesc	desc;
+
+	for (int kind = 0; kind < NUM_EVENT_KINDS; kind++)
+		tables[kind] = cs_event_tables[kind].name;
+	values[0] = PG_ARGISNULL(0) ? TimestampTzGetDatum(DT_NOBEGIN) : PG_GETARG_DATUM(0);
+	values[1] = PG_ARGISNULL(1) ? TimestampTzGetDatum(DT_NOEND) : PG_GETARG_DATUM(1);
+	values[2] = PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2);
+	values[3] = cs_text_array(tables, NUM_EVENT_KINDS);
+
+	InitMaterializedSRF(fcinfo, 0);
+	store = rsinfo->setResult;
+	desc = rsinfo->setDesc;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "credit_sandbox: SPI_connect failed");
+	/* times as JSON gives them (ISO 8601, with their offset): the same on every node whatever its settings */
+	if (SPI_execute_with_args("SELECT s.shardid, s.success, s.result,"
+							  "       h.source_table, h.source_id, h.operator_id, h.code, h.list, h.subject_key,"
+							  "       h.occurred_at, h.rule_version, h.first_hit, h.evidence"
+							  "  FROM pg_catalog.run_command_on_shards('credit_sandbox.transactions',"
+							  "         pg_catalog.format('SELECT coalesce(pg_catalog.jsonb_agg(r), ''[]'')"
+							  " FROM credit_sandbox.replay_placed(''%%s'', %L, %L, %L) r',"
+							  "                           pg_catalog.to_jsonb($1) #>> '{}', pg_catalog.to_jsonb($2) #>> '{}', $3)) s"
+							  "  LEFT JOIN LATERAL pg_catalog.jsonb_array_elements(CASE WHEN s.success THEN s.result::jsonb END)"
+							  "       WITH ORDINALITY AS e(hit, n) ON true"
+							  "  LEFT JOIN LATERAL pg_catalog.jsonb_to_record(e.hit)"
+							  "       AS h(source_table text, source_id bigint, operator_id text, code text, list text,"
+							  "            subject_key text, occurred_at timestamptz, rule_version integer,"
+							  "            first_hit boolean, evidence jsonb) ON true"
+							  " ORDER BY pg_catalog.array_position($4, h.source_table), h.source_id, s.shardid, e.n",
+							  4, types, values, nulls, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "credit_sandbox: could not replay the shards");
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		HeapTuple	row = SPI_tuptable->vals[r];
+		TupleDesc	rowdesc = SPI_tuptable->tupdesc;
+		Datum		hit[10];
+		bool		hit_nulls[10];
+		bool		isnull;
+
+		if (!DatumGetBool(SPI_getbinval(row, rowdesc, 2, &isnull)))
+			ereport(ERROR,
+					(errcode(ERRCODE_CONNECTION_FAILURE),
+					 errmsg("replay of shard %s failed: %s", SPI_getvalue(row, rowdesc, 1),
+							SPI_getvalue(row, rowdesc, 3))));
+		for (int c = 0; c < 10; c++)
+			hit[c] = SPI_getbinval(row, rowdesc, c + 4, &hit_nulls[c]);
+		if (hit_nulls[0])
+			continue;			/* a shard group without hits */
+		tuplestore_putvalues(store, desc, hit, hit_nulls);
+	}
+	SPI_finish();
+}
+
+/*
+ * credit_sandbox.replay(since, until, rules): the hits the stored rows of
+ * [since, until) give under the current rules, changed by the proposed
+ * ones when given.
+ */
+Datum
+credit_sandbox_replay(PG_FUNCTION_ARGS)
+{
+	if (tables_distributed())
+		replay_shards(fcinfo);
+	else
+		replay_here(fcinfo, 0);
 	return (Datum) 0;
+}
+
+static Datum
+replay_placed_body(PG_FUNCTION_ARGS)
+{
+	replay_here(fcinfo, 1);
+	return (Datum) 0;
+}
+
+/*
+ * credit_sandbox.replay_placed(shard, since, until, rules): replay() of
+ * the shard group of shard, a Citus shard of the extension on this node.
+ */
+Datum
+credit_sandbox_replay_placed(PG_FUNCTION_ARGS)
+{
+	Relation	rel = relation_open(PG_GETARG_OID(0), AccessShareLock);
+	Datum		result;
+
+	if (!cs_citus_node() || RelationGetRelid(rel) == cs_logical_relid(rel))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("\"%s\" is not a Citus shard of a table of credit_sandbox", RelationGetRelationName(rel)),
+				 errhint("Call credit_sandbox.replay(): on Citus it replays every shard group.")));
+	result = cs_call_placed(rel, replay_placed_body, fcinfo);
+	relation_close(rel, AccessShareLock);
+	return result;
 }
