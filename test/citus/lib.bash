@@ -12,14 +12,14 @@
 #   conc_* checks as in test/concurrency/lib.bash
 #
 # Citus is installed from its own packages (README, "Scaling out with Citus").
-# Environment: CS_CITUS_PORT, the coordinator's port (default PGPORT + 20, or 54349;
+# Environment: CS_CITUS_PORT, the coordinator's port (default CS_PGPORT or PGPORT + 20, or 54349;
 # the workers take the next two); CS_PGBIN as for test/cluster.sh.
 # shellcheck source=test/cluster.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../cluster.sh"
 # shellcheck source=test/concurrency/lib.bash
 source "$(dirname "${BASH_SOURCE[0]}")/../concurrency/lib.bash"
 
-COORDINATOR=${CS_CITUS_PORT:-$(( ${PGPORT:-54329} + 20 ))}
+COORDINATOR=${CS_CITUS_PORT:-$(( ${CS_PGPORT:-${PGPORT:-54329}} + 20 ))}
 WORKERS=("$((COORDINATOR + 1))" "$((COORDINATOR + 2))")
 
 citus_stop_nodes() {
