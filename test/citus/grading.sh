@@ -9,8 +9,8 @@
 # through the coordinator, test/bench/load.sql's master phase), then its events; then
 # grade, regrade, grade_ungraded and renew_sandbox as of fixed moments.  After each step
 # the grades, the stays (without ids and wall-clock stamps: each node draws its own),
-# in_sandbox of every operator, sandbox_members_at and the views operator_classes and
-# sandbox_stays are one node's.  The operator locks: a grading waits for a check that
+# in_sandbox of every operator (alone, and in a query Citus pushes down to the shards),
+# sandbox_members_at and the views operator_classes and sandbox_stays are one node's.  The operator locks: a grading waits for a check that
 # holds the operator's lock on its worker and counts its warning clue, and a check waits
 # for the end of the transaction that graded, admitted or renewed.
 set -euo pipefail
@@ -44,6 +44,9 @@ stays_sql="SELECT count(*), md5(coalesce(string_agg(x, E'\n' ORDER BY x), ''))
                      FROM credit_sandbox.sandbox_memberships) s"
 members_sql="SELECT string_agg(operator_id || ':' || credit_sandbox.in_sandbox(operator_id), ',' ORDER BY operator_id)
                FROM bench_data.operators"
+# in a query Citus pushes down to the shards of operators
+pushed_sql="SELECT string_agg(operator_id, ',' ORDER BY operator_id) FROM credit_sandbox.operators
+             WHERE credit_sandbox.in_sandbox(operator_id)"
 views_sql="SELECT 'classes', count(*), md5(coalesce(string_agg(x, E'\n' ORDER BY x), ''))
              FROM (SELECT concat_ws('|', operator_id, class, score, graded_as_of) x
                      FROM credit_sandbox.operator_classes WHERE graded_as_of < '2026-01-01') s
@@ -60,6 +63,7 @@ state() {  # step: the grades, stays, members and views, one node's
     both "$1: operator_grades" "$grades_sql"
     both "$1: sandbox_memberships" "$stays_sql"
     both "$1: in_sandbox of every operator" "$members_sql"
+    both "$1: in_sandbox in a query on the operators' shards" "$pushed_sql"
     both "$1: operator_classes and sandbox_stays" "$views_sql"
     both "$1: every ended stay stamped, not before it began" "$stamps_sql"
 }
