@@ -124,13 +124,22 @@ state "renew_sandbox(at)"
 # a check of member X holds X's lock (on its worker, through the coordinator) while
 # writing a warning clue; a grading of X started meanwhile waits for it and counts it
 X=$(one "SELECT min(operator_id) FROM credit_sandbox.sandbox_memberships WHERE exited_at IS NULL")
+hold() {  # db sql: runs sql and then sleeps 2 s in the background, returning once it sleeps
+    local tries=0
+    PGAPPNAME=cs_grading_hold q "$1" "$2" -p "$COORDINATOR" >/dev/null &
+    until [ "$(c "SELECT count(*) FROM pg_stat_activity
+                   WHERE application_name = 'cs_grading_hold' AND wait_event = 'PgSleep'")" = 1 ]; do
+        tries=$((tries + 1))
+        [ "$tries" -lt 300 ] || { echo "# $2: never reached its sleep" >&2; break; }
+        sleep 0.1
+    done
+}
 lock_race() {  # db
-    q "$1" "BEGIN;
-            INSERT INTO credit_sandbox.transactions (operator_id, occurred_at, item_id, category, unit_price)
-            VALUES ('$X', '2025-03-31 12:00+00', 'gun-race', 'firearms', 1);
-            SELECT pg_sleep(2);
-            COMMIT" -p "$COORDINATOR" >/dev/null &
-    sleep 0.5
+    hold "$1" "BEGIN;
+               INSERT INTO credit_sandbox.transactions (operator_id, occurred_at, item_id, category, unit_price)
+               VALUES ('$X', '2025-03-31 12:00+00', 'gun-race', 'firearms', 1);
+               SELECT pg_sleep(2);
+               COMMIT"
     q "$1" "SELECT credit_sandbox.grade('$X', $AT)" -p "$COORDINATOR"
     wait
 }
@@ -144,8 +153,7 @@ X=$(one "SELECT min(m.operator_id) FROM credit_sandbox.sandbox_memberships m
           WHERE m.exited_at IS NULL AND c.class = 'A'")
 waits() {  # db sql: whether an insert of X started meanwhile waited for its end
     local start
-    q "$1" "$2, pg_sleep(2)" -p "$COORDINATOR" >/dev/null &
-    sleep 0.5
+    hold "$1" "$2, pg_sleep(2)"
     start=$EPOCHREALTIME
     q "$1" "INSERT INTO credit_sandbox.transactions (operator_id, occurred_at, item_id, category, unit_price)
             VALUES ('$X', '2025-03-31 13:00+00', 'fruit-wait', 'fruit', 1)" -p "$COORDINATOR"
