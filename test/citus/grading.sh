@@ -12,7 +12,8 @@
 # in_sandbox of every operator (alone, and in a query Citus pushes down to the shards),
 # sandbox_members_at and the views operator_classes and sandbox_stays are one node's.  The operator locks: a grading waits for a check that
 # holds the operator's lock on its worker and counts its warning clue, and a check waits
-# for the end of the transaction that graded, admitted or renewed.
+# for the end of the transaction that graded, admitted or renewed.  Anyone's login asks
+# in_sandbox, an analyst's reads sandbox_members_at.
 set -euo pipefail
 # shellcheck source=test/citus/lib.bash
 source "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
@@ -167,4 +168,15 @@ for call in "credit_sandbox.grade('$X', $AT)" "credit_sandbox.regrade($AT)" \
         "$(waits one "SELECT $call")" "$(waits postgres "SELECT $call")"
 done
 state "the waits"
+
+# --------------------------------------------------------------------- who may ask
+c "SELECT credit_sandbox.create_roles()" >/dev/null
+c "CREATE ROLE ct_anyone LOGIN"
+c "CREATE ROLE ct_analyst LOGIN IN ROLE credit_sandbox_analyst"
+conc_check "anyone's login asks in_sandbox through the coordinator" \
+    "$(c "SELECT credit_sandbox.in_sandbox('$X')")" \
+    "$(q postgres "SELECT credit_sandbox.in_sandbox('$X')" -p "$COORDINATOR" -U ct_anyone 2>&1)"
+conc_check "an analyst's login reads sandbox_members_at through the coordinator" \
+    "$(c "SELECT count(*) FROM credit_sandbox.sandbox_members_at(now())")" \
+    "$(q postgres "SELECT count(*) FROM credit_sandbox.sandbox_members_at(now())" -p "$COORDINATOR" -U ct_analyst 2>&1)"
 conc_finish
