@@ -282,7 +282,9 @@ REVOKE ALL ON FUNCTION credit_sandbox.distribute() FROM PUBLIC;
 
 -- Grading and the sandbox on Citus: the per-operator work and the locks on
 -- the operator's worker (src/placement.c, cs_call_at_operator), regrade per
--- shard group there; PL/pgSQL where Citus cannot plan a SQL function.
+-- shard group there; in_sandbox in C, beside the operator's rows;
+-- sandbox_members_at in PL/pgSQL, since Citus cannot plan a SQL function.
+
 -- What regrade and grade_ungraded run on Citus on each shard group's worker,
 -- under the group's locks (src/grading.c); on one node it grades everyone.
 -- Only they call it, as the extension's owner.
