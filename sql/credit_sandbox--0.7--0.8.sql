@@ -741,4 +741,40 @@ BEGIN
          WHERE e.position > acked
          ORDER BY e.position
          LIMIT max_entries;
+
+-- Grading and the sandbox on Citus: the per-operator work and the locks on
+-- the operator's worker (src/placement.c, cs_call_at_operator), regrade per
+-- shard group there; in_sandbox in C, beside the operator's rows;
+-- sandbox_members_at in PL/pgSQL, since Citus cannot plan a SQL function.
+
+-- What regrade and grade_ungraded run on Citus on each shard group's worker,
+-- under the group's locks (src/grading.c); on one node it grades everyone.
+-- Only they call it, as the extension's owner.
+CREATE FUNCTION credit_sandbox.grade_shard_group(operator_id text, at timestamptz, only_ungraded boolean)
+    RETURNS bigint
+    LANGUAGE c STRICT SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'credit_sandbox_grade_shard_group';
+COMMENT ON FUNCTION credit_sandbox.grade_shard_group(text, timestamptz, boolean) IS
+    'Grades as of at, in one pass, every operator (or every one never graded) stored beside operator_id: its Citus shard group, or all on one node; returns how many.';
+REVOKE ALL ON FUNCTION credit_sandbox.grade_shard_group(text, timestamptz, boolean) FROM PUBLIC;
+
+COMMENT ON FUNCTION credit_sandbox.lock_operator(text) IS
+    'Takes the transaction-level lock that serialises the checks of one operator (on Citus, on the operator''s worker).';
+
+CREATE OR REPLACE FUNCTION credit_sandbox.in_sandbox(operator_id text) RETURNS boolean
+    LANGUAGE c STABLE STRICT SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'credit_sandbox_in_sandbox';
+
+CREATE OR REPLACE FUNCTION credit_sandbox.sandbox_members_at(at timestamptz)
+    RETURNS TABLE (operator_id text, admitted_at timestamptz, admit_reason text)
+    LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_column
+BEGIN
+    -- (PL/pgSQL: Citus cannot plan a SQL function's parameters)
+    RETURN QUERY
+    SELECT m.operator_id, m.admitted_at, m.admit_reason
+      FROM credit_sandbox.sandbox_memberships m
+     WHERE m.admitted_at <= sandbox_members_at.at
+       AND (m.exited_at IS NULL OR m.exited_at > sandbox_members_at.at)
+     ORDER BY m.operator_id;
 END $$;

@@ -629,6 +629,16 @@ CREATE FUNCTION credit_sandbox.grade_ungraded(at timestamptz DEFAULT pg_catalog.
 COMMENT ON FUNCTION credit_sandbox.grade_ungraded(timestamptz) IS
     'Grades, in one pass, every operator never graded; returns how many.';
 REVOKE ALL ON FUNCTION credit_sandbox.grade_ungraded(timestamptz) FROM PUBLIC;
+-- What regrade and grade_ungraded run on Citus on each shard group's worker,
+-- under the group's locks (src/grading.c); on one node it grades everyone.
+-- Only they call it, as the extension's owner.
+CREATE FUNCTION credit_sandbox.grade_shard_group(operator_id text, at timestamptz, only_ungraded boolean)
+    RETURNS bigint
+    LANGUAGE c STRICT SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'credit_sandbox_grade_shard_group';
+COMMENT ON FUNCTION credit_sandbox.grade_shard_group(text, timestamptz, boolean) IS
+    'Grades as of at, in one pass, every operator (or every one never graded) stored beside operator_id: its Citus shard group, or all on one node; returns how many.';
+REVOKE ALL ON FUNCTION credit_sandbox.grade_shard_group(text, timestamptz, boolean) FROM PUBLIC;
 
 -- The latest class of each graded operator.
 CREATE VIEW credit_sandbox.operator_classes WITH (security_barrier) AS
@@ -683,7 +693,7 @@ SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.sandbox_memberships_m
 CREATE FUNCTION credit_sandbox.lock_operator(operator_id text) RETURNS void
     LANGUAGE c STRICT AS 'MODULE_PATHNAME', 'credit_sandbox_lock_operator';
 COMMENT ON FUNCTION credit_sandbox.lock_operator(text) IS
-    'Takes the transaction-level lock that serialises the checks of one operator.';
+    'Takes the transaction-level lock that serialises the checks of one operator (on Citus, on the operator''s worker).';
 REVOKE ALL ON FUNCTION credit_sandbox.lock_operator(text) FROM PUBLIC;
 
 CREATE FUNCTION credit_sandbox.lock_all_operators() RETURNS void
@@ -693,10 +703,8 @@ COMMENT ON FUNCTION credit_sandbox.lock_all_operators() IS
 REVOKE ALL ON FUNCTION credit_sandbox.lock_all_operators() FROM PUBLIC;
 
 CREATE FUNCTION credit_sandbox.in_sandbox(operator_id text) RETURNS boolean
-    LANGUAGE sql STABLE STRICT SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    SELECT EXISTS (SELECT FROM credit_sandbox.sandbox_memberships m
-                    WHERE m.operator_id = in_sandbox.operator_id AND m.exited_at IS NULL)
-$$;
+    LANGUAGE c STABLE STRICT SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'credit_sandbox_in_sandbox';
 COMMENT ON FUNCTION credit_sandbox.in_sandbox(text) IS 'Whether the operator is in the sandbox now. Anyone may ask.';
 REVOKE ALL ON FUNCTION credit_sandbox.in_sandbox(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION credit_sandbox.in_sandbox(text) TO PUBLIC;
@@ -771,13 +779,17 @@ REVOKE ALL ON FUNCTION credit_sandbox.renew_sandbox(timestamptz) FROM PUBLIC;
 -- Who was in the sandbox at a moment, and since when.
 CREATE FUNCTION credit_sandbox.sandbox_members_at(at timestamptz)
     RETURNS TABLE (operator_id text, admitted_at timestamptz, admit_reason text)
-    LANGUAGE sql STABLE STRICT SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_column
+BEGIN
+    -- (PL/pgSQL: Citus cannot plan a SQL function's parameters)
+    RETURN QUERY
     SELECT m.operator_id, m.admitted_at, m.admit_reason
       FROM credit_sandbox.sandbox_memberships m
      WHERE m.admitted_at <= sandbox_members_at.at
        AND (m.exited_at IS NULL OR m.exited_at > sandbox_members_at.at)
-     ORDER BY m.operator_id
-$$;
+     ORDER BY m.operator_id;
+END $$;
 COMMENT ON FUNCTION credit_sandbox.sandbox_members_at(timestamptz) IS
     'The members at a moment, with the start of their stay: membership history for analysts.';
 REVOKE ALL ON FUNCTION credit_sandbox.sandbox_members_at(timestamptz) FROM PUBLIC;

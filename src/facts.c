@@ -20,6 +20,7 @@
 #include "postgres.h"
 
 #include "facts.h"
+#include "placement.h"
 #include "settings.h"
 #include "spi_util.h"
 #include "watched.h"
@@ -34,6 +35,8 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
+
+PG_FUNCTION_INFO_V1(credit_sandbox_in_sandbox);
 
 /*
  * The keys asked for of one kind, in the order first asked, and their
@@ -500,6 +503,45 @@ cs_operator_in_sandbox(const char *operator_id)
 	member = SPI_processed > 0;
 	SPI_freetuptable(SPI_tuptable);
 	return member;
+}
+
+/* On the snapshot of the caller's statement, as a STABLE function reads. */
+static Datum
+in_sandbox_placed(PG_FUNCTION_ARGS)
+{
+	static char plan_site;
+	SPIPlanPtr *plan = cs_plan_slot(&plan_site);
+	Datum		values[1] = {PG_GETARG_DATUM(0)};
+	bool		member;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "credit_sandbox: SPI_connect failed");
+	if (*plan == NULL)
+	{
+		Oid			types[1] = {TEXTOID};
+
+		*plan = cs_prepare(psprintf("SELECT FROM %s m WHERE m.operator_id = $1 AND m.exited_at IS NULL",
+								   cs_table("sandbox_memberships")),
+						  1, types);
+	}
+	if (SPI_execute_plan(*plan, values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "credit_sandbox: could not read the sandbox memberships");
+	member = SPI_processed > 0;
+	SPI_finish();
+	PG_RETURN_BOOL(member);
+}
+
+/*
+ * in_sandbox(operator_id).  In C, on the operator's placement: on a Citus
+ * worker it reads the local shard, so that it also serves in a query Citus
+ * pushes down to the shards (WHERE in_sandbox(operator_id)), where a
+ * function reading the distributed table would be a distributed query
+ * nested in a shard's.
+ */
+Datum
+credit_sandbox_in_sandbox(PG_FUNCTION_ARGS)
+{
+	return cs_call_at_operator(in_sandbox_placed, fcinfo);
 }
 
 /*

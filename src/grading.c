@@ -9,6 +9,9 @@
  * The indicators of every operator come from one set-based query; the
  * scoring runs here; the grades of a whole regrade are written by one
  * statement, which also ends the sandbox stay of members graded below A.
+ * On Citus the same runs on the workers, per operator or per shard group,
+ * where the operators' checks run and take their locks
+ * (cs_call_at_operator).
  *
  *-------------------------------------------------------------------------
  */
@@ -32,6 +35,7 @@
 PG_FUNCTION_INFO_V1(credit_sandbox_grade);
 PG_FUNCTION_INFO_V1(credit_sandbox_regrade);
 PG_FUNCTION_INFO_V1(credit_sandbox_grade_ungraded);
+PG_FUNCTION_INFO_V1(credit_sandbox_grade_shard_group);
 PG_FUNCTION_INFO_V1(credit_sandbox_grading_validate);
 PG_FUNCTION_INFO_V1(credit_sandbox_grade_boundaries_ordered);
 
@@ -273,18 +277,21 @@ record_grades(Grade *grades, int n, TimestampTz at, const char *cause)
 		Oid			types[8] = {TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
 		TEXTARRAYOID, TEXTARRAYOID, TIMESTAMPTZOID, TEXTOID};
 
+		/* the id named: a Citus shard has no identity default */
 		*plan = cs_prepare(psprintf(
 								   "WITH g AS ("
-								   "  INSERT INTO %s (operator_id, graded_as_of, score, score_class, class,"
+								   "  INSERT INTO %s (grade_id, operator_id, graded_as_of, score, score_class, class,"
 								   "                  indicators, hard_rules, cause)"
-								   "  SELECT u.id, $7, u.score::numeric, u.score_class, u.class, u.ind::jsonb, u.hard::jsonb, $8"
+								   "  OVERRIDING SYSTEM VALUE"
+								   "  SELECT %s, u.id, $7, u.score::numeric, u.score_class, u.class, u.ind::jsonb, u.hard::jsonb, $8"
 								   "    FROM unnest($1, $2, $3, $4, $5, $6) AS u(id, score, score_class, class, ind, hard)"
 								   "  RETURNING operator_id, class, score, hard_rules)"
 								   " UPDATE %s m SET exited_at = pg_catalog.clock_timestamp(), exit_code = 'CLASS',"
 								   "   exit_reason = format('class %%s, score %%s%%s', g.class, g.score,"
 								   "       (SELECT ': ' || string_agg(r, '; ') FROM jsonb_array_elements_text(g.hard_rules) r))"
 								   "  FROM g WHERE m.operator_id = g.operator_id AND m.exited_at IS NULL AND g.class <> 'A'",
-								   cs_table("operator_grades"), cs_table("sandbox_memberships")),
+								   cs_table("operator_grades"), cs_placed_nextval("operator_grades_grade_id_seq"),
+								   cs_table("sandbox_memberships")),
 						  8, types);
 	}
 	for (int i = 0; i < n; i++)
@@ -307,6 +314,16 @@ record_grades(Grade *grades, int n, TimestampTz at, const char *cause)
 	cs_execute(*plan, values, NULL);
 }
 
+static void
+check_finite(TimestampTz at)
+{
+	if (TIMESTAMP_NOT_FINITE(at))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("cannot grade as of an infinite time"),
+				 errhint("Pass the moment to grade as of, such as now().")));
+}
+
 /*
  * Grades one operator or, when operator_id is NULL, all of them (or all
  * never graded), as of at.  Returns how many were graded and, when one was
@@ -321,11 +338,7 @@ grade_operators(const char *operator_id, bool only_ungraded, TimestampTz at, con
 	int			n;
 	Grade	   *grades;
 
-	if (TIMESTAMP_NOT_FINITE(at))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
-				 errmsg("cannot grade as of an infinite time"),
-				 errhint("Pass the moment to grade as of, such as now().")));
+	check_finite(at);
 	/*
 	 * Under the operators' locks, on the latest snapshot: no check is half-way
 	 * through an operator graded here, and a warning clue committed by one
@@ -351,8 +364,8 @@ grade_operators(const char *operator_id, bool only_ungraded, TimestampTz at, con
 	return n;
 }
 
-Datum
-credit_sandbox_grade(PG_FUNCTION_ARGS)
+static Datum
+grade_placed(PG_FUNCTION_ARGS)
 {
 	char	   *operator_id = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	TimestampTz at = PG_GETARG_TIMESTAMPTZ(1);
@@ -370,17 +383,88 @@ credit_sandbox_grade(PG_FUNCTION_ARGS)
 	PG_RETURN_TEXT_P(cstring_to_text(class));
 }
 
-static Datum
-grade_all(FunctionCallInfo fcinfo, bool only_ungraded)
+Datum
+credit_sandbox_grade(PG_FUNCTION_ARGS)
 {
-	TimestampTz at = PG_GETARG_TIMESTAMPTZ(0);
+	return cs_call_at_operator(grade_placed, fcinfo);
+}
+
+/* Every operator (or every one never graded) of the current placement; on one node all of them. */
+static int64
+grade_placement(TimestampTz at, bool only_ungraded)
+{
 	int			n;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "credit_sandbox: SPI_connect failed");
 	n = grade_operators(NULL, only_ungraded, at, only_ungraded ? "first grading" : "regrade", NULL);
 	SPI_finish();
-	PG_RETURN_INT64(n);
+	return n;
+}
+
+static Datum
+grade_shard_group_placed(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT64(grade_placement(PG_GETARG_TIMESTAMPTZ(1), PG_GETARG_BOOL(2)));
+}
+
+/*
+ * grade_shard_group(operator_id, at, only_ungraded): grades, in one pass,
+ * every operator (or every one never graded) whose rows are beside
+ * operator_id's: on a Citus worker its shard group, under the group's
+ * locks; on one node all of them.
+ */
+Datum
+credit_sandbox_grade_shard_group(PG_FUNCTION_ARGS)
+{
+	return cs_call_at_operator(grade_shard_group_placed, fcinfo);
+}
+
+/*
+ * On Citus, every shard group is graded on its worker, in the placement its
+ * checks run in (grade_shard_group, called with one registered operator of
+ * the group): one pass per group under the group's locks, where a pass
+ * from the coordinator would hold only the coordinator's locks, which no
+ * check takes.
+ */
+static int64
+grade_shard_groups(TimestampTz at, bool only_ungraded)
+{
+	Oid			types[3] = {TEXTOID, TIMESTAMPTZOID, BOOLOID};
+	Datum		values[3] = {0, TimestampTzGetDatum(at), BoolGetDatum(only_ungraded)};
+	SPITupleTable *groups;
+	uint64		ngroups;
+	int64		n = 0;
+	bool		isnull;
+
+	check_finite(at);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "credit_sandbox: SPI_connect failed");
+	if (SPI_execute("SELECT min(o.operator_id) FROM credit_sandbox.operators o"
+					" GROUP BY pg_catalog.get_shard_id_for_distribution_column('credit_sandbox.operators', o.operator_id)"
+					" ORDER BY 1", true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "credit_sandbox: could not read the shard groups of the operators");
+	groups = SPI_tuptable;
+	ngroups = SPI_processed;
+	for (uint64 i = 0; i < ngroups; i++)
+	{
+		values[0] = SPI_getbinval(groups->vals[i], groups->tupdesc, 1, &isnull);
+		if (SPI_execute_with_args("SELECT credit_sandbox.grade_shard_group($1, $2, $3)",
+								  3, types, values, NULL, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "credit_sandbox: could not grade a shard group");
+		n += DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	SPI_finish();
+	return n;
+}
+
+static Datum
+grade_all(FunctionCallInfo fcinfo, bool only_ungraded)
+{
+	TimestampTz at = PG_GETARG_TIMESTAMPTZ(0);
+
+	PG_RETURN_INT64(cs_tables_distributed() ? grade_shard_groups(at, only_ungraded)
+					: grade_placement(at, only_ungraded));
 }
 
 Datum
@@ -411,13 +495,15 @@ cs_grade_after_warning_clue(const char *operator_id, const char *code, Timestamp
 		Oid			types[3] = {TEXTOID, TIMESTAMPTZOID, TEXTOID};
 
 		*plan = cs_prepare(psprintf(
-								   "INSERT INTO %s (operator_id, graded_as_of, score, score_class, class,"
+								   "INSERT INTO %s (grade_id, operator_id, graded_as_of, score, score_class, class,"
 								   "                indicators, hard_rules, cause)"
-								   "SELECT g.operator_id, $2, g.score, g.score_class, 'B', g.indicators,"
+								   " OVERRIDING SYSTEM VALUE"
+								   " SELECT %s, g.operator_id, $2, g.score, g.score_class, 'B', g.indicators,"
 								   "       g.hard_rules || '[\"an open warning clue: B or worse\"]', 'warning clue ' || $3"
 								   "  FROM (SELECT * FROM %s x WHERE x.operator_id = $1 ORDER BY x.grade_id DESC LIMIT 1) g"
 								   " WHERE g.class = 'A'",
-								   cs_table("operator_grades"), cs_table("operator_grades")),
+								   cs_table("operator_grades"), cs_placed_nextval("operator_grades_grade_id_seq"),
+								   cs_table("operator_grades")),
 						  3, types);
 	}
 	values[0] = CStringGetTextDatum(operator_id);

@@ -128,11 +128,22 @@ cs_lock_all_operators(void)
 		lock_bucket(bucket, ExclusiveLock);
 }
 
-Datum
-credit_sandbox_lock_operator(PG_FUNCTION_ARGS)
+static Datum
+lock_operator_placed(PG_FUNCTION_ARGS)
 {
 	cs_lock_operator(text_to_cstring(PG_GETARG_TEXT_PP(0)));
 	PG_RETURN_VOID();
+}
+
+/*
+ * lock_operator(operator_id), for the extension's functions in SQL: on
+ * Citus the lock of the node and shard group where the operator's checks
+ * take it.
+ */
+Datum
+credit_sandbox_lock_operator(PG_FUNCTION_ARGS)
+{
+	return cs_call_at_operator(lock_operator_placed, fcinfo);
 }
 
 Datum

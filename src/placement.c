@@ -16,6 +16,11 @@
  * queries and kept plans of a check are those of the placement current
  * while it runs, which the trigger entry points enter and leave.
  *
+ * The extension's functions of one operator (grading, admission, its lock)
+ * run the same way, called through the coordinator: in the placement of
+ * the operator's shards, on the worker that holds them
+ * (cs_call_at_operator).
+ *
  * A relation is a shard if Citus's metadata (pg_dist_shard) names it, by
  * the shard id that ends its name, and if its table is one of the
  * extension's.  The answer is kept per relation: a shard moved away is
@@ -34,6 +39,7 @@
 #include "catalog/pg_type_d.h"
 #include "common/hashfn.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/varlena.h"
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
@@ -247,6 +253,145 @@ cs_call_placed(Relation rel, PGFunction body, FunctionCallInfo fcinfo)
 		current = previous;
 	}
 	PG_END_TRY();
+	return result;
+}
+
+/*
+ * The shard of transactions that holds operator_id's rows, if it is on this
+ * node; InvalidOid on one node and before distribute() (*distributed false),
+ * where the rows are on another node (*distributed true: a coordinator), or
+ * for a NULL operator_id (only *distributed told).
+ */
+static Oid
+operator_shard(const char *operator_id, bool *distributed)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1] = {operator_id ? CStringGetTextDatum(operator_id) : (Datum) 0};
+	Oid			shard = InvalidOid;
+	bool		isnull;
+
+	*distributed = false;
+	if (!cs_citus_node())
+		return InvalidOid;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "credit_sandbox: SPI_connect failed");
+	if (SPI_execute_with_args("SELECT CASE WHEN $1 IS NOT NULL THEN"
+							  "  pg_catalog.to_regclass(pg_catalog.shard_name(p.logicalrelid,"
+							  "    pg_catalog.get_shard_id_for_distribution_column(p.logicalrelid, $1)))::oid END"
+							  "  FROM pg_catalog.pg_dist_partition p"
+							  " WHERE p.logicalrelid = '" CS_SCHEMA ".transactions'::pg_catalog.regclass",
+							  1, types, values, operator_id ? NULL : "n", true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "credit_sandbox: could not read where operator \"%s\" is", operator_id ? operator_id : "");
+	if (SPI_processed > 0)
+	{
+		*distributed = true;
+		shard = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		if (isnull)
+			shard = InvalidOid;
+	}
+	SPI_finish();
+	return shard;
+}
+
+/* Whether the extension's tables are distributed (credit_sandbox.distribute() ran). */
+bool
+cs_tables_distributed(void)
+{
+	bool		distributed;
+
+	(void) operator_shard(NULL, &distributed);
+	return distributed;
+}
+
+/*
+ * Citus runs a routed SELECT in a transaction block on its worker only in
+ * BEGIN ... COMMIT or once the transaction is a coordinated one: in an
+ * autocommit statement the worker would commit each call as it returns,
+ * and let go of the operator's lock before the caller's transaction ends
+ * (admit's grade and its new stay would be two transactions).  So the
+ * transaction is made a coordinated one first, through Citus's own entry
+ * point (no SQL function does it); it then ends on every node with the
+ * coordinator's.
+ */
+static void
+use_coordinated_transaction(void)
+{
+	static void (*use) (void) = NULL;
+
+	if (use == NULL)
+		use = (void (*) (void)) load_external_function("$libdir/citus", "UseCoordinatedTransaction",
+														true, NULL);
+	use();
+}
+
+/*
+ * Runs body, the C function of fcinfo (a function of the extension whose
+ * first argument is an operator id), where that operator's rows are: here,
+ * in their placement (one node: the tables; a Citus worker: the shards of
+ * the operator's shard group and its lock space, as for the operator's
+ * checks), or, on a node without them (a Citus coordinator), on the worker
+ * that has them, in this transaction: the same function, called there by a
+ * query Citus routes to the operator's shard of operators (the count gives
+ * one row whether or not the operator is registered).  So what a function
+ * reads and writes for an operator, under its lock, is on the node where
+ * the operator's checks take that same lock: a grade written from the
+ * coordinator cannot pass a check half-way through on a worker.
+ */
+Datum
+cs_call_at_operator(PGFunction body, FunctionCallInfo fcinfo)
+{
+	char	   *operator_id = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	bool		distributed;
+	Oid			shard = operator_shard(operator_id, &distributed);
+	Oid			fn_oid = fcinfo->flinfo->fn_oid;
+	Oid		   *types;
+	int			nargs;
+	Oid			result_type = get_func_signature(fn_oid, &types, &nargs);
+	StringInfoData query;
+	Datum	   *values;
+	Datum		result = (Datum) 0;
+	bool		isnull = true;
+
+	if (!distributed)
+		return body(fcinfo);
+	if (OidIsValid(shard))
+	{
+		Relation	rel = relation_open(shard, AccessShareLock);
+
+		result = cs_call_placed(rel, body, fcinfo);
+		relation_close(rel, NoLock);
+		return result;
+	}
+
+	initStringInfo(&query);
+	appendStringInfo(&query, "SELECT %s(", quote_qualified_identifier(CS_SCHEMA, get_func_name(fn_oid)));
+	values = palloc(sizeof(Datum) * nargs);
+	for (int i = 0; i < nargs; i++)
+	{
+		appendStringInfo(&query, "%s$%d", i ? ", " : "", i + 1);
+		values[i] = fcinfo->args[i].value;
+	}
+	appendStringInfo(&query, ") FROM (SELECT pg_catalog.count(*) FROM %s o WHERE o.operator_id = $1) routed",
+					 quote_qualified_identifier(CS_SCHEMA, "operators"));
+	use_coordinated_transaction();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "credit_sandbox: SPI_connect failed");
+	if (SPI_execute_with_args(query.data, nargs, types, values, NULL, false, 0) != SPI_OK_SELECT
+		|| SPI_processed != 1)
+		elog(ERROR, "credit_sandbox: could not run %s on the node of operator \"%s\"",
+			 get_func_name(fn_oid), operator_id);
+	if (result_type != VOIDOID)
+	{
+		int16		typlen;
+		bool		typbyval;
+
+		result = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		get_typlenbyval(result_type, &typlen, &typbyval);
+		if (!isnull)
+			result = SPI_datumTransfer(result, typbyval, typlen);
+	}
+	SPI_finish();
+	fcinfo->isnull = isnull && result_type != VOIDOID;
 	return result;
 }
 

@@ -23,7 +23,10 @@
 
 extern Datum cs_call_placed(Relation rel, PGFunction body, FunctionCallInfo fcinfo);
 
+extern Datum cs_call_at_operator(PGFunction body, FunctionCallInfo fcinfo);
+
 extern bool cs_citus_node(void);
+extern bool cs_tables_distributed(void);
 extern bool cs_placement_is_shard(void);
 extern char *cs_placed_table(const char *relname);
 extern char *cs_placed_nextval(const char *sequence);

@@ -9,8 +9,7 @@
 -- phase master: what the regulator writes before the events: the reference lists
 --         and prices (replacing the target's, when it has them), the operators with
 --         their licences and permits, the list entries; then admit() for the
---         sandbox members, when the target has that function (-v admit=off: none,
---         test/citus/run.sh, where admit() does not run yet).
+--         sandbox members, when the target has that function (-v admit=off: none).
 -- phase events: transactions, returns and complaints in arrival order, in
 --         batches of :batch arrivals: three INSERT ... SELECT a batch (the batch's
 --         transactions, then its returns, then its complaints), each its own

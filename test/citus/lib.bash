@@ -8,7 +8,7 @@
 #   citus_start NAME          (exits 0, saying so, when Citus is not installed)
 #   c SQL [psql options]      through the coordinator, database postgres
 #   one SQL [psql options]    one node
-#   citus_load DB PHASE       test/bench/load.sql into DB (admit=off)
+#   citus_load DB PHASE       test/bench/load.sql into DB (the members admitted)
 #   citus_marketplace         test/bench/generate.sql's marketplace (200 operators, 20,000
 #                             sales) loaded through the coordinator and into "one"
 #   $CITUS_OUTCOME_SQL        the warnings and hits, as counts and an md5 of what does not
@@ -63,7 +63,7 @@ c() { q postgres "$1" -p "$COORDINATOR" "${@:2}"; }
 one() { q one "$1" -p "$COORDINATOR" "${@:2}"; }
 
 citus_load() {  # db phase
-    psql -X -q -v ON_ERROR_STOP=1 -p "$COORDINATOR" -d "$1" -v target=credit_sandbox -v admit=off \
+    psql -X -q -v ON_ERROR_STOP=1 -p "$COORDINATOR" -d "$1" -v target=credit_sandbox \
         -v phase="$2" -f "$CS_REPO/test/bench/load.sql" >/dev/null
 }
 

@@ -6,7 +6,7 @@
 #
 #   bash test/citus/lifecycle.sh   (as root, or through sudo)
 #
-# On the generated marketplace (test/bench, admit=off) and eight sandbox members
+# On the generated marketplace (test/bench, its members admitted) and eight sandbox members
 # LM-1..LM-8 with an RL06 tip each (data time 2025-03-01): acknowledge,
 # record_correction and close_warning on warnings chosen by (operator_id, code,
 # subject_key) (ids differ between the two databases), their refusals, and an
