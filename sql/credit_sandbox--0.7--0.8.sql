@@ -741,6 +741,7 @@ BEGIN
          WHERE e.position > acked
          ORDER BY e.position
          LIMIT max_entries;
+END $$;
 
 -- Grading and the sandbox on Citus: the per-operator work and the locks on
 -- the operator's worker (src/placement.c, cs_call_at_operator), regrade per
@@ -777,4 +778,35 @@ BEGIN
      WHERE m.admitted_at <= sandbox_members_at.at
        AND (m.exited_at IS NULL OR m.exited_at > sandbox_members_at.at)
      ORDER BY m.operator_id;
+END $$;
+
+-- renew_sandbox: admissions without a correlated subquery (Citus)
+CREATE OR REPLACE FUNCTION credit_sandbox.renew_sandbox(at timestamptz DEFAULT pg_catalog.now())
+    RETURNS TABLE (operator_id text, action text, reason text)
+    LANGUAGE plpgsql STRICT SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_column
+DECLARE
+    stays bigint[];
+BEGIN
+    PERFORM credit_sandbox.lock_all_operators();
+    SELECT array_agg(m.membership_id) INTO stays
+      FROM credit_sandbox.sandbox_memberships m WHERE m.exited_at IS NULL;
+    PERFORM credit_sandbox.regrade(renew_sandbox.at);
+    RETURN QUERY
+    SELECT m.operator_id, 'removed', m.exit_reason
+      FROM credit_sandbox.sandbox_memberships m
+     WHERE m.membership_id = ANY (stays) AND m.exited_at IS NOT NULL
+     ORDER BY m.operator_id;
+    RETURN QUERY
+    INSERT INTO credit_sandbox.sandbox_memberships AS m (operator_id, admit_reason)
+    SELECT c.operator_id, format('renewal as of %s: class A, score %s', renew_sandbox.at, c.score)
+      FROM credit_sandbox.operator_classes c
+     WHERE c.class = 'A'
+       -- not correlated: on Citus the view is a function's rows, which a correlated
+       -- subquery of a distributed table cannot follow
+       AND c.operator_id NOT IN (SELECT x.operator_id FROM credit_sandbox.sandbox_memberships x
+                                  WHERE x.exited_at IS NULL)
+     ORDER BY c.operator_id
+    ON CONFLICT DO NOTHING
+    RETURNING m.operator_id, 'admitted', m.admit_reason;
 END $$;

@@ -766,8 +766,10 @@ BEGIN
     SELECT c.operator_id, format('renewal as of %s: class A, score %s', renew_sandbox.at, c.score)
       FROM credit_sandbox.operator_classes c
      WHERE c.class = 'A'
-       AND NOT EXISTS (SELECT FROM credit_sandbox.sandbox_memberships x
-                        WHERE x.operator_id = c.operator_id AND x.exited_at IS NULL)
+       -- not correlated: on Citus the view is a function's rows, which a correlated
+       -- subquery of a distributed table cannot follow
+       AND c.operator_id NOT IN (SELECT x.operator_id FROM credit_sandbox.sandbox_memberships x
+                                  WHERE x.exited_at IS NULL)
      ORDER BY c.operator_id
     ON CONFLICT DO NOTHING
     RETURNING m.operator_id, 'admitted', m.admit_reason;

@@ -8,7 +8,8 @@
 #   citus_start NAME          (exits 0, saying so, when Citus is not installed)
 #   c SQL [psql options]      through the coordinator, database postgres
 #   one SQL [psql options]    one node
-#   citus_load DB PHASE       test/bench/load.sql into DB (the members admitted)
+#   citus_load DB PHASE       test/bench/load.sql into DB (the members admitted, unless
+#                             CITUS_ADMIT=off)
 #   citus_marketplace         test/bench/generate.sql's marketplace (200 operators, 20,000
 #                             sales) loaded through the coordinator and into "one"
 #   $CITUS_OUTCOME_SQL        the warnings and hits, as counts and an md5 of what does not
@@ -64,7 +65,7 @@ one() { q one "$1" -p "$COORDINATOR" "${@:2}"; }
 
 citus_load() {  # db phase
     psql -X -q -v ON_ERROR_STOP=1 -p "$COORDINATOR" -d "$1" -v target=credit_sandbox \
-        -v phase="$2" -f "$CS_REPO/test/bench/load.sql" >/dev/null
+        -v admit="${CITUS_ADMIT:-on}" -v phase="$2" -f "$CS_REPO/test/bench/load.sql" >/dev/null
 }
 
 citus_marketplace() {
