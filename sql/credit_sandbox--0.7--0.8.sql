@@ -810,3 +810,42 @@ BEGIN
     ON CONFLICT DO NOTHING
     RETURNING m.operator_id, 'admitted', m.admit_reason;
 END $$;
+
+-- An operator's latest grade by graded_at (the clock under its lock), not by
+-- grade_id: ids drawn on different Citus nodes do not follow time
+COMMENT ON COLUMN credit_sandbox.operator_grades.grade_id IS 'Generated key (unique across Citus nodes, not in time order across them).';
+COMMENT ON COLUMN credit_sandbox.operator_grades.graded_at IS
+    'Wall-clock time the grade was written, under the operator''s lock: an operator''s class is its latest row by graded_at (then grade_id).';
+DROP INDEX credit_sandbox.operator_grades_latest;
+CREATE INDEX operator_grades_latest ON credit_sandbox.operator_grades (operator_id, graded_at, grade_id);
+CREATE OR REPLACE VIEW credit_sandbox.operator_classes WITH (security_barrier) AS
+SELECT DISTINCT ON (g.operator_id) g.operator_id, g.class, g.score, g.graded_as_of, g.grade_id
+  FROM credit_sandbox.operator_grades g
+ ORDER BY g.operator_id, g.graded_at DESC, g.grade_id DESC;
+CREATE OR REPLACE FUNCTION credit_sandbox.admit(operator_id text) RETURNS boolean
+    LANGUAGE plpgsql STRICT SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_column
+DECLARE
+    g credit_sandbox.operator_grades;
+BEGIN
+    IF NOT EXISTS (SELECT FROM credit_sandbox.operators o WHERE o.operator_id = admit.operator_id) THEN
+        RAISE EXCEPTION 'operator "%" does not exist', admit.operator_id
+            USING ERRCODE = 'no_data_found',
+                  HINT = 'Insert the operator into credit_sandbox.operators first.';
+    END IF;
+    PERFORM credit_sandbox.lock_operator(admit.operator_id);
+    PERFORM credit_sandbox.grade(admit.operator_id);
+    SELECT * INTO g FROM credit_sandbox.operator_grades x
+     WHERE x.operator_id = admit.operator_id ORDER BY x.graded_at DESC, x.grade_id DESC LIMIT 1;
+    IF g.class <> 'A' THEN
+        RAISE EXCEPTION 'operator "%" is class %, and only class A enters the sandbox', admit.operator_id, g.class
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = format('Score %s; hard rules: %s.', g.score,
+                                  coalesce((SELECT string_agg(r, '; ') FROM jsonb_array_elements_text(g.hard_rules) r), 'none')),
+                  HINT = 'See credit_sandbox.operator_grades for the indicators behind the class.';
+    END IF;
+    INSERT INTO credit_sandbox.sandbox_memberships (operator_id, admit_reason)
+    VALUES (admit.operator_id, format('admitted by %s: class A, score %s', SESSION_USER, g.score))
+    ON CONFLICT (operator_id) WHERE exited_at IS NULL DO NOTHING;
+    RETURN FOUND;
+END $$;

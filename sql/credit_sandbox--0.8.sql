@@ -594,11 +594,12 @@ CREATE TABLE credit_sandbox.operator_grades (
 );
 COMMENT ON TABLE credit_sandbox.operator_grades IS
     'History of credit classes. indicators: {indicator: {value, weight, points}}; hard_rules: the rules that capped the class; score_class: the class by score alone.';
-COMMENT ON COLUMN credit_sandbox.operator_grades.grade_id IS 'Generated key; an operator''s class is its latest row.';
+COMMENT ON COLUMN credit_sandbox.operator_grades.grade_id IS 'Generated key (unique across Citus nodes, not in time order across them).';
 COMMENT ON COLUMN credit_sandbox.operator_grades.operator_id IS 'The operator graded.';
 COMMENT ON COLUMN credit_sandbox.operator_grades.graded_as_of IS
     'The moment judged: indicators count the 365 days before it, on its legal day.';
-COMMENT ON COLUMN credit_sandbox.operator_grades.graded_at IS 'Wall-clock time the grade was written.';
+COMMENT ON COLUMN credit_sandbox.operator_grades.graded_at IS
+    'Wall-clock time the grade was written, under the operator''s lock: an operator''s class is its latest row by graded_at (then grade_id).';
 COMMENT ON COLUMN credit_sandbox.operator_grades.score IS '100 minus the points of every indicator (2 decimals).';
 COMMENT ON COLUMN credit_sandbox.operator_grades.score_class IS 'The class by score alone (grade_boundaries).';
 COMMENT ON COLUMN credit_sandbox.operator_grades.class IS 'The class: score_class capped by the hard rules; A (low risk) to D (high).';
@@ -609,7 +610,7 @@ COMMENT ON COLUMN credit_sandbox.operator_grades.cause IS
 COMMENT ON SEQUENCE credit_sandbox.operator_grades_grade_id_seq IS 'Generates operator_grades.grade_id.';
 SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.operator_grades', '');
 SELECT pg_catalog.pg_extension_config_dump('credit_sandbox.operator_grades_grade_id_seq', '');
-CREATE INDEX operator_grades_latest ON credit_sandbox.operator_grades (operator_id, grade_id);
+CREATE INDEX operator_grades_latest ON credit_sandbox.operator_grades (operator_id, graded_at, grade_id);
 
 CREATE FUNCTION credit_sandbox.grade(operator_id text, at timestamptz DEFAULT pg_catalog.now()) RETURNS text
     LANGUAGE c STRICT SECURITY DEFINER SET search_path = pg_catalog, pg_temp
@@ -644,7 +645,7 @@ REVOKE ALL ON FUNCTION credit_sandbox.grade_shard_group(text, timestamptz, boole
 CREATE VIEW credit_sandbox.operator_classes WITH (security_barrier) AS
 SELECT DISTINCT ON (g.operator_id) g.operator_id, g.class, g.score, g.graded_as_of, g.grade_id
   FROM credit_sandbox.operator_grades g
- ORDER BY g.operator_id, g.grade_id DESC;
+ ORDER BY g.operator_id, g.graded_at DESC, g.grade_id DESC;
 COMMENT ON VIEW credit_sandbox.operator_classes IS 'The latest class of each graded operator.';
 COMMENT ON COLUMN credit_sandbox.operator_classes.operator_id IS 'The operator.';
 COMMENT ON COLUMN credit_sandbox.operator_classes.class IS 'Its latest class, A (low risk) to D (high).';
@@ -724,7 +725,7 @@ BEGIN
     PERFORM credit_sandbox.lock_operator(admit.operator_id);
     PERFORM credit_sandbox.grade(admit.operator_id);
     SELECT * INTO g FROM credit_sandbox.operator_grades x
-     WHERE x.operator_id = admit.operator_id ORDER BY x.grade_id DESC LIMIT 1;
+     WHERE x.operator_id = admit.operator_id ORDER BY x.graded_at DESC, x.grade_id DESC LIMIT 1;
     IF g.class <> 'A' THEN
         RAISE EXCEPTION 'operator "%" is class %, and only class A enters the sandbox', admit.operator_id, g.class
             USING ERRCODE = 'object_not_in_prerequisite_state',

@@ -277,13 +277,19 @@ record_grades(Grade *grades, int n, TimestampTz at, const char *cause)
 		Oid			types[8] = {TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
 		TEXTARRAYOID, TEXTARRAYOID, TIMESTAMPTZOID, TEXTOID};
 
-		/* the id named: a Citus shard has no identity default */
+		/*
+		 * The id named: a Citus shard has no identity default.  graded_at is
+		 * the clock under the operator's lock, which orders an operator's
+		 * grades wherever they were written: ids drawn on different Citus
+		 * nodes (a shard group moved) do not follow time.
+		 */
 		*plan = cs_prepare(psprintf(
 								   "WITH g AS ("
-								   "  INSERT INTO %s (grade_id, operator_id, graded_as_of, score, score_class, class,"
-								   "                  indicators, hard_rules, cause)"
+								   "  INSERT INTO %s (grade_id, operator_id, graded_as_of, graded_at, score, score_class,"
+								   "                  class, indicators, hard_rules, cause)"
 								   "  OVERRIDING SYSTEM VALUE"
-								   "  SELECT %s, u.id, $7, u.score::numeric, u.score_class, u.class, u.ind::jsonb, u.hard::jsonb, $8"
+								   "  SELECT %s, u.id, $7, pg_catalog.clock_timestamp(), u.score::numeric, u.score_class,"
+								   "         u.class, u.ind::jsonb, u.hard::jsonb, $8"
 								   "    FROM unnest($1, $2, $3, $4, $5, $6) AS u(id, score, score_class, class, ind, hard)"
 								   "  RETURNING operator_id, class, score, hard_rules)"
 								   " UPDATE %s m SET exited_at = pg_catalog.clock_timestamp(), exit_code = 'CLASS',"
@@ -495,12 +501,14 @@ cs_grade_after_warning_clue(const char *operator_id, const char *code, Timestamp
 		Oid			types[3] = {TEXTOID, TIMESTAMPTZOID, TEXTOID};
 
 		*plan = cs_prepare(psprintf(
-								   "INSERT INTO %s (grade_id, operator_id, graded_as_of, score, score_class, class,"
-								   "                indicators, hard_rules, cause)"
+								   "INSERT INTO %s (grade_id, operator_id, graded_as_of, graded_at, score, score_class,"
+								   "                class, indicators, hard_rules, cause)"
 								   " OVERRIDING SYSTEM VALUE"
-								   " SELECT %s, g.operator_id, $2, g.score, g.score_class, 'B', g.indicators,"
-								   "       g.hard_rules || '[\"an open warning clue: B or worse\"]', 'warning clue ' || $3"
-								   "  FROM (SELECT * FROM %s x WHERE x.operator_id = $1 ORDER BY x.grade_id DESC LIMIT 1) g"
+								   " SELECT %s, g.operator_id, $2, pg_catalog.clock_timestamp(), g.score, g.score_class, 'B',"
+								   "       g.indicators, g.hard_rules || '[\"an open warning clue: B or worse\"]',"
+								   "       'warning clue ' || $3"
+								   "  FROM (SELECT * FROM %s x WHERE x.operator_id = $1"
+								   "         ORDER BY x.graded_at DESC, x.grade_id DESC LIMIT 1) g"
 								   " WHERE g.class = 'A'",
 								   cs_table("operator_grades"), cs_placed_nextval("operator_grades_grade_id_seq"),
 								   cs_table("operator_grades")),

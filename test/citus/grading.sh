@@ -179,4 +179,15 @@ conc_check "anyone's login asks in_sandbox through the coordinator" \
 conc_check "an analyst's login reads sandbox_members_at through the coordinator" \
     "$(c "SELECT count(*) FROM credit_sandbox.sandbox_members_at(now())")" \
     "$(q postgres "SELECT count(*) FROM credit_sandbox.sandbox_members_at(now())" -p "$COORDINATOR" -U ct_analyst 2>&1)"
+# ids drawn on different nodes do not follow time: a grade written through the coordinator
+# after one written on the operator's worker has the lower id, and is still the latest
+c "SELECT credit_sandbox.grade('OP000001', '2031-01-01')" >/dev/null
+c "INSERT INTO credit_sandbox.operator_grades (operator_id, graded_as_of, score, score_class, class, indicators,
+                                               hard_rules, cause)
+   VALUES ('OP000001', '2031-01-02', 1, 'D', 'D', '{}', '[]', 'grading.sh')"
+conc_check "the latest grade is the one written last, whatever its id" "D" \
+    "$(c "SELECT class FROM credit_sandbox.operator_classes WHERE operator_id = 'OP000001'")"
+conc_check "... whose id is lower than the one written before it on the worker" "t" \
+    "$(c "SELECT min(grade_id) FILTER (WHERE cause = 'grading.sh') < max(grade_id) FILTER (WHERE cause = 'grade')
+            FROM credit_sandbox.operator_grades WHERE operator_id = 'OP000001'")"
 conc_finish

@@ -132,4 +132,5 @@ c "CREATE ROLE ct_admin LOGIN IN ROLE credit_sandbox_admin"
 conc_check "a regulator's login reads the warnings through the coordinator" \
     "$(c "SELECT count(*) FROM credit_sandbox.warnings")" \
     "$(q postgres "SELECT count(*) FROM credit_sandbox.warnings" -p "$COORDINATOR" -U ct_admin 2>&1)"
+
 conc_finish
