@@ -15,6 +15,13 @@
  * Whoever holds table-level SELECT (administrators, the views' owner) is
  * not affected.
  *
+ * The generated key is the database's to choose: an INSERT or COPY that
+ * names it is refused to a role without table-level INSERT.  The platforms'
+ * role holds INSERT on the key column nonetheless, for Citus: the
+ * coordinator draws the key and names it in the statement it sends to the
+ * shard, where the platform's own privileges are checked.  So a shard (a
+ * relation that is not the event table itself) is not refused here.
+ *
  * The hook acts in every backend that has loaded the library: the library
  * must be preloaded (shared_preload_libraries), as the README says.
  *
@@ -27,27 +34,40 @@
 #include "key_readback.h"
 #include "spi_util.h"
 
+#include "access/sysattr.h"
 #include "catalog/namespace.h"
 #include "executor/executor.h"
 #include "miscadmin.h"
+#include "nodes/bitmapset.h"
 #include "utils/acl.h"
 #include "utils/lsyscache.h"
 
 static ExecutorCheckPerms_hook_type previous_hook = NULL;
 
-static bool
-is_event_table(Oid relid)
+/* The event table relid is, or NULL. */
+static const EventTable *
+event_table(Oid relid)
 {
 	Oid			nsp = get_rel_namespace(relid);
 	char	   *name;
 
 	if (!OidIsValid(nsp) || nsp != get_namespace_oid(CS_SCHEMA, true))
-		return false;
+		return NULL;
 	name = get_rel_name(relid);
 	for (int i = 0; i < NUM_EVENT_KINDS; i++)
 		if (strcmp(name, cs_event_tables[i].name) == 0)
-			return true;
-	return false;
+			return &cs_event_tables[i];
+	return NULL;
+}
+
+/* Whether a statement inserting columns into an event table names its generated key. */
+static bool
+names_key(const EventTable *table, Oid relid, Bitmapset *inserted)
+{
+	AttrNumber	key = get_attnum(relid, table->id_column);
+
+	return key != InvalidAttrNumber &&
+		bms_is_member(key - FirstLowInvalidHeapAttributeNumber, inserted);
 }
 
 /*
@@ -55,11 +75,25 @@ is_event_table(Oid relid)
  * statement's own insert (an error, when asked to report one).
  */
 static bool
-check_one(Oid relid, AclMode required, Oid check_as, bool ereport_on_violation)
+check_one(Oid relid, AclMode required, Bitmapset *inserted, Oid check_as, bool ereport_on_violation)
 {
 	Oid			user = OidIsValid(check_as) ? check_as : GetUserId();
+	const EventTable *table = event_table(relid);
 
-	if ((required & ACL_SELECT) == 0 || (required & ACL_INSERT) != 0 || !is_event_table(relid) ||
+	if (table == NULL)
+		return true;
+	if ((required & ACL_INSERT) != 0 && names_key(table, relid, inserted) &&
+		pg_class_aclcheck(relid, user, ACL_INSERT) != ACLCHECK_OK)
+	{
+		if (!ereport_on_violation)
+			return false;
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for column %s of table %s", table->id_column, table->name),
+				 errdetail("The database generates the key of every row a platform inserts."),
+				 errhint("Leave %s out of the column list.", table->id_column)));
+	}
+	if ((required & ACL_SELECT) == 0 || (required & ACL_INSERT) != 0 ||
 		pg_class_aclcheck(relid, user, ACL_SELECT) == ACLCHECK_OK)
 		return true;
 	if (!ereport_on_violation)
@@ -83,7 +117,8 @@ check_key_readback(CS_PERMISSIONS_HOOK_PARAMS)
 		CsPermission *perm = lfirst(lc);
 
 		/* a range-table entry that is not a relation requires no permission */
-		if (!check_one(perm->relid, perm->requiredPerms, perm->checkAsUser, ereport_on_violation))
+		if (!check_one(perm->relid, perm->requiredPerms, perm->insertedCols, perm->checkAsUser,
+					   ereport_on_violation))
 			return false;
 	}
 	return previous_hook ? previous_hook(CS_PERMISSIONS_HOOK_ARGS) : true;

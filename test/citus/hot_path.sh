@@ -133,4 +133,29 @@ conc_check "a regulator's login reads the warnings through the coordinator" \
     "$(c "SELECT count(*) FROM credit_sandbox.warnings")" \
     "$(q postgres "SELECT count(*) FROM credit_sandbox.warnings" -p "$COORDINATOR" -U ct_admin 2>&1)"
 
+# --------------------------------------------------------------------- a platform's login
+c "CREATE ROLE ct_platform LOGIN IN ROLE credit_sandbox_app"
+platform() { q postgres "$1" -p "$COORDINATOR" -U ct_platform 2>&1 || true; }
+refused() { grep -q 'permission denied' <<<"$1" && echo t; }
+key=$(platform "INSERT INTO credit_sandbox.transactions (operator_id, occurred_at, item_id, category, unit_price)
+                VALUES ('CT-platform', '2030-04-01 00:00+00', 'gun-platform', 'firearms', 1) RETURNING txn_id")
+conc_check "a platform's login inserts through the coordinator and reads back its row's key" \
+    "$(c "SELECT txn_id FROM credit_sandbox.transactions WHERE operator_id = 'CT-platform'")" "$key"
+printf 'CT-platform\t2030-04-02 00:00+00\tgun-platform-2\tfirearms\t1\n' \
+    | q postgres "COPY credit_sandbox.transactions (operator_id, occurred_at, item_id, category, unit_price) FROM STDIN" \
+        -p "$COORDINATOR" -U ct_platform
+conc_check "... and copies; its rows are checked on the worker as anyone's" "2" \
+    "$(c "SELECT count(*) FROM credit_sandbox.warnings WHERE operator_id = 'CT-platform' AND code = 'RL03'")"
+conc_true "... may not choose a sale's key (INSERT)" \
+    "$(refused "$(platform "INSERT INTO credit_sandbox.transactions (txn_id, operator_id, occurred_at, item_id, unit_price)
+                            VALUES (1, 'CT-platform', '2030-04-03 00:00+00', 'i', 1)")")"
+copied=$(printf '2\tCT-platform\t2030-04-03 00:00+00\ti\t1\n' \
+         | q postgres "COPY credit_sandbox.transactions (txn_id, operator_id, occurred_at, item_id, unit_price) FROM STDIN" \
+             -p "$COORDINATOR" -U ct_platform 2>&1 || true)
+conc_true "... nor by COPY" "$(refused "$copied")"
+conc_check "... so no row of those two is stored" "0" \
+    "$(c "SELECT count(*) FROM credit_sandbox.transactions WHERE operator_id = 'CT-platform' AND txn_id IN (1, 2)")"
+conc_true "... and may read no warning" "$(refused "$(platform "SELECT count(*) FROM credit_sandbox.warnings")")"
+conc_true "... nor another row of transactions" \
+    "$(refused "$(platform "SELECT buyer_id FROM credit_sandbox.transactions LIMIT 1")")"
 conc_finish
