@@ -49,11 +49,10 @@
 PG_FUNCTION_INFO_V1(credit_sandbox_placed_table);
 PG_FUNCTION_INFO_V1(credit_sandbox_logical_table);
 
+/* a shard group's shards on this node, or the tables themselves */
 typedef struct Placement
 {
 	bool		shard;			/* false: the tables themselves */
-	Oid			logical_relid;	/* the table the trigger's relation is (a shard of) */
-	char	   *relname;		/* the trigger's relation, to tell a reused OID */
 	uint32		lock_space;		/* the shard group's own operator lock buckets */
 	int64		id_offset;		/* added to the node's sequences: its group id << 48 */
 	HTAB	   *names;			/* table name -> qualified shard name */
@@ -75,6 +74,8 @@ typedef struct KeptPlan
 typedef struct PlacementOfRelation
 {
 	Oid			relid;			/* key */
+	char		relname[NAMEDATALEN];	/* to tell a reused OID */
+	Oid			logical_relid;	/* the table the relation is, or is a shard of */
 	Placement  *placement;
 } PlacementOfRelation;
 
@@ -139,65 +140,102 @@ shard_id_of_name(const char *relname)
 	return id;
 }
 
+/* Records that relid, a relation named relname, is (a shard of) logical_relid in placement. */
+static void
+enter_relation(Oid relid, const char *relname, Oid logical_relid, Placement *placement)
+{
+	PlacementOfRelation *entry = hash_search(placements, &relid, HASH_ENTER, NULL);
+
+	strlcpy(entry->relname, relname, NAMEDATALEN);
+	entry->logical_relid = logical_relid;
+	entry->placement = placement;
+}
+
 /*
  * The shards co-located with shard_id (the same hash range of every table
  * in its co-location group) and the reference tables' shards, all of the
  * extension's schema; NULL if the relation is no shard of the extension.
+ * Every co-located shard on this node gets the same placement, so the
+ * triggers of a shard group's tables share its kept plans.  The schema is
+ * tested here, not by a join with pg_class: Citus filters each row of
+ * pg_class a query reads on a worker, to hide the shards from
+ * applications.
  */
 static Placement *
 resolve_shard(Relation rel, int64 shard_id)
 {
-	Oid			types[2] = {INT8OID, OIDOID};
+	static SPIPlanPtr plan = NULL;
+	Oid			nsp = get_namespace_oid(CS_SCHEMA, false);
 	Datum		values[2] = {Int64GetDatum(shard_id), ObjectIdGetDatum(RelationGetRelid(rel))};
 	Placement  *placement = NULL;
+	bool		own = false;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "credit_sandbox: SPI_connect failed");
-	if (SPI_execute_with_args("WITH anchor AS ("
-							  "  SELECT s.logicalrelid, s.shardminvalue, p.colocationid"
-							  "    FROM pg_catalog.pg_dist_shard s"
-							  "    JOIN pg_catalog.pg_dist_partition p ON p.logicalrelid = s.logicalrelid"
-							  "   WHERE s.shardid = $1"
-							  "     AND pg_catalog.to_regclass(pg_catalog.shard_name(s.logicalrelid, s.shardid)) = $2)"
-							  " SELECT c.relname::text, pg_catalog.shard_name(p.logicalrelid, s.shardid),"
-							  "        a.logicalrelid, a.shardminvalue,"
-							  "        (SELECT g.groupid FROM pg_catalog.pg_dist_local_group g)::int8"
-							  "   FROM anchor a, pg_catalog.pg_dist_partition p"
-							  "   JOIN pg_catalog.pg_dist_shard s ON s.logicalrelid = p.logicalrelid"
-							  "   JOIN pg_catalog.pg_class c ON c.oid = p.logicalrelid"
-							  "  WHERE c.relnamespace = '" CS_SCHEMA "'::pg_catalog.regnamespace"
-							  "    AND (p.repmodel = 't' OR (p.colocationid = a.colocationid"
-							  "         AND s.shardminvalue IS NOT DISTINCT FROM a.shardminvalue))",
-							  2, types, values, NULL, true, 0) != SPI_OK_SELECT)
+	if (plan == NULL)
+	{
+		Oid			types[2] = {INT8OID, OIDOID};
+
+		plan = SPI_prepare("WITH anchor AS ("
+						   "  SELECT s.shardminvalue, p.colocationid"
+						   "    FROM pg_catalog.pg_dist_shard s"
+						   "    JOIN pg_catalog.pg_dist_partition p ON p.logicalrelid = s.logicalrelid"
+						   "   WHERE s.shardid = $1"
+						   "     AND pg_catalog.to_regclass(pg_catalog.shard_name(s.logicalrelid, s.shardid)) = $2)"
+						   " SELECT p.logicalrelid, pg_catalog.shard_name(p.logicalrelid, s.shardid),"
+						   "        pg_catalog.to_regclass(pg_catalog.shard_name(p.logicalrelid, s.shardid))::oid,"
+						   "        p.repmodel = 't', a.shardminvalue,"
+						   "        (SELECT g.groupid FROM pg_catalog.pg_dist_local_group g)::int8"
+						   "   FROM anchor a, pg_catalog.pg_dist_partition p"
+						   "   JOIN pg_catalog.pg_dist_shard s ON s.logicalrelid = p.logicalrelid"
+						   "  WHERE p.repmodel = 't' OR (p.colocationid = a.colocationid"
+						   "        AND s.shardminvalue IS NOT DISTINCT FROM a.shardminvalue)",
+						   2, types);
+		if (plan == NULL || SPI_keepplan(plan) != 0)
+			elog(ERROR, "credit_sandbox: could not prepare the query of placements");
+	}
+	if (SPI_execute_plan(plan, values, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "credit_sandbox: could not read the placement of shard " INT64_FORMAT, shard_id);
 	for (uint64 r = 0; r < SPI_processed; r++)
 	{
 		HeapTuple	row = SPI_tuptable->vals[r];
 		TupleDesc	desc = SPI_tuptable->tupdesc;
-		MemoryContext old = MemoryContextSwitchTo(placement_context);
-		char	   *relname = SPI_getvalue(row, desc, 1);
-		PlacedName *name;
 		bool		isnull;
+		Oid			logical_relid = DatumGetObjectId(SPI_getbinval(row, desc, 1, &isnull));
+		bool		here;
+		Oid			shard_relid = DatumGetObjectId(SPI_getbinval(row, desc, 3, &here));
+		bool		reference = DatumGetBool(SPI_getbinval(row, desc, 4, &isnull));
+		char	   *logical_name;
+		MemoryContext old;
+		PlacedName *name;
 
+		if (get_rel_namespace(logical_relid) != nsp)
+			continue;
+		here = !here;
+		logical_name = get_rel_name(logical_relid);
+		old = MemoryContextSwitchTo(placement_context);
 		if (placement == NULL)
 		{
-			char	   *range = SPI_getvalue(row, desc, 4);
+			char	   *range = SPI_getvalue(row, desc, 5);
 
 			placement = palloc0(sizeof(Placement));
 			placement->shard = true;
-			placement->logical_relid = DatumGetObjectId(SPI_getbinval(row, desc, 3, &isnull));
-			placement->relname = pstrdup(RelationGetRelationName(rel));
 			placement->lock_space = range ? hash_bytes((const unsigned char *) range, strlen(range)) : 0;
-			placement->id_offset = DatumGetInt64(SPI_getbinval(row, desc, 5, &isnull)) << CS_NODE_ID_SHIFT;
+			placement->id_offset = DatumGetInt64(SPI_getbinval(row, desc, 6, &isnull)) << CS_NODE_ID_SHIFT;
 			placement->names = name_table();
 			placement->plans = plan_table();
 		}
-		name = hash_search(placement->names, relname, HASH_ENTER, NULL);
+		name = hash_search(placement->names, logical_name, HASH_ENTER, NULL);
 		name->shard = SPI_getvalue(row, desc, 2);
 		MemoryContextSwitchTo(old);
+		if (here && (!reference || shard_relid == RelationGetRelid(rel)))
+		{
+			enter_relation(shard_relid, get_rel_name(shard_relid), logical_relid, placement);
+			own |= shard_relid == RelationGetRelid(rel);
+		}
 	}
 	SPI_finish();
-	return placement;
+	return own ? placement : NULL;
 }
 
 /* Whether Citus's metadata is in this database. */
@@ -207,29 +245,32 @@ cs_citus_node(void)
 	return OidIsValid(get_relname_relid("pg_dist_partition", PG_CATALOG_NAMESPACE));
 }
 
-/* The placement of the rows of rel, a relation a trigger fired on. */
-static Placement *
-placement_of(Relation rel)
+/* What rel, a relation a trigger fired on, is, and the placement of its rows. */
+static PlacementOfRelation *
+relation_placement(Relation rel)
 {
 	Oid			relid = RelationGetRelid(rel);
 	PlacementOfRelation *entry;
-	bool		found;
 
 	placement_context_init();
-	entry = hash_search(placements, &relid, HASH_ENTER, &found);
-	if (found && (!entry->placement->shard ||
-				  strcmp(entry->placement->relname, RelationGetRelationName(rel)) == 0))
-		return entry->placement;
-	entry->placement = &whole_tables;
+	entry = hash_search(placements, &relid, HASH_FIND, NULL);
+	if (entry != NULL && strcmp(entry->relname, RelationGetRelationName(rel)) == 0)
+		return entry;
 	if (cs_citus_node())
 	{
 		int64		shard_id = shard_id_of_name(RelationGetRelationName(rel));
-		Placement  *shard = shard_id > 0 ? resolve_shard(rel, shard_id) : NULL;
 
-		if (shard != NULL)
-			entry->placement = shard;
+		if (shard_id > 0 && resolve_shard(rel, shard_id) != NULL)
+			return hash_search(placements, &relid, HASH_FIND, NULL);
 	}
-	return entry->placement;
+	enter_relation(relid, RelationGetRelationName(rel), relid, &whole_tables);
+	return hash_search(placements, &relid, HASH_FIND, NULL);
+}
+
+static Placement *
+placement_of(Relation rel)
+{
+	return relation_placement(rel)->placement;
 }
 
 /*
@@ -461,9 +502,7 @@ cs_plan_slot(const void *site)
 Oid
 cs_logical_relid(Relation rel)
 {
-	Placement  *placement = placement_of(rel);
-
-	return placement->shard ? placement->logical_relid : RelationGetRelid(rel);
+	return relation_placement(rel)->logical_relid;
 }
 
 /*
