@@ -9,13 +9,12 @@
  *	  baseline are complaints.
  *
  * These windows are most of a check's work, one per row.  When the rows
- * judged are in credit_sandbox.transactions itself and it is a plain table,
- * the windows on it (RL04, RL05) are read straight from its (operator_id,
- * key, occurred_at) btree index, one rescan per key: no executor start-up,
- * no parameter arrays, no result tuples to form and take apart.  The other
- * windows, a partitioned table, a Citus shard (the trigger's relation is
- * not the table itself) or a missing index take the SPI queries, which
- * return the same rows.  Both read on the latest snapshot after a command
+ * judged are in credit_sandbox.transactions itself, or on a Citus worker in
+ * a shard of it, and that is a plain table, the windows on it (RL04, RL05)
+ * are read straight from its (operator_id, key, occurred_at) btree index,
+ * one rescan per key: no executor start-up, no parameter arrays, no result
+ * tuples to form and take apart.  The other windows, a partitioned table or
+ * a missing index take the SPI queries, which return the same rows.  Both read on the latest snapshot after a command
  * counter increment, as SPI does.  Either may return more than a row's own
  * window (a key's span covers every row of the batch that asks for it):
  * cs_history_answer() bounds each row's window, and counts only the rows
@@ -73,7 +72,6 @@ typedef struct HistorySpec
 	bool		from_inclusive; /* prices [from, to); else (from, to] */
 	bool		baseline;		/* complaints: counted in the baseline too */
 	char		plan_sites[2];	/* keys of its kept plans: PLAN_MANY, PLAN_ONE */
-	Oid			index;			/* (operator_id, key, occurred_at) btree of a plain table, or invalid */
 } HistorySpec;
 
 /* a batch: unnest of the keys, LATERAL scan each; one key: a plain index scan */
@@ -96,11 +94,23 @@ static const char *const value_columns[] = {
 	[VALUE_DELIVERED] = "x.delivered_at",
 };
 
-/* what the direct path needs of transactions; re-read when its relcache entry changes */
+/*
+ * What the direct path needs of a relation whose rows are judged: the
+ * index of each window on it, and where the id and the price are (a Citus
+ * shard, made after a column was dropped, numbers its columns apart).  Kept
+ * per relation until transactions changes.
+ */
+typedef struct DirectPath
+{
+	Oid			relid;			/* hash key */
+	Oid			index[NUM_HISTORY_KINDS];	/* (operator_id, key, occurred_at) btree, or invalid */
+	AttrNumber	id_attnum;
+	AttrNumber	price_attnum;
+} DirectPath;
+
 static const char *const history_tables[] = {"transactions"};
 static WatchedTables table_watch = {history_tables, lengthof(history_tables)};
-static AttrNumber id_attnum;
-static AttrNumber price_attnum;
+static HTAB *direct_paths = NULL;
 
 /* ---------------------------------------------------------------- SPI */
 
@@ -266,19 +276,46 @@ find_index(Relation table, const char *key_column)
 	return found;
 }
 
-static void
-refresh_direct(void)
+/*
+ * The direct path of judged: the table transactions itself, or on a Citus
+ * worker a shard of it, when it is a plain table.
+ */
+static DirectPath *
+direct_path(Oid judged)
 {
+	DirectPath *direct;
+	DirectPath	fresh;
 	Relation	table;
 
-	cs_watch_refresh(&table_watch);
-	table = table_open(table_watch.oids[0], AccessShareLock);
+	if (!table_watch.valid || direct_paths == NULL)
+	{
+		HASHCTL		ctl;
+
+		if (direct_paths != NULL)
+			hash_destroy(direct_paths);
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(DirectPath);
+		ctl.hcxt = CacheMemoryContext;
+		direct_paths = hash_create("credit_sandbox direct paths", 16, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		cs_watch_refresh(&table_watch);
+	}
+	if (!OidIsValid(judged))
+		return NULL;
+	direct = hash_search(direct_paths, &judged, HASH_FIND, NULL);
+	if (direct != NULL)
+		return direct;
+	fresh.relid = judged;
+	table = table_open(judged, AccessShareLock);
 	for (int k = 0; k < (int) lengthof(specs); k++)
-		specs[k].index = table->rd_rel->relkind == RELKIND_RELATION && strcmp(specs[k].table, "transactions") == 0
+		fresh.index[k] = table->rd_rel->relkind == RELKIND_RELATION && strcmp(specs[k].table, "transactions") == 0 &&
+			cs_logical_relid(table) == table_watch.oids[0]
 			? find_index(table, specs[k].key_column) : InvalidOid;
-	id_attnum = get_attnum(RelationGetRelid(table), "txn_id");
-	price_attnum = get_attnum(RelationGetRelid(table), "unit_price");
+	fresh.id_attnum = get_attnum(judged, "txn_id");
+	fresh.price_attnum = get_attnum(judged, "unit_price");
 	table_close(table, AccessShareLock);
+	direct = hash_search(direct_paths, &judged, HASH_ENTER, NULL);
+	*direct = fresh;
+	return direct;
 }
 
 static void
@@ -301,10 +338,11 @@ append_row(History *h, int *capacity, const HistoryRow *row)
 }
 
 static void
-load_by_index(HistorySpec *spec, int n, const char **operators, const char **keys, History **handles)
+load_by_index(HistorySpec *spec, DirectPath *direct, Oid index_oid, int n, const char **operators, const char **keys,
+			  History **handles)
 {
-	Relation	table = table_open(table_watch.oids[0], AccessShareLock);
-	Relation	index = index_open(spec->index, AccessShareLock);
+	Relation	table = table_open(direct->relid, AccessShareLock);
+	Relation	index = index_open(index_oid, AccessShareLock);
 	TransactionId xid = GetCurrentTransactionIdIfAny();
 	Snapshot	snapshot;
 	IndexScanDesc scan;
@@ -347,11 +385,11 @@ load_by_index(HistorySpec *spec, int n, const char **operators, const char **key
 			Datum		price;
 
 			row.at = DatumGetTimestampTz(slot_getattr(slot, index->rd_index->indkey.values[2], &isnull));
-			row.id = DatumGetInt64(slot_getattr(slot, id_attnum, &isnull));
+			row.id = DatumGetInt64(slot_getattr(slot, direct->id_attnum, &isnull));
 			row.this_xact = TransactionIdEquals(DatumGetTransactionId(slot_getsysattr(slot, MinTransactionIdAttributeNumber,
 																					  &isnull)),
 												xid);
-			price = spec->value == VALUE_PRICE ? slot_getattr(slot, price_attnum, &isnull) : (Datum) 0;
+			price = spec->value == VALUE_PRICE ? slot_getattr(slot, direct->price_attnum, &isnull) : (Datum) 0;
 			row.price = spec->value == VALUE_PRICE && !isnull ? DatumGetNumeric(datumCopy(price, false, -1)) : NULL;
 			append_row(h, &capacity, &row);
 		}
@@ -379,19 +417,20 @@ history_row_cmp(const void *a, const void *b)
 }
 
 static void
-load_spans(HistorySpec *spec, Oid judged, int n, const char **operators, const char **keys, History **handles)
+load_spans(HistoryKind kind, Oid judged, int n, const char **operators, const char **keys, History **handles)
 {
+	HistorySpec *spec = &specs[kind];
 	SPIPlanPtr *many_plan = cs_plan_slot(&spec->plan_sites[PLAN_MANY]);
 	SPIPlanPtr *one_plan = cs_plan_slot(&spec->plan_sites[PLAN_ONE]);
+	DirectPath *direct;
 
 	if (*one_plan == NULL)
 		prepare_plans(spec, many_plan, one_plan);
-	if (!table_watch.valid)
-		refresh_direct();
+	direct = direct_path(judged);
 	if (n == 0)
 		return;
-	if (OidIsValid(spec->index) && judged == table_watch.oids[0])
-		load_by_index(spec, n, operators, keys, handles);
+	if (direct != NULL && OidIsValid(direct->index[kind]))
+		load_by_index(spec, direct, direct->index[kind], n, operators, keys, handles);
 	else
 		load_by_query(spec, n == 1 ? *one_plan : *many_plan, n, operators, keys, handles);
 	for (int i = 0; i < n; i++)
@@ -569,7 +608,7 @@ cs_history_load(HistoryKind kind, Oid judged, int n, const char **operators, con
 		part_operators[nparts] = operators[i];
 		part_keys[nparts++] = keys[i];
 	}
-	load_spans(spec, judged, nparts, part_operators, part_keys, parts);
+	load_spans(kind, judged, nparts, part_operators, part_keys, parts);
 
 	for (int i = 0; i < n && carry; i++)
 	{
