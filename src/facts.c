@@ -154,8 +154,8 @@ keyset_get(KeySet *set, const char *first, const char *second, Size handle_size,
 }
 
 /*
- * With one_operator, every query names the operator: no read of every
- * current sandbox member, no list of keys (the shape a Citus shard runs).
+ * With one_operator (the row driver) the windows are read for one key, and
+ * the operators' master data is never read all at once.
  */
 Facts *
 cs_facts_create(bool one_operator, Oid judged, HistoryCarry *carry)
@@ -340,11 +340,10 @@ load_operators(const char **ids, OperatorFacts **targets, int n)
  * (in one batch, or one at a time as a connection of single-row inserts
  * does) it reads all of them at once, while there are at most
  * OPERATOR_CACHE_LIMIT (a connection that inserts a few rows does not pay
- * for reading them all).  The row driver never reads them all: that query
- * would span every shard.  The
- * sandbox's current members are kept apart, as a set read in one query: an
- * exit, far more frequent than an edit of an operator, then costs only
- * that.  A statement trigger on each table sends a relcache invalidation;
+ * for reading them all).  The row driver never reads them all, nor does a
+ * Citus shard, whose operators are a part.  The sandbox's current members
+ * are kept apart, as a set read in one query: an exit, far more frequent
+ * than an edit of an operator, then costs only that.  A statement trigger on each table sends a relcache invalidation;
  * the callback only marks the cache stale and the next batch reads it
  * again.  The batch re-reads invalidations after taking its operators'
  * locks, so a change committed by whoever held a lock is seen.
@@ -368,7 +367,7 @@ static bool operator_cache_read_all_tried = false;
 static const char *const member_tables[] = {"sandbox_memberships"};
 static WatchedTables member_watch = {member_tables, lengthof(member_tables)};
 static MemoryContext member_context = NULL;
-static HTAB *members = NULL;
+static HTAB *member_sets = NULL;	/* placed memberships table -> PlacedMembers */
 
 static void
 copy_operator_facts(OperatorFacts *dst, const OperatorFacts *src, MemoryContext context)
@@ -435,50 +434,78 @@ read_all_operators(void)
 	return true;
 }
 
+/*
+ * Empties a cache of string keys whose memory is *context (made on first
+ * use) and marks it fresh; returns its new table.
+ */
+static HTAB *
+cache_restart(MemoryContext *context, const char *name, long size, Size entrysize, WatchedTables *watch)
+{
+	if (*context == NULL)
+	{
+		*context = AllocSetContextCreate(CacheMemoryContext, "credit_sandbox cache", ALLOCSET_DEFAULT_SIZES);
+		MemoryContextSetIdentifier(*context, name);
+	}
+	MemoryContextReset(*context);
+	cs_watch_refresh(watch);
+	return cs_string_hash_create(name, size, entrysize, *context);
+}
+
 static void
 operator_cache_prepare(void)
 {
 	if (operator_watch.valid &&
 		(operator_cache_complete || hash_get_num_entries(operator_cache) < OPERATOR_CACHE_LIMIT))
 		return;
-	if (operator_cache_context == NULL)
-		operator_cache_context = AllocSetContextCreate(CacheMemoryContext, "credit_sandbox operators",
-													   ALLOCSET_DEFAULT_SIZES);
-	MemoryContextReset(operator_cache_context);
-	operator_cache = cs_string_hash_create("credit_sandbox operator cache", 1024, sizeof(CachedOperator),
-										   operator_cache_context);
-	cs_watch_refresh(&operator_watch);
+	operator_cache = cache_restart(&operator_cache_context, "credit_sandbox operators", 1024,
+								   sizeof(CachedOperator), &operator_watch);
 	operator_cache_complete = false;
 	operator_cache_read_all_tried = false;
 }
 
-static void
-members_prepare(void)
+/*
+ * The sandbox's current members where the batch's rows are: the whole set
+ * on one node, the shard group's on a Citus shard (its memberships are
+ * those of its operators only), each read in one query the first time a
+ * batch there asks, and kept, all of them, until sandbox_memberships
+ * changes.
+ */
+typedef struct PlacedMembers
+{
+	char	   *table;			/* the memberships table of the placement */
+	HTAB	   *members;		/* operator_id -> present */
+} PlacedMembers;
+
+static HTAB *
+placed_members(void)
 {
 	static char plan_site;
 	SPIPlanPtr *plan = cs_plan_slot(&plan_site);
+	char	   *table = cs_table("sandbox_memberships");
+	PlacedMembers *placed;
 
-	if (member_watch.valid)
-		return;
+	if (!member_watch.valid)
+		member_sets = cache_restart(&member_context, "credit_sandbox members", 8, sizeof(PlacedMembers),
+									&member_watch);
+	placed = hash_search(member_sets, &table, HASH_FIND, NULL);
+	if (placed != NULL)
+		return placed->members;
 	if (*plan == NULL)
-		*plan = cs_prepare(psprintf("SELECT operator_id FROM %s WHERE exited_at IS NULL",
-								   cs_table("sandbox_memberships")),
-						  0, NULL);
-	if (member_context == NULL)
-		member_context = AllocSetContextCreate(CacheMemoryContext, "credit_sandbox members",
-											   ALLOCSET_DEFAULT_SIZES);
-	MemoryContextReset(member_context);
-	members = cs_string_hash_create("credit_sandbox members", 1024, sizeof(char *), member_context);
-	cs_watch_refresh(&member_watch);
+		*plan = cs_prepare(psprintf("SELECT operator_id FROM %s WHERE exited_at IS NULL", table), 0, NULL);
 	cs_execute(*plan, NULL, NULL);
+	table = MemoryContextStrdup(member_context, table);
+	placed = hash_search(member_sets, &table, HASH_ENTER, NULL);
+	placed->members = cs_string_hash_create("credit_sandbox members", Max(SPI_processed, 64), sizeof(char *),
+											member_context);
 	for (uint64 r = 0; r < SPI_processed; r++)
 	{
 		char	   *key = MemoryContextStrdup(member_context,
 											  SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1));
 
-		(void) hash_search(members, &key, HASH_ENTER, NULL);
+		(void) hash_search(placed->members, &key, HASH_ENTER, NULL);
 	}
 	SPI_freetuptable(SPI_tuptable);
+	return placed->members;
 }
 
 /* Whether the operator is a sandbox member now, read on the latest snapshot. */
@@ -544,41 +571,6 @@ credit_sandbox_in_sandbox(PG_FUNCTION_ARGS)
 	return cs_call_at_operator(in_sandbox_placed, fcinfo);
 }
 
-/*
- * The current members among a batch's operators, in one query: on a Citus
- * shard, whose members are those of its shard group only, the set of all
- * members kept for the backend would not serve the next group.
- */
-static HTAB *
-batch_members(KeySet *set)
-{
-	static char plan_site;
-	SPIPlanPtr *plan = cs_plan_slot(&plan_site);
-	HTAB	   *found = cs_string_hash_create("credit_sandbox batch members", set->n, sizeof(char *),
-											  CurrentMemoryContext);
-	Datum		values[1];
-
-	if (*plan == NULL)
-	{
-		Oid			types[1] = {TEXTARRAYOID};
-
-		*plan = cs_prepare(psprintf("SELECT m.operator_id FROM %s m"
-									" WHERE m.operator_id = ANY ($1) AND m.exited_at IS NULL",
-									cs_table("sandbox_memberships")),
-						   1, types);
-	}
-	values[0] = cs_text_array(set->first, set->n);
-	cs_execute(*plan, values, NULL);
-	for (uint64 r = 0; r < SPI_processed; r++)
-	{
-		char	   *key = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1);
-
-		(void) hash_search(found, &key, HASH_ENTER, NULL);
-	}
-	SPI_freetuptable(SPI_tuptable);
-	return found;
-}
-
 /* Fills the batch's operator facts from the caches, reading what they lack. */
 static void
 load_operator_facts(KeySet *set, bool one_operator)
@@ -588,17 +580,11 @@ load_operator_facts(KeySet *set, bool one_operator)
 	int			nmissing = 0;
 	bool		shard = cs_placement_is_shard();
 	bool		complete;
-	HTAB	   *member_set = NULL;
+	HTAB	   *members;
 
 	AcceptInvalidationMessages();
 	operator_cache_prepare();
-	if (!one_operator && shard)
-		member_set = batch_members(set);
-	else if (!one_operator)
-	{
-		members_prepare();
-		member_set = members;
-	}
+	members = placed_members();
 	/*
 	 * A bulk load, or a busy connection, meets most operators: reading them
 	 * all is cheaper.  Not on a Citus shard: its operators are a part.
@@ -629,8 +615,7 @@ load_operator_facts(KeySet *set, bool one_operator)
 			f->registered_on_null = true;
 			f->licence_null = true;
 		}
-		f->in_sandbox = one_operator ? cs_operator_in_sandbox(id)
-			: hash_search(member_set, &id, HASH_FIND, NULL) != NULL;
+		f->in_sandbox = hash_search(members, &id, HASH_FIND, NULL) != NULL;
 	}
 	if (nmissing > 0)
 	{
