@@ -18,7 +18,9 @@
 #                   statements a batch, one transaction each
 #   COPY            transactions, returns, complaints (arrival order, one COPY each,
 #                   read from the coordinator's bench_data), rows/s
-#   pgbench         single-row INSERT transactions of random operators (-c C -j 2 -T S)
+#   pgbench         single-row INSERT transactions of random operators (-c C -j 2 -T S),
+#                   test/bench/run.sh's statement
+#   pgbench_hits    the same, every row a hit of an open warning (the worst case)
 # Then a second worker joins, the shards are rebalanced, and the runs are repeated. The
 # table gives medians over the runs: rows/s (or TPS), the ratio extension/plain, and
 # rows/s per worker. All the nodes share this machine's cores: per-worker figures show
@@ -94,30 +96,52 @@ copy_events() {
             | c "COPY $1.$table ($cols) FROM STDIN"
     done
 }
-PGBENCH_SCRIPT=$CONC_TMP/insert.sql
-pgbench_tps() {  # target
-    cat >"$PGBENCH_SCRIPT" <<EOF
+# Single-row INSERTs of random operators. pgbench: test/bench/run.sh's statement (random
+# buyers and times, 12 items an operator, a list price on 5 %), where a row seldom hits.
+# pgbench_hits: every row of an operator to its one address, the item's price random, so
+# after the first rows each row is a hit of RL04 (and often RL05): a hit logged and its
+# warning updated per row, the worst case.
+cat >"$CONC_TMP/pgbench.sql" <<EOF
+\\set op random(1, $OPERATORS)
+\\set it random(1, 12)
+\\set sec random(0, 7775999)
+\\set buyer random(1, 1000000)
+\\set cents random(100, 100000)
+\\set disc random(1, 100)
+INSERT INTO :target.transactions (operator_id, occurred_at, buyer_id, ship_to, item_id, item_title, category, quantity, unit_price, list_price) VALUES ('OP' || lpad(:op::text, 6, '0'), timestamptz '2025-01-01 00:00+08' + :sec * interval '1 second', 'PB' || :buyer, substr(md5('pgb:' || :buyer), 1, 16), 'OP' || lpad(:op::text, 6, '0') || '-' || :it, '测试商品 ' || :it, 'books', 1, :cents / 100.0, CASE WHEN :disc <= 5 THEN :cents / 80.0 END);
+EOF
+cat >"$CONC_TMP/pgbench_hits.sql" <<EOF
 \\set op random(1, $OPERATORS)
 \\set price random(1, 500)
-INSERT INTO $1.transactions (operator_id, occurred_at, buyer_id, ship_to, item_id, item_title, category, unit_price)
-VALUES ('OP' || lpad(:op::text, 6, '0'), now(), 'pgb', 'pgbench-' || :op, 'pgbench-item', 'pgbench item',
-        'electronics', :price);
+INSERT INTO :target.transactions (operator_id, occurred_at, buyer_id, ship_to, item_id, item_title, category, unit_price) VALUES ('OP' || lpad(:op::text, 6, '0'), now(), 'pgb', 'pgbench-' || :op, 'pgbench-item', 'pgbench item', 'electronics', :price);
 EOF
-    pgbench -n -p "$COORDINATOR" -d postgres -c "$CLIENTS" -j 2 -T "$PGBENCH_TIME" -f "$PGBENCH_SCRIPT" 2>/dev/null \
-        | sed -n 's/^tps = \([0-9.]*\).*/\1/p'
+pgbench_tps() {  # target script
+    pgbench -n -p "$COORDINATOR" -d postgres -c "$CLIENTS" -j 2 -T "$PGBENCH_TIME" -D target="$1" \
+        -f "$CONC_TMP/$2.sql" 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p'
+}
+checkpoint() {  # on every node, so that no checkpoint of one measure falls in the next
+    local port
+    for port in "$COORDINATOR" "${WORKERS[@]}" "${ADDED_WORKERS[@]}"; do
+        q postgres 'CHECKPOINT' -p "$port"
+    done
 }
 
 measure() {  # workers
-    local run target s
+    local run target s kind
     for ((run = 1; run <= RUNS; run++)); do
         for target in plain credit_sandbox; do
             empty $target
+            checkpoint
             s=$(seconds insert_select $target)
             echo "$1 $target insert_select $(echo "$EVENTS / $s" | bc)" >>"$RESULTS"
             empty $target
+            checkpoint
             s=$(seconds copy_events $target)
             echo "$1 $target copy $(echo "$EVENTS / $s" | bc)" >>"$RESULTS"
-            echo "$1 $target pgbench $(pgbench_tps $target)" >>"$RESULTS"
+            for kind in pgbench pgbench_hits; do
+                checkpoint
+                echo "$1 $target $kind $(pgbench_tps $target $kind)" >>"$RESULTS"
+            done
             echo "   workers=$1 run $run $target done"
         done
     done
@@ -140,11 +164,11 @@ echo
 echo "credit_sandbox on Citus: $OPERATORS operators, $EVENTS events, medians of $RUNS run(s), $CLIENTS pgbench clients"
 printf '%-8s %-15s %12s %12s %7s %16s\n' workers measure plain credit_sandbox ratio "ext per worker"
 for w in 1 2; do
-    for kind in copy insert_select pgbench; do
+    for kind in copy insert_select pgbench pgbench_hits; do
         p=$(median $w plain $kind) e=$(median $w credit_sandbox $kind)
         printf '%-8s %-15s %12.0f %12.0f %7.2f %16.0f\n' "$w" "$kind" "$p" "$e" "$(echo "$e / $p" | bc -l)" \
             "$(echo "$e / $w" | bc -l)"
     done
 done
-echo "(rows/s for copy and insert_select, transactions/s for pgbench)"
+echo "(rows/s for copy and insert_select, transactions/s for pgbench and pgbench_hits)"
 conc_finish
