@@ -34,12 +34,15 @@
 #include "placement.h"
 
 #include "access/relation.h"
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_namespace_d.h"
+#include "catalog/pg_proc_d.h"
 #include "catalog/pg_type_d.h"
 #include "common/hashfn.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
+#include "utils/guc.h"
 #include "utils/varlena.h"
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
@@ -345,27 +348,6 @@ cs_tables_distributed(void)
 }
 
 /*
- * Citus runs a routed SELECT in a transaction block on its worker only in
- * BEGIN ... COMMIT or once the transaction is a coordinated one: in an
- * autocommit statement the worker would commit each call as it returns,
- * and let go of the operator's lock before the caller's transaction ends
- * (admit's grade and its new stay would be two transactions).  So the
- * transaction is made a coordinated one first, through Citus's own entry
- * point (no SQL function does it); it then ends on every node with the
- * coordinator's.
- */
-static void
-use_coordinated_transaction(void)
-{
-	static void (*use) (void) = NULL;
-
-	if (use == NULL)
-		use = (void (*) (void)) load_external_function("$libdir/citus", "UseCoordinatedTransaction",
-														true, NULL);
-	use();
-}
-
-/*
  * Runs body, the C function of fcinfo (a function of the extension whose
  * first argument is an operator id), where that operator's rows are: here,
  * in their placement (one node: the tables; a Citus worker: the shards of
@@ -377,6 +359,18 @@ use_coordinated_transaction(void)
  * reads and writes for an operator, under its lock, is on the node where
  * the operator's checks take that same lock: a grade written from the
  * coordinator cannot pass a check half-way through on a worker.
+ *
+ * A function that writes or locks must run in a transaction block on the
+ * worker, ending with the caller's: in an autocommit statement Citus runs
+ * a read-only query outside a block, which would commit each call as it
+ * returns and let go of the operator's lock (admit's grade and its new stay
+ * would be two transactions).  Citus opens the block for a query with row
+ * locks run from a function while citus.function_opens_transaction_block
+ * is on (its default), so the query locks the operator's row FOR KEY SHARE
+ * (which also keeps the row from being deleted meanwhile).  With that
+ * setting off only BEGIN ... COMMIT would open it: refused then.  A read
+ * (in_sandbox, STABLE) locks nothing, and so serves in a read-only
+ * transaction.
  */
 Datum
 cs_call_at_operator(PGFunction body, FunctionCallInfo fcinfo)
@@ -392,6 +386,9 @@ cs_call_at_operator(PGFunction body, FunctionCallInfo fcinfo)
 	Datum	   *values;
 	Datum		result = (Datum) 0;
 	bool		isnull = true;
+	bool		lock = func_volatile(fn_oid) == PROVOLATILE_VOLATILE;
+	const char *opens_block;
+	bool		on;
 
 	if (!distributed)
 		return body(fcinfo);
@@ -404,6 +401,15 @@ cs_call_at_operator(PGFunction body, FunctionCallInfo fcinfo)
 		return result;
 	}
 
+	opens_block = GetConfigOption("citus.function_opens_transaction_block", true, false);
+	if (lock && !IsTransactionBlock() && opens_block != NULL && parse_bool(opens_block, &on) && !on)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("%s through a Citus coordinator needs citus.function_opens_transaction_block on",
+						get_func_name(fn_oid)),
+				 errdetail("Without it its work on the operator's worker would commit before this statement ends."),
+				 errhint("Set citus.function_opens_transaction_block to on, or call it inside BEGIN ... COMMIT.")));
+
 	initStringInfo(&query);
 	appendStringInfo(&query, "SELECT %s(", quote_qualified_identifier(CS_SCHEMA, get_func_name(fn_oid)));
 	values = palloc(sizeof(Datum) * nargs);
@@ -412,9 +418,9 @@ cs_call_at_operator(PGFunction body, FunctionCallInfo fcinfo)
 		appendStringInfo(&query, "%s$%d", i ? ", " : "", i + 1);
 		values[i] = fcinfo->args[i].value;
 	}
-	appendStringInfo(&query, ") FROM (SELECT pg_catalog.count(*) FROM %s o WHERE o.operator_id = $1) routed",
-					 quote_qualified_identifier(CS_SCHEMA, "operators"));
-	use_coordinated_transaction();
+	appendStringInfo(&query, ") FROM (SELECT pg_catalog.count(*) FROM (SELECT FROM %s o"
+					 " WHERE o.operator_id = $1%s) locked) routed",
+					 quote_qualified_identifier(CS_SCHEMA, "operators"), lock ? " FOR KEY SHARE" : "");
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "credit_sandbox: SPI_connect failed");
 	if (SPI_execute_with_args(query.data, nargs, types, values, NULL, false, 0) != SPI_OK_SELECT

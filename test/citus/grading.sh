@@ -10,10 +10,13 @@
 # grade, regrade, grade_ungraded and renew_sandbox as of fixed moments.  After each step
 # the grades, the stays (without ids and wall-clock stamps: each node draws its own),
 # in_sandbox of every operator (alone, and in a query Citus pushes down to the shards),
-# sandbox_members_at and the views operator_classes and sandbox_stays are one node's.  The operator locks: a grading waits for a check that
-# holds the operator's lock on its worker and counts its warning clue, and a check waits
-# for the end of the transaction that graded, admitted or renewed.  Anyone's login asks
-# in_sandbox, an analyst's reads sandbox_members_at.
+# sandbox_members_at and the views operator_classes and sandbox_stays are one node's.  A
+# refused admit() leaves no grade on the worker.  The operator locks: a grading waits for a
+# check that holds the operator's lock on its worker and counts its warning clue, and a
+# check waits for the end of the statement (autocommit) that graded, admitted or renewed,
+# and for the COMMIT after lock_operator(); with citus.function_opens_transaction_block
+# off a grade through the coordinator is refused outside BEGIN ... COMMIT.  Anyone's
+# login asks in_sandbox, an analyst's reads sandbox_members_at.
 set -euo pipefail
 # shellcheck source=test/citus/lib.bash
 source "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
@@ -77,11 +80,15 @@ both "admit() of a member: false" "SELECT credit_sandbox.admit(min(operator_id))
 error_of() {  # db sql: the first line of its error
     q "$1" "$2" -p "$COORDINATOR" 2>&1 | head -n 1 || true
 }
-for call in "admit('$(one "SELECT min(operator_id) FROM bench_data.operators WHERE kind = 'dishonest'")')" \
+D=$(one "SELECT min(operator_id) FROM bench_data.operators WHERE kind = 'dishonest'")
+for call in "admit('$D')" \
             "admit('OP-NONE')" "grade('OP-NONE')" "grade('OP000001', 'infinity')" "regrade('-infinity')"; do
     conc_check "$call: one node's error" "$(error_of one "SELECT credit_sandbox.$call")" \
         "$(error_of postgres "SELECT credit_sandbox.$call")"
 done
+# admit() locked and graded D on its worker before refusing it: all rolled back there
+both "... the refused admit('$D') left no grade on the worker" \
+    "SELECT count(*) FROM credit_sandbox.operator_grades WHERE operator_id = '$D'"
 
 # --------------------------------------------------------------------- the events: clues end stays
 for db in postgres one; do citus_load "$db" events; done
@@ -153,20 +160,33 @@ X=$(one "SELECT min(m.operator_id) FROM credit_sandbox.sandbox_memberships m
            JOIN credit_sandbox.operator_classes c ON c.operator_id = m.operator_id
           WHERE m.exited_at IS NULL AND c.class = 'A'")
 waits() {  # db sql: whether an insert of X started meanwhile waited for its end
-    local start
-    hold "$1" "$2, pg_sleep(2)"
+    local start waited
+    hold "$1" "$2"
     start=$EPOCHREALTIME
     q "$1" "INSERT INTO credit_sandbox.transactions (operator_id, occurred_at, item_id, category, unit_price)
             VALUES ('$X', '2025-03-31 13:00+00', 'fruit-wait', 'fruit', 1)" -p "$COORDINATOR"
+    waited=$(( ${EPOCHREALTIME/./} - ${start/./} > 1000000 ))
     wait
-    echo "$(( ${EPOCHREALTIME/./} - ${start/./} > 1000000 ))"
+    echo "$waited"
 }
+# autocommit statements: on the worker, the call's transaction ends with the statement's
 for call in "credit_sandbox.grade('$X', $AT)" "credit_sandbox.regrade($AT)" \
             "credit_sandbox.admit('$X')" \
             "(SELECT count(*) FROM credit_sandbox.renew_sandbox($AT))"; do
     conc_check "a check of $X waits for the end of the statement that ran $call" \
-        "$(waits one "SELECT $call")" "$(waits postgres "SELECT $call")"
+        "$(waits one "SELECT $call, pg_sleep(2)")" "$(waits postgres "SELECT $call, pg_sleep(2)")"
 done
+locked="BEGIN; SELECT credit_sandbox.lock_operator('$X'); SELECT pg_sleep(2); COMMIT"
+conc_check "a check of $X waits for the COMMIT of $locked" "$(waits one "$locked")" "$(waits postgres "$locked")"
+# without citus.function_opens_transaction_block Citus would commit the call on the worker
+# as it returns: refused outside BEGIN ... COMMIT, where the grade is one node's
+no_block="-c citus.function_opens_transaction_block=off"
+conc_check "grade() through the coordinator without citus.function_opens_transaction_block: refused" \
+    "ERROR:  grade through a Citus coordinator needs citus.function_opens_transaction_block on" \
+    "$(PGOPTIONS=$no_block error_of postgres "SELECT credit_sandbox.grade('$X', $AT)")"
+conc_check "... and inside BEGIN ... COMMIT one node's grade" \
+    "$(PGOPTIONS=$no_block one "BEGIN; SELECT credit_sandbox.grade('$X', $AT); COMMIT")" \
+    "$(PGOPTIONS=$no_block c "BEGIN; SELECT credit_sandbox.grade('$X', $AT); COMMIT")"
 state "the waits"
 
 # --------------------------------------------------------------------- who may ask
