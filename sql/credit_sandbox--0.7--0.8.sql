@@ -704,6 +704,9 @@ DECLARE
     operators text[];
     entries bigint[];
     positions bigint[];
+    read_only boolean := pg_catalog.current_setting('transaction_read_only')::boolean;
+    distributed boolean := false;
+    seal boolean := false;
 BEGIN
     IF max_entries IS NULL OR max_entries < 1 THEN
         RAISE EXCEPTION 'max_entries must be at least 1, not %', coalesce(max_entries::text, 'NULL')
@@ -714,30 +717,52 @@ BEGIN
         RAISE EXCEPTION 'feed subscription "%" does not exist', read_feed.name
             USING ERRCODE = 'undefined_object', HINT = 'Create it with create_subscription(name).';
     END IF;
-    IF NOT pg_catalog.current_setting('transaction_read_only')::boolean THEN
+    -- On Citus (the entries distributed) a seal commits on the coordinator,
+    -- where the lock is, before on the workers (two-phase): a reader that
+    -- skipped the lock, or a read-only one, could see part of a seal and be
+    -- acknowledged past a position that commits a moment later.  So there a
+    -- reader waits for the lock, then updates the row, on every node, which
+    -- waits for the seal before it to have committed there too.
+    IF EXISTS (SELECT FROM pg_catalog.pg_extension x WHERE x.extname = 'citus') THEN
+        distributed := EXISTS (SELECT FROM pg_catalog.pg_dist_partition p
+                                WHERE p.logicalrelid = 'credit_sandbox.feed_entries'::pg_catalog.regclass);
+    END IF;
+    IF distributed AND read_only THEN
+        RAISE EXCEPTION 'read_feed cannot run in a read-only transaction on Citus'
+            USING ERRCODE = 'read_only_sql_transaction',
+                  DETAIL = 'A seal commits on each node in turn: only a reader that waits for it, by updating feed_seal, sees all of its positions or none.',
+                  HINT = 'Read the feed in a read-write transaction.';
+    ELSIF distributed THEN
+        -- one connection per node: a seal's positions and its update of the
+        -- row commit together on each worker
+        PERFORM pg_catalog.set_config('citus.multi_shard_modify_mode', 'sequential', true);
+        PERFORM FROM credit_sandbox.feed_seal l FOR UPDATE;
+        UPDATE credit_sandbox.feed_seal l SET seals = l.seals;
+        seal := EXISTS (SELECT e.entry_id FROM credit_sandbox.feed_entries e WHERE e.position IS NULL);
+    ELSIF NOT read_only THEN
         PERFORM FROM credit_sandbox.feed_seal l FOR UPDATE SKIP LOCKED;
-        IF FOUND AND EXISTS (SELECT e.entry_id FROM credit_sandbox.feed_entries e WHERE e.position IS NULL) THEN
-            -- On Citus the lock is the coordinator's, and the seal before this
-            -- one may have committed there (two-phase) before its positions on
-            -- a worker: updating the row, on every node, waits for them.
+        seal := FOUND AND EXISTS (SELECT e.entry_id FROM credit_sandbox.feed_entries e WHERE e.position IS NULL);
+        IF seal THEN
             UPDATE credit_sandbox.feed_seal l SET seals = l.seals;
-            -- a new statement, so (READ COMMITTED) a new snapshot: every seal
-            -- before this one has committed and is seen.  The positions are
-            -- drawn here, in entry order, then written: Citus sends no nextval
-            -- to the workers.  (Entry order on Citus: by worker, then as inserted.)
-            SELECT pg_catalog.array_agg(b.operator_id ORDER BY b.entry_id), pg_catalog.array_agg(b.entry_id ORDER BY b.entry_id)
-              INTO operators, entries
-              FROM (SELECT e.operator_id, e.entry_id FROM credit_sandbox.feed_entries e
-                     WHERE e.position IS NULL ORDER BY e.entry_id LIMIT max_entries) b;
-            positions := ARRAY(SELECT pg_catalog.nextval('credit_sandbox.feed_position_seq')
-                                 FROM pg_catalog.generate_series(1, pg_catalog.cardinality(entries)));
-            UPDATE credit_sandbox.feed_entries e SET position = n.pos
-              FROM unnest(operators, entries, positions) AS n(operator_id, entry_id, pos)
-             WHERE e.operator_id = n.operator_id AND e.entry_id = n.entry_id AND e.position IS NULL;
-            GET DIAGNOSTICS sealed = ROW_COUNT;
-            IF sealed > 0 THEN
-                UPDATE credit_sandbox.feed_seal l SET seals = l.seals + 1, sealed_at = pg_catalog.now();
-            END IF;
+        END IF;
+    END IF;
+    IF seal THEN
+        -- a new statement, so (READ COMMITTED) a new snapshot: every seal
+        -- before this one has committed and is seen.  The positions are
+        -- drawn here, in entry order, then written: Citus sends no nextval
+        -- to the workers.  (Entry order on Citus: by worker, then as inserted.)
+        SELECT pg_catalog.array_agg(b.operator_id ORDER BY b.entry_id), pg_catalog.array_agg(b.entry_id ORDER BY b.entry_id)
+          INTO operators, entries
+          FROM (SELECT e.operator_id, e.entry_id FROM credit_sandbox.feed_entries e
+                 WHERE e.position IS NULL ORDER BY e.entry_id LIMIT max_entries) b;
+        positions := ARRAY(SELECT pg_catalog.nextval('credit_sandbox.feed_position_seq')
+                             FROM pg_catalog.generate_series(1, pg_catalog.cardinality(entries)));
+        UPDATE credit_sandbox.feed_entries e SET position = n.pos
+          FROM unnest(operators, entries, positions) AS n(operator_id, entry_id, pos)
+         WHERE e.operator_id = n.operator_id AND e.entry_id = n.entry_id AND e.position IS NULL;
+        GET DIAGNOSTICS sealed = ROW_COUNT;
+        IF sealed > 0 THEN
+            UPDATE credit_sandbox.feed_seal l SET seals = l.seals + 1, sealed_at = pg_catalog.now();
         END IF;
     END IF;
     RETURN QUERY
