@@ -119,6 +119,8 @@ pgbench_tps() {  # target script
     pgbench -n -p "$COORDINATOR" -d postgres -c "$CLIENTS" -j 2 -T "$PGBENCH_TIME" -D target="$1" \
         -f "$CONC_TMP/$2.sql" 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p'
 }
+# Before each pgbench, as test/bench/run.sh does: VACUUM ANALYZE of the table (through the
+# coordinator, every shard), so that no autovacuum of the load before runs meanwhile, and
 checkpoint() {  # on every node, so that no checkpoint of one measure falls in the next
     local port
     for port in "$COORDINATOR" "${WORKERS[@]}" "${ADDED_WORKERS[@]}"; do
@@ -139,6 +141,7 @@ measure() {  # workers
             s=$(seconds copy_events $target)
             echo "$1 $target copy $(echo "$EVENTS / $s" | bc)" >>"$RESULTS"
             for kind in pgbench pgbench_hits; do
+                c "VACUUM ANALYZE $target.transactions"
                 checkpoint
                 echo "$1 $target $kind $(pgbench_tps $target $kind)" >>"$RESULTS"
             done
