@@ -23,9 +23,9 @@
 #   pgbench_hits    the same, every row a hit of an open warning (the worst case)
 # Then a second worker joins, the shards are rebalanced, and the runs are repeated. The
 # table gives medians over the runs: rows/s (or TPS), the ratio extension/plain, and
-# rows/s per worker. All the nodes share this machine's cores: per-worker figures show
-# how the work splits, not what separate machines would give (README, "Scaling out
-# with Citus", for the arithmetic of a larger cluster).
+# rows/s per worker; then the ratio in each run. All the nodes share this machine's
+# cores: per-worker figures show how the work splits, not what separate machines would
+# give (README, "Scaling out with Citus", for the arithmetic of a larger cluster).
 set -euo pipefail
 # shellcheck source=test/citus/lib.bash
 source "$(dirname "${BASH_SOURCE[0]}")/../citus/lib.bash"
@@ -174,4 +174,12 @@ for w in 1 2; do
     done
 done
 echo "(rows/s for copy and insert_select, transactions/s for pgbench and pgbench_hits)"
+echo "ratio in each run:"
+for w in 1 2; do
+    for kind in copy insert_select pgbench pgbench_hits; do
+        printf '%-8s %-15s %s\n' "$w" "$kind" "$(awk -v w="$w" -v k="$kind" '$1 == w && $3 == k {
+                if ($2 == "plain") p[++np] = $4; else e[++ne] = $4 }
+            END { for (i = 1; i <= ne; i++) printf "%s%.2f", (i > 1 ? " " : ""), e[i] / p[i] }' "$RESULTS")"
+    done
+done
 conc_finish
