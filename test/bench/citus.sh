@@ -159,9 +159,15 @@ c "SELECT citus_rebalance_wait()" >/dev/null
 echo "== two workers: $RUNS run(s)"
 measure 2
 
+middle() {  # numbers, one a line: their median
+    sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
 median() {  # workers target kind
-    awk -v w="$1" -v t="$2" -v k="$3" '$1 == w && $2 == t && $3 == k { print $4 }' "$RESULTS" | sort -n \
-        | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+    awk -v w="$1" -v t="$2" -v k="$3" '$1 == w && $2 == t && $3 == k { print $4 }' "$RESULTS" | middle
+}
+run_ratios() {  # workers kind: credit_sandbox / plain in each run, one a line
+    awk -v w="$1" -v k="$2" '$1 == w && $3 == k { if ($2 == "plain") p[++np] = $4; else e[++ne] = $4 }
+        END { for (i = 1; i <= ne; i++) printf "%.2f\n", e[i] / p[i] }' "$RESULTS"
 }
 echo
 echo "credit_sandbox on Citus: $OPERATORS operators, $EVENTS events, medians of $RUNS run(s), $CLIENTS pgbench clients"
@@ -174,12 +180,11 @@ for w in 1 2; do
     done
 done
 echo "(rows/s for copy and insert_select, transactions/s for pgbench and pgbench_hits)"
-echo "ratio in each run:"
+echo "ratio in each run (plain and credit_sandbox measured one after the other), and their median:"
 for w in 1 2; do
     for kind in copy insert_select pgbench pgbench_hits; do
-        printf '%-8s %-15s %s\n' "$w" "$kind" "$(awk -v w="$w" -v k="$kind" '$1 == w && $3 == k {
-                if ($2 == "plain") p[++np] = $4; else e[++ne] = $4 }
-            END { for (i = 1; i <= ne; i++) printf "%s%.2f", (i > 1 ? " " : ""), e[i] / p[i] }' "$RESULTS")"
+        printf '%-8s %-15s %s (median %.2f)\n' "$w" "$kind" "$(run_ratios $w $kind | paste -sd ' ')" \
+            "$(run_ratios $w $kind | middle)"
     done
 done
 conc_finish
