@@ -14,13 +14,13 @@
  * are read straight from its (operator_id, key, occurred_at) btree index,
  * one rescan per key: no executor start-up, no parameter arrays, no result
  * tuples to form and take apart.  The other windows, a partitioned table or
- * a missing index take the SPI queries, which return the same rows.  Both read on the latest snapshot after a command
- * counter increment, as SPI does.  Either may return more than a row's own
- * window (a key's span covers every row of the batch that asks for it):
- * cs_history_answer() bounds each row's window, and counts only the rows
- * stored before it, for all the batch's rows of a key in one sweep, so a
- * statement of a million orders to one address costs n log n, not n
- * squared.
+ * a missing index take the SPI queries, which return the same rows.  Both
+ * read on the latest snapshot after a command counter increment, as SPI
+ * does.  Either may return more than a row's own window (a key's span
+ * covers every row of the batch that asks for it): cs_history_answer()
+ * bounds each row's window, and counts only the rows stored before it, for
+ * all the batch's rows of a key in one sweep, so a statement of a million
+ * orders to one address costs n log n, not n squared.
  *
  *-------------------------------------------------------------------------
  */
@@ -277,6 +277,23 @@ find_index(Relation table, const char *key_column)
 }
 
 /*
+ * Whether the indexes kept for table are still among its own: one dropped
+ * on a Citus shard alone leaves transactions unchanged.
+ */
+static bool
+indexes_kept(Relation table, const DirectPath *direct)
+{
+	List	   *indexes = RelationGetIndexList(table);
+	bool		kept = true;
+
+	for (int k = 0; k < NUM_HISTORY_KINDS; k++)
+		if (OidIsValid(direct->index[k]) && !list_member_oid(indexes, direct->index[k]))
+			kept = false;
+	list_free(indexes);
+	return kept;
+}
+
+/*
  * The direct path of judged: the table transactions itself, or on a Citus
  * worker a shard of it, when it is a plain table.
  */
@@ -302,10 +319,13 @@ direct_path(Oid judged)
 	if (!OidIsValid(judged))
 		return NULL;
 	direct = hash_search(direct_paths, &judged, HASH_FIND, NULL);
-	if (direct != NULL)
-		return direct;
-	fresh.relid = judged;
 	table = table_open(judged, AccessShareLock);
+	if (direct != NULL && indexes_kept(table, direct))
+	{
+		table_close(table, AccessShareLock);
+		return direct;
+	}
+	fresh.relid = judged;
 	for (int k = 0; k < (int) lengthof(specs); k++)
 		fresh.index[k] = table->rd_rel->relkind == RELKIND_RELATION && strcmp(specs[k].table, "transactions") == 0 &&
 			cs_logical_relid(table) == table_watch.oids[0]

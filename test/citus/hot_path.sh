@@ -126,6 +126,28 @@ conc_check "... and logged" "100" \
     "$(c "SELECT count(*) FROM credit_sandbox.warning_hits h JOIN credit_sandbox.warnings w USING (operator_id, warning_id)
             WHERE h.operator_id = 'CT-four' AND w.code = 'RL03'")"
 
+# --------------------------------------------------------------------- an index dropped on one shard
+# A worker's backend keeps which index reads RL04's window on each shard. An index dropped on
+# the shard alone (by hand on the worker, not through the coordinator) leaves the table
+# unchanged: the same backend's next check must take the query instead, not fail.
+idx_shard=$(c "SELECT get_shard_id_for_distribution_column('credit_sandbox.transactions', 'CT-idx')")
+orders() {  # minute: ten orders of CT-idx to one address, a minute apart from the given one
+    echo "INSERT INTO credit_sandbox.transactions (operator_id, occurred_at, ship_to, item_id, category, unit_price)
+          SELECT 'CT-idx', '2030-03-01 00:00+00'::timestamptz + interval '1 minute' * ($1 + g), 'addr-idx', 'idx',
+                 'books', 1
+            FROM generate_series(1, 10) g"
+}
+# in one session, so on the one worker connection Citus keeps for it: orders, the drop, orders
+c "$(orders 10)" -c "$(orders 0)" -c "SELECT count(*) FROM run_command_on_workers(
+    \$\$DROP INDEX IF EXISTS credit_sandbox.transactions_operator_ship_to_$idx_shard\$\$) WHERE success" >/dev/null
+one "$(orders 0)"
+one "$(orders 10)"
+idx_outcome="SELECT count(*), sum(hits) FROM credit_sandbox.warnings WHERE operator_id = 'CT-idx' AND code = 'RL04'"
+conc_true "twenty orders to one address raise RL04 on one node" "$(one "SELECT count(*) > 0 FROM credit_sandbox.warnings
+    WHERE operator_id = 'CT-idx' AND code = 'RL04'")"
+conc_check "an index dropped on one shard alone: the next check reads its window by query, as one node" \
+    "$(one "$idx_outcome")" "$(c "$idx_outcome")"
+
 # --------------------------------------------------------------------- the regulator's login
 c "SELECT credit_sandbox.create_roles()" >/dev/null
 c "CREATE ROLE ct_admin LOGIN IN ROLE credit_sandbox_admin"
