@@ -23,11 +23,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 cs_require_root "$@"
 citus_start citus_grading
 
-BENCH=$CS_REPO/test/bench
-gen=(-v operators=200 -v txns=20000 -v returns=2000 -v complaints=1000 -v seed=0.42 -f "$BENCH/generate.sql")
 declare -A admitted_by_then
 for db in postgres one; do
-    psql -X -q -v ON_ERROR_STOP=1 -p "$COORDINATOR" -d "$db" "${gen[@]}" >/dev/null
+    citus_generate "$db" 200 20000 2000 1000
     citus_load "$db" master
     admitted_by_then[$db]=$(q "$db" "SELECT clock_timestamp()" -p "$COORDINATOR")
 done

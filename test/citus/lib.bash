@@ -10,6 +10,8 @@
 #   one SQL [psql options]    one node
 #   citus_load DB PHASE       test/bench/load.sql into DB (the members admitted, unless
 #                             CITUS_ADMIT=off)
+#   citus_generate DB N T R C test/bench/generate.sql's marketplace of N operators, T sales,
+#                             R returns and C complaints into DB's schema bench_data
 #   citus_marketplace         test/bench/generate.sql's marketplace (200 operators, 20,000
 #                             sales) loaded through the coordinator and into "one"
 #   $CITUS_OUTCOME_SQL        the warnings and hits, as counts and an md5 of what does not
@@ -68,11 +70,15 @@ citus_load() {  # db phase
         -v admit="${CITUS_ADMIT:-on}" -v phase="$2" -f "$CS_REPO/test/bench/load.sql" >/dev/null
 }
 
+citus_generate() {  # db operators transactions returns complaints
+    psql -X -q -v ON_ERROR_STOP=1 -p "$COORDINATOR" -d "$1" -v operators="$2" -v txns="$3" \
+        -v returns="$4" -v complaints="$5" -v seed=0.42 -f "$CS_REPO/test/bench/generate.sql" >/dev/null
+}
+
 citus_marketplace() {
     local db
     for db in postgres one; do
-        psql -X -q -v ON_ERROR_STOP=1 -p "$COORDINATOR" -d "$db" -v operators=200 -v txns=20000 \
-            -v returns=2000 -v complaints=1000 -v seed=0.42 -f "$CS_REPO/test/bench/generate.sql" >/dev/null
+        citus_generate "$db" 200 20000 2000 1000
         citus_load "$db" master
         citus_load "$db" events
     done

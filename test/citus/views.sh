@@ -14,10 +14,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 cs_require_root "$@"
 citus_start citus_views
 
-BENCH=$CS_REPO/test/bench
-gen=(-v operators=100 -v txns=5000 -v returns=500 -v complaints=300 -v seed=0.42 -f "$BENCH/generate.sql")
 for db in postgres one; do
-    psql -X -q -v ON_ERROR_STOP=1 -p "$COORDINATOR" -d "$db" "${gen[@]}" >/dev/null
+    citus_generate "$db" 100 5000 500 300
     citus_load "$db" all
     # the same grades and stays on both, then the same statuses
     q "$db" "SET client_min_messages = warning; SELECT credit_sandbox.create_roles();
